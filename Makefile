@@ -1,0 +1,43 @@
+# corpuskit: `make data` then `make train`. Every target installs what it needs first.
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install data train test bench clean help
+
+help:
+	@echo "make data    install, then run pipelines/default.yaml on the embedded corpus -> data/"
+	@echo "make train   train the default model on data/shards -> runs/default"
+	@echo "make test    install, then run the test suite"
+	@echo "make bench   run the benchmark scripts (prints figures)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch is installed first and pinned (a CPU build on this project's machines);
+# override with `make data TORCH=torch==2.x`.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: $(STAMP)
+	$(VENV)/bin/corpuskit run pipelines/default.yaml --output data --workers $(WORKERS)
+
+train: $(STAMP)
+	$(PY) -m trainer train --config trainer/configs/default.yaml --data data/shards --out runs/default
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf data runs

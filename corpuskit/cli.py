@@ -1,0 +1,167 @@
+"""The `corpuskit` command: thin wrappers over library functions."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from corpuskit.pipeline import PipelineError, load_pipeline, parse_pipeline
+
+DEFAULT_WORKERS = os.cpu_count() or 1
+
+
+def corpus_options(f):
+    """Options shared by every command that reads a corpus."""
+    f = click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary (for scripts).")(f)
+    f = click.option("--force", is_flag=True, help="Redo every unit of work, ignoring completed ones.")(f)
+    f = click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default=None,
+                     help="Output document format (default parquet).")(f)
+    f = click.option("--workers", "-w", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
+                     help="Worker processes.")(f)
+    return f
+
+
+def _execute(cfg, workers: int, force: bool, quiet: bool, executor: str = "local") -> None:
+    from corpuskit.runner import RunError, load_stats, run_pipeline, summary_table
+
+    try:
+        run_pipeline(cfg, workers=workers, force=force, quiet=quiet, executor=executor)
+    except (RunError, PipelineError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    if not quiet:
+        summary = load_stats(cfg.output)
+        click.echo(summary_table(summary))
+        click.echo(f"{summary['documents_out']} of {summary['documents_in']} documents kept; output in {cfg.output}")
+
+
+def _stages_config(input_path: str, output: str, stages: list, fmt: str | None, config: str | None):
+    """A pipeline config for a one-step command; `--config FILE` may replace stages and reader."""
+    import yaml
+
+    raw: dict = {"input": input_path, "output": output, "stages": stages}
+    where = "<command line>"
+    if config:
+        where = config
+        extra = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+        if not isinstance(extra, dict):
+            raise click.ClickException(f"{config}: expected a mapping with 'stages' and/or 'reader'")
+        raw.update({k: v for k, v in extra.items() if k in ("stages", "reader")})
+    if fmt:
+        raw["format"] = fmt
+    try:
+        return parse_pipeline(raw, where)
+    except PipelineError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.group()
+@click.version_option(package_name="corpuskit")
+def cli():
+    """corpuskit: turn raw text into training shards for a language model.
+
+    Example:
+
+        corpuskit run pipelines/default.yaml --output data/
+    """
+
+
+@cli.command()
+@click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_path", type=click.Path(exists=True), help="Override the pipeline's input.")
+@click.option("--output", "-o", type=click.Path(file_okay=False), help="Override the pipeline's output folder.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where units of work run.")
+@corpus_options
+def run(pipeline, input_path, output, executor, workers, fmt, force, quiet):
+    """Run a pipeline defined in YAML.
+
+    Everything the run writes goes under its output folder. A rerun skips
+    completed units of work; --force redoes them.
+
+    Example:
+
+        corpuskit run pipelines/default.yaml --output data/ --workers 2
+    """
+    try:
+        cfg = load_pipeline(pipeline, {"input": input_path, "output": output, "format": fmt})
+    except PipelineError as err:
+        raise click.ClickException(str(err)) from None
+    _execute(cfg, workers, force, quiet, executor)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
+@click.argument("output", type=click.Path(file_okay=False))
+@click.option("--config", "-c", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file whose 'stages' (and 'reader') replace the default cleaning stages.")
+@corpus_options
+def clean(input_path, output, config, workers, fmt, force, quiet):
+    """Normalize text and drop low-quality documents.
+
+    INPUT is a file or folder of .txt/.jsonl/.parquet/.csv (optionally .gz/.zst).
+    Kept documents go to OUTPUT/part-*.parquet, dropped ones to OUTPUT/rejected/
+    with their reason, counters to OUTPUT/stats.json.
+
+    Example:
+
+        corpuskit clean raw/ cleaned/ --workers 4
+    """
+    from corpuskit.presets import CLEAN_STAGES
+
+    _execute(_stages_config(input_path, output, CLEAN_STAGES, fmt, config), workers, force, quiet)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
+@click.argument("output", type=click.Path(file_okay=False))
+@click.option("--exact-only", is_flag=True, help="Only exact duplicates (normalized-text hash).")
+@corpus_options
+def dedup(input_path, output, exact_only, workers, fmt, force, quiet):
+    """Remove duplicate documents, keeping the first in input order.
+
+    Removed documents go to OUTPUT/rejected/ with reason exact_duplicate and
+    duplicate_of naming the kept document.
+
+    Example:
+
+        corpuskit dedup cleaned/ deduped/
+    """
+    from corpuskit.presets import dedup_stages
+
+    _execute(_stages_config(input_path, output, dedup_stages(exact_only), fmt, None), workers, force, quiet)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print stats.json as it is.")
+def stats(run_dir, as_json):
+    """Print the per-stage summary of a finished run.
+
+    Example:
+
+        corpuskit stats data/
+    """
+    import json
+
+    from corpuskit.runner import RunError, load_stats, summary_table
+
+    try:
+        summary = load_stats(run_dir)
+    except RunError as err:
+        raise click.ClickException(str(err)) from None
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(summary_table(summary))
+    click.echo(f"{summary['documents_out']} of {summary['documents_in']} documents kept in {summary['units']} units")
+
+
+def main() -> None:
+    cli(prog_name="corpuskit")
+
+
+if __name__ == "__main__":
+    main()

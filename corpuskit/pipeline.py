@@ -1,0 +1,151 @@
+"""Pipelines in YAML: validated into a `PipelineConfig` with errors that name the file and key.
+
+```yaml
+input: corpus/                 # file, folder, or hf:NAME
+output: data/                  # everything a run writes goes under here
+format: parquet                # or jsonl
+reader: {text_mode: paragraphs, target_chars: 2000}
+stages:
+  - normalize: {}
+  - length_filter: {min_words: 5}
+  - exact_dedup: {}
+```
+
+Each stage entry is a one-key mapping from a registered stage name (or
+`package.module:Class`) to its parameters; an optional `name` parameter renames it.
+Later sections (`tokenizer`, `shards`) configure the steps after the stages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from corpuskit.readers import ReaderConfig
+from corpuskit.stages import StageConfigError, build_stage, check_params
+from corpuskit.writers.shards import FORMATS
+
+
+class PipelineError(ValueError):
+    """A pipeline file is invalid; the message names the file and the key."""
+
+
+@dataclass
+class StageSpec:
+    type: str  # registry name or package.module:Class
+    name: str  # unique within the pipeline; used in stats and rejected records
+    params: dict = field(default_factory=dict)
+
+    def build(self):
+        return build_stage(self.type, dict(self.params), name=self.name)
+
+
+@dataclass
+class PipelineConfig:
+    input: str  # file, folder, or hf:NAME
+    output: str = "data"  # run directory
+    format: str = "parquet"  # output document format: parquet or jsonl
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
+    stages: list[StageSpec] = field(default_factory=list)
+    # Steps after the document stages; each is a dict of parameters, or None to skip.
+    tokenizer: dict | None = None
+    shards: dict | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PipelineConfig":
+        d = dict(d)
+        d["reader"] = ReaderConfig(**d.get("reader", {}))
+        d["stages"] = [StageSpec(**s) for s in d.get("stages", [])]
+        return cls(**d)
+
+    def fingerprint(self) -> str:
+        """A hash of everything that decides the output bytes (not workers, not verbosity)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def parse_stages(entries: Any, where: str) -> list[StageSpec]:
+    if not isinstance(entries, list):
+        raise PipelineError(f"{where}: 'stages' must be a list")
+    specs: list[StageSpec] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        key = f"{where}: stages[{i}]"
+        if isinstance(entry, str):
+            entry = {entry: {}}
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise PipelineError(f"{key}: each stage is a one-key mapping like '- normalize: {{}}'")
+        (type_name, params), = entry.items()
+        params = dict(params or {})
+        if not isinstance(params, dict):
+            raise PipelineError(f"{key}.{type_name}: parameters must be a mapping")
+        name = str(params.pop("name", type_name.rpartition(":")[2]))
+        try:
+            check_params(type_name, params)
+        except StageConfigError as err:
+            raise PipelineError(f"{key}.{type_name}: {err}") from None
+        if name in seen:
+            raise PipelineError(f"{key}.{type_name}: stage name {name!r} is used twice; add 'name: ...'")
+        seen.add(name)
+        specs.append(StageSpec(type=type_name, name=name, params=params))
+    return specs
+
+
+def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None = None) -> PipelineConfig:
+    """Validate a loaded YAML mapping into a PipelineConfig; `overrides` are CLI options."""
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{where}: a pipeline is a mapping with at least 'input' and 'stages'")
+    raw = {**raw, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    known = {f.name for f in dataclasses.fields(PipelineConfig)} | {"name", "description"}
+    for key in raw:
+        if key not in known:
+            raise PipelineError(f"{where}: unknown key {key!r} (known keys: {', '.join(sorted(known))})")
+    if "input" not in raw:
+        raise PipelineError(f"{where}: missing key 'input' (a file, folder or hf:NAME)")
+    inp = str(raw["input"])
+    if not inp.startswith("hf:") and not Path(inp).exists():
+        raise PipelineError(f"{where}: input: path not found: {inp}")
+    fmt = raw.get("format", "parquet")
+    if fmt not in FORMATS:
+        raise PipelineError(f"{where}: format: must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    reader_raw = raw.get("reader") or {}
+    try:
+        reader = ReaderConfig(**reader_raw)
+    except TypeError as err:
+        known_r = ", ".join(f.name for f in dataclasses.fields(ReaderConfig))
+        raise PipelineError(f"{where}: reader: {err} (known: {known_r})") from None
+    except ValueError as err:
+        raise PipelineError(f"{where}: reader: {err}") from None
+    for section in ("tokenizer", "shards"):
+        if raw.get(section) is not None and not isinstance(raw[section], dict):
+            raise PipelineError(f"{where}: {section}: must be a mapping of parameters")
+    return PipelineConfig(
+        input=inp,
+        output=str(raw.get("output", "data")),
+        format=fmt,
+        reader=reader,
+        stages=parse_stages(raw.get("stages", []), where),
+        tokenizer=raw.get("tokenizer"),
+        shards=raw.get("shards"),
+    )
+
+
+def load_pipeline(path: str | Path, overrides: dict | None = None) -> PipelineConfig:
+    """Load and validate a pipeline YAML file (safe_load only)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"pipeline file not found: {path}") from None
+    except yaml.YAMLError as err:
+        raise PipelineError(f"{path}: invalid YAML: {err}") from None
+    return parse_pipeline(raw, str(path), overrides)

@@ -1,0 +1,91 @@
+"""Plain-text files and Project Gutenberg books.
+
+Line endings are normalized to LF and a UTF-8 byte-order mark is removed. Gutenberg
+books lose everything outside the `*** START OF` / `*** END OF` markers (header and
+licence footer). In "paragraphs" mode a file is cut at blank lines into groups of
+whole paragraphs of about `target_chars`; no paragraph is ever split.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Iterator
+
+from corpuskit.document import Document
+from corpuskit.io import open_binary
+from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source
+
+_START = re.compile(r"^\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.MULTILINE | re.IGNORECASE)
+_END = re.compile(r"^\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.MULTILINE | re.IGNORECASE)
+# Many books end their body with this line just before the END marker.
+_END_LINE = re.compile(r"\n[ \t]*End of (the )?Project Gutenberg.*\s*$", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
+
+
+def strip_gutenberg(text: str) -> str | None:
+    """The book body between the PG markers, or None when the markers are not both there."""
+    start, end = _START.search(text), _END.search(text)
+    if not start or not end or end.start() < start.end():
+        return None
+    return _END_LINE.sub("", text[start.end() : end.start()]).strip("\n")
+
+
+def paragraph_groups(text: str, target_chars: int) -> Iterator[str]:
+    """Group blank-line separated paragraphs into chunks of about `target_chars`."""
+    group: list[str] = []
+    size = 0
+    for para in _BLANK_LINES.split(text):
+        para = para.strip("\n")
+        if not para.strip():
+            continue
+        if group and size + len(para) + 2 > target_chars:
+            yield "\n\n".join(group)
+            group, size = [], 0
+        group.append(para)
+        size += len(para) + 2
+    if group:
+        yield "\n\n".join(group)
+
+
+def _first_bad_line(data: bytes, err: UnicodeDecodeError) -> int:
+    return data.count(b"\n", 0, err.start) + 1
+
+
+def read_text(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:
+    whole_id = f"{src.rel}#0"
+    try:
+        with open_binary(src.path) as fh:
+            data = fh.read()
+    except (EOFError, OSError, zlib.error) as err:
+        # A truncated archive: keep nothing from it, but say so with the file's name.
+        reject(Document(text="", id=whole_id, source=src.rel), "truncated_archive", READ_STAGE,
+               detail=f"{src.rel}: {err}")
+        return
+    if b"\x00" in data[:8192]:
+        reject(Document(text="", id=whole_id, source=src.rel), "binary_file", READ_STAGE,
+               detail=f"{src.rel}: NUL bytes, not a text file")
+        return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = _first_bad_line(data, err)
+        if cfg.encoding_errors == "quarantine":
+            reject(Document(text=data.decode("utf-8", errors="replace"), id=whole_id, source=f"{src.rel}:{line}"),
+                   "invalid_utf8", READ_STAGE, detail=f"{src.rel}:{line}: invalid UTF-8 at byte {err.start}")
+            return
+        text = data.decode("utf-8-sig", errors="replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if cfg.gutenberg != "off":
+        body = strip_gutenberg(text)
+        if body is not None:
+            text = body
+        elif cfg.gutenberg == "on":
+            reject(Document(text=text, id=whole_id, source=src.rel), "gutenberg_markers_missing", READ_STAGE)
+            return
+    if cfg.text_mode == "file":
+        if text.strip():
+            yield Document(text=text, id=whole_id, source=src.rel)
+        return
+    for i, chunk in enumerate(paragraph_groups(text, cfg.target_chars)):
+        yield Document(text=chunk, id=f"{src.rel}#{i}", source=src.rel)

@@ -1,0 +1,1 @@
+"""De-duplication stages: exact (normalized-text hash) and near-duplicate (MinHash LSH)."""

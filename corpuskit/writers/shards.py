@@ -1,0 +1,99 @@
+"""Document files: `part-00000.parquet` (columns id, text, source, metadata) or JSONL.
+
+A writer writes under a hidden temporary name and `commit()` renames it to its final
+name, so a crash never leaves a half-written file where a reader would take it for
+a finished one. Rejected documents carry the extra columns in `REJECTED_EXTRA`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpuskit.document import Document
+from corpuskit.io import tmp_path
+
+REJECTED_EXTRA = ("reason", "stage", "detail", "duplicate_of")
+FORMATS = ("parquet", "jsonl")
+_BATCH = 1000
+
+
+def output_name(stem: str, fmt: str) -> str:
+    return f"{stem}.{fmt}"
+
+
+def _schema(rejected: bool) -> pa.Schema:
+    cols = [("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("metadata", pa.string())]
+    if rejected:
+        cols += [(c, pa.string()) for c in REJECTED_EXTRA]
+    return pa.schema(cols)
+
+
+class DocumentWriter:
+    """Write documents to `path` (format from its suffix); call `commit()` when complete.
+
+    With `rejected=True`, `write()` takes the extra fields `reason`, `stage`, `detail`
+    and `duplicate_of`. Metadata is stored as JSON with sorted keys, so the same
+    documents always give the same bytes.
+    """
+
+    def __init__(self, path: Path, rejected: bool = False):
+        self.path = Path(path)
+        self.fmt = self.path.suffix.lstrip(".")
+        if self.fmt not in FORMATS:
+            raise ValueError(f"unknown output format {self.fmt!r}; expected one of {FORMATS}")
+        self.rejected = rejected
+        self.count = 0
+        self._tmp = tmp_path(self.path)
+        self._rows: list[dict] = []
+        self._pq: pq.ParquetWriter | None = None
+        self._fh = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.fmt == "parquet":
+            self._pq = pq.ParquetWriter(self._tmp, _schema(rejected), compression="zstd")
+        else:
+            self._fh = open(self._tmp, "w", encoding="utf-8")
+
+    def write(self, doc: Document, **extra: str | None) -> None:
+        row = {"id": doc.id, "text": doc.text, "source": doc.source}
+        if self.rejected:
+            row.update({c: extra.get(c) for c in REJECTED_EXTRA})
+        self.count += 1
+        if self._fh is not None:
+            row["metadata"] = doc.metadata
+            self._fh.write(json.dumps(row, ensure_ascii=False, sort_keys=False, default=str) + "\n")
+            return
+        row["metadata"] = json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True, default=str)
+        self._rows.append(row)
+        if len(self._rows) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows and self._pq is not None:
+            self._pq.write_table(pa.Table.from_pylist(self._rows, schema=self._pq.schema))
+            self._rows = []
+
+    def commit(self) -> None:
+        """Finish the file and move it to its final name."""
+        if self._pq is not None:
+            self._flush()
+            self._pq.close()
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Drop the temporary file: used when the unit of work fails."""
+        try:
+            if self._pq is not None:
+                self._pq.close()
+            if self._fh is not None:
+                self._fh.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
