@@ -159,6 +159,19 @@ def stats(run_dir, as_json):
     click.echo(f"{summary['documents_out']} of {summary['documents_in']} documents kept in {summary['units']} units")
 
 
+def _add_command_modules() -> None:
+    import importlib
+    import pkgutil
+
+    import corpuskit.commands as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        cli.add_command(importlib.import_module(f"corpuskit.commands.{info.name}").command)
+
+
+_add_command_modules()
+
+
 def main() -> None:
     cli(prog_name="corpuskit")
 

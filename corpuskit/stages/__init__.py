@@ -12,10 +12,17 @@ import inspect
 
 from corpuskit.stage import Stage
 
+from corpuskit.stages.clean import STAGES as _CLEAN
+from corpuskit.stages.dedup import STAGES as _DEDUP
+from corpuskit.stages.toxicity import STAGES as _TOXICITY
+
+# Each stage family lists its own names in its package's __init__ (strings only: cheap to import).
 REGISTRY: dict[str, str] = {
     "normalize": "corpuskit.stages.basic:Normalize",
     "length_filter": "corpuskit.stages.basic:LengthFilter",
-    "exact_dedup": "corpuskit.stages.dedup.exact:ExactDedup",
+    **_CLEAN,
+    **_DEDUP,
+    **_TOXICITY,
 }
 
 

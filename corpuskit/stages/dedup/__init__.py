@@ -1,1 +1,5 @@
 """De-duplication stages: exact (normalized-text hash) and near-duplicate (MinHash LSH)."""
+
+STAGES = {
+    "exact_dedup": "corpuskit.stages.dedup.exact:ExactDedup",
+}

@@ -1,0 +1,3 @@
+"""Cleaning stages: text repair and normalization, boilerplate removal, quality rules, PII."""
+
+STAGES: dict[str, str] = {}

@@ -1,0 +1,3 @@
+"""Toxicity scoring and filtering stages."""
+
+STAGES: dict[str, str] = {}
