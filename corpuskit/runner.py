@@ -236,6 +236,9 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
                 f"{paths.root} holds a run with a different configuration or input; "
                 "use --force to redo it, or choose another --output")
     paths.root.mkdir(parents=True, exist_ok=True)
+    # Temporary files of units that died in an earlier run: never under a final name, now garbage.
+    for stale in paths.root.rglob(".*.tmp-*"):
+        stale.unlink()
     atomic_write_text(config_file, json.dumps(record, indent=2, default=str))
     return paths
 

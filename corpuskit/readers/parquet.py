@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpuskit.document import Document
@@ -20,7 +21,7 @@ def _records(src: Source) -> Iterator[tuple[int, str, dict | None, str | None]]:
             for rec in batch.to_pylist():
                 yield pos, f"{src.rel}:{pos}", rec, None
                 pos += 1
-    except OSError as err:  # pyarrow raises ArrowInvalid (an OSError subclass) on a corrupt file
+    except (OSError, pa.ArrowException) as err:  # a corrupt or truncated file
         yield pos, f"{src.rel}: {err}", {"_raw": ""}, "truncated_archive"
 
 

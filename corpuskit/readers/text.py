@@ -18,8 +18,9 @@ from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source
 
 _START = re.compile(r"^\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.MULTILINE | re.IGNORECASE)
 _END = re.compile(r"^\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.MULTILINE | re.IGNORECASE)
-# Many books end their body with this line just before the END marker.
-_END_LINE = re.compile(r"\n[ \t]*End of (the )?Project Gutenberg.*\s*$", re.IGNORECASE)
+# Many books end their body with a paragraph "End of the Project Gutenberg EBook of ..."
+# (sometimes wrapped over two lines) just before the END marker.
+_END_LINE = re.compile(r"(?:^|\n)[ \t]*End of (the )?Project Gutenberg[^\n]*(?:\n[^\n]+)*\s*$", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 
 

@@ -1,0 +1,22 @@
+"""Small hand-made inputs shared by tests."""
+
+GUTENBERG_BOOK = (
+    "\ufeffThe Project Gutenberg EBook of A Test Book\r\n"
+    "\r\n"
+    "Release Date: never\r\n"
+    "\r\n"
+    "*** START OF THIS PROJECT GUTENBERG EBOOK A TEST BOOK ***\r\n"
+    "\r\n"
+    "Chapter 1\r\n"
+    "\r\n"
+    "It was a bright cold day in April, and the clocks were striking thirteen.\r\n"
+    "The hall smelt of boiled cabbage and old rag mats.\r\n"
+    "\r\n"
+    "Outside, even through the shut window-pane, the world looked cold.\r\n"
+    "\r\n"
+    "End of the Project Gutenberg EBook of A Test Book\r\n"
+    "\r\n"
+    "*** END OF THIS PROJECT GUTENBERG EBOOK A TEST BOOK ***\r\n"
+    "\r\n"
+    "Section 1. General Terms of Use and Redistributing Project Gutenberg-tm\r\n"
+)

@@ -1,0 +1,115 @@
+import gzip
+
+import pytest
+import zstandard
+from collect import read_all
+
+from corpuskit.readers import paragraph_groups, strip_gutenberg
+from samples import GUTENBERG_BOOK
+
+
+def test_gutenberg_header_and_footer_are_stripped_with_bom_and_crlf(tmp_path):
+    p = tmp_path / "book.txt"
+    p.write_bytes(GUTENBERG_BOOK.encode("utf-8"))
+    docs, rejected = read_all(p, text_mode="file")
+    assert rejected == []
+    [doc] = docs
+    assert doc.text.startswith("Chapter 1\n\nIt was a bright cold day")
+    assert doc.text.endswith("the world looked cold.")
+    assert "\r" not in doc.text and "\ufeff" not in doc.text
+    assert "Gutenberg" not in doc.text
+    assert doc.id == "book.txt#0" and doc.source == "book.txt"
+
+
+def test_strip_gutenberg_returns_none_without_markers():
+    assert strip_gutenberg("just some text\n") is None
+
+
+def test_gutenberg_on_rejects_a_file_without_markers(tmp_path):
+    (tmp_path / "plain.txt").write_text("no markers here\n")
+    docs, rejected = read_all(tmp_path, gutenberg="on")
+    assert docs == []
+    assert [r[1] for r in rejected] == ["gutenberg_markers_missing"]
+
+
+def test_paragraph_groups_respect_target_and_never_split_a_paragraph():
+    paras = ["a" * 30, "b" * 30, "c" * 30, "d" * 100]
+    groups = list(paragraph_groups("\n\n".join(paras), target_chars=70))
+    assert groups == [paras[0] + "\n\n" + paras[1], paras[2], paras[3]]
+
+
+def test_paragraph_mode_gives_stable_position_ids(tmp_path):
+    (tmp_path / "t.txt").write_text("one one one\n\n\n\ntwo two two\n   \nthree three\n")
+    docs, _ = read_all(tmp_path, target_chars=5)
+    assert [(d.id, d.text) for d in docs] == [
+        ("t.txt#0", "one one one"), ("t.txt#1", "two two two"), ("t.txt#2", "three three"),
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_compressed_text_reads_like_plain(tmp_path, suffix):
+    data = GUTENBERG_BOOK.encode("utf-8")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "book.txt").write_bytes(data)
+    packed = gzip.compress(data) if suffix == ".gz" else zstandard.ZstdCompressor().compress(data)
+    (tmp_path / "packed").mkdir()
+    (tmp_path / "packed" / f"book.txt{suffix}").write_bytes(packed)
+    plain, _ = read_all(tmp_path / "plain")
+    packed_docs, rejected = read_all(tmp_path / "packed")
+    assert rejected == []
+    assert [d.text for d in packed_docs] == [d.text for d in plain]
+    assert packed_docs[0].id == f"book.txt{suffix}#0"
+
+
+def test_binary_file_is_quarantined_and_the_rest_is_read(tmp_path):
+    (tmp_path / "a.txt").write_text("good text here\n")
+    (tmp_path / "b.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    docs, rejected = read_all(tmp_path)
+    assert [d.text for d in docs] == ["good text here"]
+    [(doc, reason, detail)] = rejected
+    assert reason == "binary_file" and doc.source == "b.txt" and "b.txt" in detail
+
+
+def test_invalid_utf8_quarantines_the_file_naming_the_line(tmp_path):
+    (tmp_path / "bad.txt").write_bytes(b"line one\nline two \xff\xfe here\n")
+    docs, rejected = read_all(tmp_path)
+    assert docs == []
+    [(doc, reason, detail)] = rejected
+    assert reason == "invalid_utf8"
+    assert doc.source == "bad.txt:2" and "bad.txt:2" in detail
+    assert "line one" in doc.text  # the content is kept in the rejected record
+
+
+def test_invalid_utf8_replace_keeps_the_text(tmp_path):
+    (tmp_path / "bad.txt").write_bytes(b"caf\xe9 au lait\n")
+    docs, rejected = read_all(tmp_path, encoding_errors="replace")
+    assert rejected == []
+    assert docs[0].text == "caf\ufffd au lait"
+
+
+def test_truncated_gzip_is_reported_not_lost(tmp_path):
+    packed = gzip.compress(("word " * 20000).encode())
+    (tmp_path / "cut.txt.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "ok.txt").write_text("fine\n")
+    docs, rejected = read_all(tmp_path)
+    assert [d.text for d in docs] == ["fine"]
+    assert [(r[0].source, r[1]) for r in rejected] == [("cut.txt.gz", "truncated_archive")]
+
+
+def test_unknown_format_is_recorded(tmp_path):
+    (tmp_path / "image.bmp").write_bytes(b"BM....")
+    (tmp_path / "ok.txt").write_text("fine\n")
+    docs, rejected = read_all(tmp_path)
+    assert [d.text for d in docs] == ["fine"]
+    assert [r[1] for r in rejected] == ["unsupported_format"]
+
+
+def test_embedded_corpus_reads_every_book_without_rejects(repo):
+    docs, rejected = read_all(repo / "corpus", glob="*.txt.gz")
+    assert rejected == []
+    sources = {d.source for d in docs}
+    assert len(sources) == 19
+    assert not any("START OF THIS PROJECT GUTENBERG" in d.text.upper() for d in docs)
+    assert not any("Project Gutenberg-tm" in d.text for d in docs)  # the licence footer
+    assert not any("End of the Project Gutenberg" in d.text for d in docs)
+    assert len({d.id for d in docs}) == len(docs)

@@ -1,0 +1,60 @@
+"""Pipeline YAML validation: every mistake names the file and the key."""
+
+import pytest
+
+from corpuskit.pipeline import PipelineError, load_pipeline
+
+
+def _write(tmp_path, text):
+    p = tmp_path / "p.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_default_pipeline_loads(repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    cfg = load_pipeline("pipelines/default.yaml")
+    assert cfg.input == "corpus/" and cfg.output == "data/"
+    assert [s.type for s in cfg.stages][:1] and cfg.reader.glob == "*.txt.gz"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("input: {d}\nstages:\n  - no_such_stage: {{}}\n", "stages[0].no_such_stage: unknown stage 'no_such_stage'"),
+    ("input: {d}\nstages:\n  - length_filter: {{min_wrds: 3}}\n", "unknown parameter 'min_wrds'"),
+    ("input: {d}\nstages:\n  - length_filter: {{min_words: ten}}\n", "parameter 'min_words' should be like 0"),
+    ("input: {d}/missing\nstages: []\n", "input: path not found"),
+    ("stages: []\n", "missing key 'input'"),
+    ("input: {d}\nstagse: []\n", "unknown key 'stagse'"),
+    ("input: {d}\nreader: {{text_mode: lines}}\n", "reader: text_mode must be one of file, paragraphs"),
+    ("input: {d}\nreader: {{colour: red}}\n", "reader: "),
+    ("input: {d}\nformat: csv\n", "format: must be one of parquet, jsonl"),
+    ("input: {d}\nstages:\n  - normalize: {{}}\n  - normalize: {{}}\n", "stage name 'normalize' is used twice"),
+    ("input: {d}\nstages: [\n", "invalid YAML"),
+])
+def test_invalid_pipelines_name_file_and_key(tmp_path, body, message):
+    p = _write(tmp_path, body.format(d=tmp_path))
+    with pytest.raises(PipelineError) as err:
+        load_pipeline(p)
+    assert message in str(err.value)
+    assert str(p) in str(err.value)
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    p = _write(tmp_path, f"input: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(PipelineError, match="invalid YAML"):
+        load_pipeline(p)
+
+
+def test_overrides_and_renamed_stages(tmp_path):
+    p = _write(tmp_path, f"input: {tmp_path}\nstages:\n  - length_filter: {{name: short, min_words: 2}}\n"
+                         "  - length_filter: {name: long, max_chars: 10}\n")
+    cfg = load_pipeline(p, {"output": str(tmp_path / "o"), "format": None})
+    assert [s.name for s in cfg.stages] == ["short", "long"]
+    assert cfg.output == str(tmp_path / "o") and cfg.format == "parquet"
+
+
+def test_fingerprint_changes_with_parameters_only(tmp_path):
+    a = load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages: [{{length_filter: {{min_words: 2}}}}]\n"))
+    b = load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages: [{{length_filter: {{min_words: 2}}}}]\n"))
+    c = load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages: [{{length_filter: {{min_words: 3}}}}]\n"))
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()

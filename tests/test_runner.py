@@ -1,0 +1,137 @@
+"""The runner: outputs, rejected records, counters, determinism and resume after a crash."""
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpuskit.pipeline import parse_pipeline
+from corpuskit.runner import RunError, run_pipeline
+
+
+def _config(input_dir, out, stages, **extra):
+    return parse_pipeline({"input": str(input_dir), "output": str(out), "stages": stages, **extra})
+
+
+def _ids(out: Path) -> list[str]:
+    ids = []
+    for part in sorted(out.glob("part-*.parquet")):
+        ids += pq.read_table(part)["id"].to_pylist()
+    return ids
+
+
+def _rejected(out: Path) -> list[dict]:
+    rows = []
+    for part in sorted((out / "rejected").glob("*.parquet")):
+        rows += pq.read_table(part).to_pylist()
+    return rows
+
+
+STAGES = [{"normalize": {}}, {"length_filter": {"min_words": 3}}, {"exact_dedup": {}}]
+
+
+def test_run_writes_parts_rejected_and_stats(prose_dir, tmp_path):
+    (prose_dir / "d.txt").write_text("tiny\n")
+    out = tmp_path / "out"
+    stats = run_pipeline(_config(prose_dir, out, STAGES), workers=1, quiet=True)
+    assert sorted(p.name for p in out.glob("part-*")) == [f"part-0000{i}.parquet" for i in range(4)]
+    assert _ids(out) == ["a.txt#0", "b.txt#0"]
+    rejected = {r["id"]: r for r in _rejected(out)}
+    assert rejected["c.txt#0"]["reason"] == "exact_duplicate"
+    assert rejected["c.txt#0"]["duplicate_of"] == "a.txt#0"
+    assert rejected["c.txt#0"]["stage"] == "exact_dedup"
+    assert rejected["d.txt#0"]["reason"] == "too_short"
+    assert rejected["d.txt#0"]["text"] == "tiny"
+    summary = json.loads((out / "stats.json").read_text())
+    assert summary["documents_in"] == 4 and summary["documents_out"] == 2
+    assert list(summary["stages"]) == ["read", "normalize", "length_filter", "exact_dedup"]
+    assert summary["stages"]["length_filter"]["dropped_too_short"] == 1
+    assert summary["stages"]["exact_dedup"]["dropped_exact_duplicate"] == 1
+    assert stats["exact_dedup"].docs_out == 2
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["stages"][1] == {"type": "length_filter", "name": "length_filter",
+                                            "params": {"min_words": 3}}
+
+
+def test_every_document_is_accounted_for(repo, tmp_path):
+    out = tmp_path / "out"
+    cfg = _config(repo / "corpus", out, STAGES, reader={"glob": "pg1*.txt.gz"})
+    run_pipeline(cfg, workers=2, quiet=True)
+    summary = json.loads((out / "stats.json").read_text())
+    assert summary["documents_in"] == len(_ids(out)) + len(_rejected(out))
+
+
+def test_outputs_are_byte_identical_for_1_and_2_workers_and_reruns(prose_dir, tmp_path):
+    (prose_dir / "bad.jsonl").write_text('{"text": "ok line here now"}\n{broken\n')
+    runs = []
+    for workers, name in [(1, "w1"), (2, "w2"), (2, "w2-again")]:
+        out = tmp_path / name
+        run_pipeline(_config(prose_dir, out, STAGES), workers=workers, quiet=True, force=True)
+        files = sorted(p for p in out.rglob("*") if p.is_file() and "_work" not in p.parts
+                       and p.name not in ("stats.json", "config.json"))
+        runs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in files})
+    assert runs[0] == runs[1] == runs[2]
+    assert "rejected/seg0-part-00002.parquet" in runs[0]  # the malformed JSON line
+
+
+def test_jsonl_output_format(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(_config(prose_dir, out, STAGES, format="jsonl"), workers=1, quiet=True)
+    rows = [json.loads(line) for line in (out / "part-00000.jsonl").read_text().splitlines()]
+    assert rows[0]["id"] == "a.txt#0" and set(rows[0]) == {"id", "text", "source", "metadata"}
+    rejected = [json.loads(line) for line in (out / "rejected" / "seg1-part-00002.jsonl").read_text().splitlines()]
+    assert rejected[0]["reason"] == "exact_duplicate"
+
+
+@pytest.mark.parametrize("hard", [False, True], ids=["exception", "killed-worker"])
+def test_crash_leaves_no_final_file_and_rerun_completes(repo, tmp_path, monkeypatch, hard):
+    stages = [{"normalize": {}},
+              {"faults:CrashAfter": {"source": "pg11-", "after": 20, "hard": hard}},
+              {"exact_dedup": {}}]
+    glob = "pg1[12]-*.txt.gz"  # Alice (crashes) and Looking-Glass
+    reference = tmp_path / "reference"
+    run_pipeline(_config(repo / "corpus", reference, stages, reader={"glob": glob}), workers=2, quiet=True)
+
+    out = tmp_path / "out"
+    cfg = _config(repo / "corpus", out, stages, reader={"glob": glob})
+    monkeypatch.setenv("CORPUSKIT_TEST_CRASH", "1")
+    with pytest.raises(Exception):
+        run_pipeline(cfg, workers=2 if hard else 1, quiet=True)
+    # The crashed unit (Alice, unit 0) has no intermediate or final file under a final name.
+    assert not (out / "_work" / "seg0" / "part-00000.parquet").exists()
+    assert not (out / "_work" / "done" / "seg0-unit00000").exists()
+    assert not list(out.glob("part-*"))
+    monkeypatch.delenv("CORPUSKIT_TEST_CRASH")
+    run_pipeline(cfg, workers=2, quiet=True)
+    ids = _ids(out)
+    assert len(ids) == len(set(ids))
+    assert ids == _ids(reference)
+    assert not list(out.rglob(".*.tmp-*"))
+    ref_stages = json.loads((reference / "stats.json").read_text())["stages"]
+    got_stages = json.loads((out / "stats.json").read_text())["stages"]
+    for name in ref_stages:  # counters (not timings) are exactly those of an uninterrupted run
+        assert {k: v for k, v in got_stages[name].items() if k != "time_s"} == \
+               {k: v for k, v in ref_stages[name].items() if k != "time_s"}
+
+
+def test_rerun_skips_completed_units(prose_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    cfg = _config(prose_dir, out, STAGES)
+    run_pipeline(cfg, workers=1, quiet=True)
+    before = {p: p.stat().st_mtime_ns for p in out.glob("part-*")}
+    messages = []
+    run_pipeline(cfg, workers=1, log=messages.append)
+    assert {p: p.stat().st_mtime_ns for p in out.glob("part-*")} == before
+    assert any("already complete, skipped" in m for m in messages)
+
+
+def test_changed_config_is_refused_unless_forced(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(_config(prose_dir, out, STAGES), workers=1, quiet=True)
+    changed = _config(prose_dir, out, [{"normalize": {}}])
+    with pytest.raises(RunError, match="different configuration"):
+        run_pipeline(changed, workers=1, quiet=True)
+    run_pipeline(changed, workers=1, quiet=True, force=True)
+    assert _ids(out) == ["a.txt#0", "b.txt#0", "c.txt#0"]
+    assert not (out / "rejected").exists()

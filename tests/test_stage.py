@@ -1,0 +1,45 @@
+"""Stage bases: counting, drop reasons and the rejected sink."""
+
+from corpuskit import Document, Filter, Mapper
+from corpuskit.stages.basic import LengthFilter, Normalize
+
+
+class EvenOnly(Filter):
+    name = "even_only"
+
+    def filter(self, doc):
+        return True if int(doc.id) % 2 == 0 else (False, "odd")
+
+
+def test_filter_counts_and_rejects_with_reason():
+    stage = EvenOnly()
+    rejected = []
+    stage.reject = lambda doc, reason, name, **d: rejected.append((doc.id, reason, name))
+    kept = list(stage(Document(text="x" * i, id=str(i)) for i in range(5)))
+    assert [d.id for d in kept] == ["0", "2", "4"]
+    assert rejected == [("1", "odd", "even_only"), ("3", "odd", "even_only")]
+    s = stage.stats.to_dict()
+    assert (s["docs_in"], s["docs_out"], s["dropped"], s["dropped_odd"]) == (5, 3, 2, 2)
+    assert (s["bytes_in"], s["bytes_out"]) == (10, 6)
+
+
+def test_mapper_counts_modified_and_drops_empty():
+    class Strip(Mapper):
+        name = "strip"
+
+        def map(self, text):
+            return text.replace("junk", "")
+
+    stage = Strip()
+    kept = list(stage([Document("junk", "1"), Document("good junk", "2"), Document("good", "3")]))
+    assert [d.text for d in kept] == ["good ", "good"]
+    assert stage.stats.counters == {"dropped_empty": 1, "modified": 1}
+
+
+def test_normalize_and_length_filter():
+    [doc] = Normalize()([Document("Cafe\u0301 \r\n\r\n\r\n\r\nline  \n", "1")])
+    assert doc.text == "Caf\u00e9\n\nline"
+    f = LengthFilter(min_words=3, max_chars=20)
+    kept = list(f([Document("one two", "a"), Document("one two three", "b"), Document("word " * 10, "c")]))
+    assert [d.id for d in kept] == ["b"]
+    assert f.stats.counters == {"dropped_too_short": 1, "dropped_too_long": 1}
