@@ -1,3 +1,5 @@
 """Toxicity scoring and filtering stages."""
 
-STAGES: dict[str, str] = {}
+STAGES: dict[str, str] = {
+    "toxicity": "corpuskit.stages.toxicity.stage:ToxicityFilter",
+}

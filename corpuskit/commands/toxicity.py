@@ -1,0 +1,161 @@
+"""`corpuskit toxicity`: score, filter and evaluate toxicity, offline."""
+
+from __future__ import annotations
+
+import click
+
+_SCORERS = ("ensemble", "classifier", "lexicon", "hf")
+
+
+def scorer_options(f):
+    """Options shared by every toxicity command: which scorer, on what units, aggregated how."""
+    f = click.option("--aggregate", type=click.Choice(["char_fraction", "fraction", "max"]), default=None,
+                     help="Document score: share of characters / units that are toxic, or the highest unit score.")(f)
+    f = click.option("--unit", type=click.Choice(["sentence", "line"]), default="sentence", show_default=True,
+                     help="What gets one score.")(f)
+    f = click.option("--model", default="", help="hf: folder of a saved text-classification model; "
+                     "classifier: another weights .npz.")(f)
+    f = click.option("--scorer", type=click.Choice(_SCORERS), default="ensemble", show_default=True,
+                     help="Word list + shipped classifier (ensemble), either alone, or a local HF model.")(f)
+    return f
+
+
+def _corpus_options(f):
+    """corpuskit.cli's shared options; imported here, not at the top, to keep this module's imports to click."""
+    from corpuskit.cli import corpus_options  # already loaded: the CLI imports this module while starting
+
+    return corpus_options(f)
+
+
+def _stage(scorer, model, unit, aggregate, **extra):
+    from corpuskit.stages.toxicity.stage import ToxicityFilter
+
+    try:
+        return ToxicityFilter(scorer=scorer, model=model, unit=unit, aggregate=aggregate, **extra)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.group(name="toxicity")
+def command():
+    """Score, filter and evaluate toxic text with offline scorers.
+
+    Sentences (or lines) are scored, then aggregated per document, so a novel
+    with a curse in it is kept while a page of abuse is dropped.
+
+    Example:
+
+        corpuskit toxicity filter cleaned/ filtered/ --action drop
+    """
+
+
+@command.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write here, not to stdout.")
+@click.option("--text-field", default="text", show_default=True, help="JSON key or column holding the text.")
+@scorer_options
+def score(input_path, output, text_field, scorer, model, unit, aggregate):
+    """Print {"id": ..., "score": ...} per document; higher is more toxic, in [0, 1].
+
+    INPUT is a file or folder the readers accept, or - for JSON Lines on standard
+    input. The score is the document aggregate (default: the highest unit score).
+    Records that cannot be read are reported on standard error.
+
+    Example:
+
+        corpuskit toxicity score comments.jsonl -o scores.jsonl
+    """
+    import json
+    import sys
+
+    from corpuskit.stages.toxicity.cli_io import iter_input
+
+    stage = _stage(scorer, model, unit, aggregate or "max")
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for doc in iter_input(input_path, text_field):
+            value = stage.score(doc.text).value(stage.aggregate)
+            out.write(json.dumps({"id": doc.id, "score": round(value, 6)}, ensure_ascii=False) + "\n")
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    finally:
+        if output:
+            out.close()
+
+
+@command.command(name="filter")
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
+@click.argument("output", type=click.Path(file_okay=False))
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="A unit scoring at least this is toxic.")
+@click.option("--doc-threshold", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="drop: a document whose aggregate is at least this is dropped.")
+@click.option("--action", type=click.Choice(["drop", "redact", "annotate"]), default="drop", show_default=True,
+              help="Drop toxic documents, remove toxic units, or only record scores in metadata.")
+@scorer_options
+@_corpus_options
+def filter_(input_path, output, threshold, doc_threshold, action, scorer, model, unit, aggregate,
+            workers, fmt, force, quiet):
+    """Drop (reason `toxic`), redact or annotate toxic documents, through the runner.
+
+    Kept documents carry metadata["toxicity"] with the score and unit counts;
+    dropped ones go to OUTPUT/rejected/ with reason `toxic`.
+
+    Example:
+
+        corpuskit toxicity filter cleaned/ filtered/ --threshold 0.5 --action redact
+    """
+    from corpuskit.cli import _execute, _stages_config
+
+    params = {"scorer": scorer, "model": model, "unit": unit, "threshold": threshold,
+              "aggregate": aggregate or "char_fraction", "doc_threshold": doc_threshold, "action": action}
+    _execute(_stages_config(input_path, output, [{"toxicity": params}], fmt, None), workers, force, quiet)
+
+
+@command.command(name="eval")
+@click.argument("labelled", metavar="LABELLED.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--text-column", required=True, help="Column holding the text.")
+@click.option("--label-column", required=True, help="Column holding the label.")
+@click.option("--positive", default="1", show_default=True,
+              help="Comma-separated label values that count as toxic (Davidson's class: 0,1).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Score at or above which a text counts as predicted toxic.")
+@click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True,
+              help="test: only the texts the shipped classifier was not trained on (its stable hash split).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@scorer_options
+def eval_(labelled, text_column, label_column, positive, threshold, split, as_json, scorer, model, unit, aggregate):
+    """Print ROC-AUC, precision, recall and F1 of a scorer on a labelled CSV.
+
+    Each text is scored as a document (default aggregate: the highest unit score).
+
+    Example:
+
+        corpuskit toxicity eval davidson.csv --text-column tweet --label-column class --positive 0,1 --split test
+    """
+    import json
+
+    from corpuskit.stages.toxicity.evaluate import binary_metrics
+    from corpuskit.stages.toxicity.train import is_heldout, read_labelled
+
+    try:
+        texts, labels = read_labelled(labelled, text_column, label_column,
+                                      {p.strip() for p in positive.split(",") if p.strip()})
+    except KeyError as err:
+        raise click.ClickException(f"{labelled}: no column {err}") from None
+    if split != "all":
+        keep = [i for i, t in enumerate(texts) if is_heldout(t) == (split == "test")]
+        texts, labels = [texts[i] for i in keep], labels[keep]
+    if not texts:
+        raise click.ClickException(f"{labelled}: no texts to evaluate")
+    stage = _stage(scorer, model, unit, aggregate or "max", threshold=threshold)
+    scores = [stage.score(t).value(stage.aggregate) for t in texts]
+    m = binary_metrics(scores, labels, threshold)
+    if as_json:
+        click.echo(json.dumps(m))
+        return
+    click.echo(f"{m['n']} texts, {m['positives']} toxic; scorer {scorer}, aggregate {stage.aggregate}")
+    click.echo(f"ROC-AUC    {m['roc_auc']:.4f}")
+    click.echo(f"precision  {m['precision']:.4f}  (threshold {threshold})")
+    click.echo(f"recall     {m['recall']:.4f}")
+    click.echo(f"F1         {m['f1']:.4f}")

@@ -1,0 +1,146 @@
+"""A word-list scorer: weighted hits of abusive words and phrases, obfuscations undone.
+
+Matching is on whole tokens (so "class" never hits "ass" and "Scunthorpe" never hits a
+stem), after `normalize_token` has undone character swaps (`b1tch`, `@$$hole`) and cut
+long letter runs (`fuuuuck`). A token with `*` inside (`f*ck`, `sh**`) matches a
+listed word of the same shape. The score of a text is `1 - prod(1 - weight)` over its
+hits: one slur or two strong swear words reach 0.5; a lone "damn" does not.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from functools import lru_cache
+from pathlib import Path
+
+from corpuskit.stages.toxicity.normalize import normalize_token, tokens
+
+WORDLIST = Path(__file__).with_name("wordlist.txt")
+_DOUBLES = re.compile(r"(.)\1+")  # after normalize_token a run is at most two long
+
+
+def load_wordlist(path: str | Path = WORDLIST) -> dict[str, float]:
+    """TERM -> weight from a `TERM<TAB>WEIGHT` file; `#` starts a comment."""
+    terms: dict[str, float] = {}
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.split("#", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        if not line:
+            continue
+        term, sep, weight = line.rpartition("\t")
+        try:
+            w = float(weight)
+        except ValueError:
+            w = -1.0
+        if not sep or not term.strip() or not 0.0 < w <= 1.0:
+            raise ValueError(f"{path}:{lineno}: expected TERM<TAB>WEIGHT with 0 < weight <= 1, got {line!r}")
+        terms[" ".join(term.lower().split())] = w
+    return terms
+
+
+class LexiconScorer:
+    """Score texts by the weighted word list (`wordlist.txt` unless `path` is given)."""
+
+    def __init__(self, path: str | Path = WORDLIST):
+        terms = load_wordlist(path)
+        self.words = {t: w for t, w in terms.items() if " " not in t and not t.endswith("*")}
+        self.stems = {t[:-1]: w for t, w in terms.items() if t.endswith("*")}
+        phrases = sorted((t, w) for t, w in terms.items() if " " in t)
+        self.phrases = {f"p{i}": w for i, (_, w) in enumerate(phrases)}  # regex group name -> weight
+        self._phrase_re = _phrase_regex([t for t, _ in phrases])
+        self._stem_re = re.compile("|".join(sorted(map(re.escape, self.stems), key=len, reverse=True))) \
+            if self.stems else None
+        # raw token -> 0 (not listed) or (canonical token, weight)
+        self._cache: dict[str, int | tuple[str, float]] = {}
+
+    def _token(self, raw: str) -> int | tuple[str, float]:
+        """The memoized verdict on one raw lowercase token."""
+        hit = self._cache.get(raw)
+        if hit is None:
+            if len(self._cache) > 500_000:  # bound memory on endless vocabularies
+                self._cache.clear()
+            tok, w = self._lookup(normalize_token(raw))
+            hit = self._cache[raw] = (tok, w) if w else 0
+        return hit
+
+    def _lookup(self, tok: str) -> tuple[str, float]:
+        for cand in (tok, _DOUBLES.sub(r"\1", tok)) if len(tok) > 1 else (tok,):
+            if cand in self.words:
+                return cand, self.words[cand]
+            if self._stem_re is not None and (m := self._stem_re.match(cand)):
+                return cand, self.stems[m.group(0)]
+        if "*" in tok and not tok.startswith("*") and len(tok.replace("*", "")) >= 2:
+            return self._masked(tok)
+        return tok, 0.0
+
+    def _masked(self, tok: str) -> tuple[str, float]:
+        """`f*ck`, `sh**`: a listed word (or stem) whose letters fit around the stars."""
+        pattern = _masked_pattern(tok)
+        best = (tok, 0.0)
+        for word, w in self.words.items():
+            if w > best[1] and pattern.fullmatch(word):
+                best = (word, w)
+        for stem, w in self.stems.items():
+            if w > best[1] and any(pattern.fullmatch(stem + end) for end in _STEM_ENDINGS):
+                best = (stem, w)
+        return best
+
+    def score_units(self, units: list[list[str]], low: str = "", spans: list[tuple[int, int]] = ()) -> list[float]:
+        """The lexicon score of each unit.
+
+        `units` holds the raw lowercase tokens of each unit; phrases are found in `low`
+        (the lowercased text) and assigned to the unit whose span holds their start.
+        """
+        keep = [1.0] * len(units)
+        flat = [t for u in units for t in u]
+        vals = list(map(self._cache.get, flat))  # memoized: the common case is all zeros
+        if None in vals:
+            vals = [self._token(t) if v is None else v for t, v in zip(flat, vals)]
+        if any(vals):
+            pos = 0
+            for u, raw_tokens in enumerate(units):
+                for v in vals[pos:pos + len(raw_tokens)]:
+                    if v:
+                        keep[u] *= 1.0 - v[1]
+                pos += len(raw_tokens)
+        if self._phrase_re is not None and spans:
+            starts = [a for a, _ in spans]
+            for m in self._phrase_re.finditer(low):
+                u = bisect_right(starts, m.start()) - 1
+                if u >= 0 and m.start() < spans[u][1]:
+                    keep[u] *= 1.0 - self.phrases[m.lastgroup]
+        return [1.0 - k for k in keep]
+
+    def score(self, text: str) -> float:
+        """The lexicon score of a text in [0, 1]."""
+        low = text.lower()
+        return self.score_units([tokens(low)], low, [(0, len(low))])[0]
+
+    def hits(self, text: str) -> list[str]:
+        """The listed words found in `text`, in order (for debugging a decision)."""
+        return [v[0] for v in map(self._token, tokens(text)) if v and v[1]]
+
+
+# Letters as people disguise them inside phrases ("k1ll y0urself").
+_LOOKALIKE = {"a": "a4@", "e": "e3", "i": "i1!", "o": "o0", "s": "s$5", "t": "t7"}
+
+
+def _phrase_regex(phrases: list[str]) -> re.Pattern | None:
+    """One pattern for all phrases, a named group each, on word boundaries, any spacing."""
+    if not phrases:
+        return None
+    def word(w: str) -> str:
+        return "".join(f"[{re.escape(_LOOKALIKE[c])}]+" if c in _LOOKALIKE else f"{re.escape(c)}+" for c in w)
+    alts = [f"(?P<p{i}>" + r"\W+".join(map(word, p.split())) + ")" for i, p in enumerate(phrases)]
+    return re.compile(r"(?<![\w@$])(?:" + "|".join(alts) + r")(?![\w@$])")
+
+
+# Endings tried after a stem when a masked token is matched ("f*cking" against "fuck*").
+_STEM_ENDINGS = ("", "s", "y", "ed", "er", "ers", "in", "ing", "ings")
+
+
+@lru_cache(maxsize=4096)
+def _masked_pattern(tok: str) -> re.Pattern:
+    """Each run of stars stands for one to three letters."""
+    return re.compile("".join(".{1,3}" if c == "*" else re.escape(c) for c in re.sub(r"\*+", "*", tok)))
+

@@ -1,0 +1,86 @@
+"""The `toxicity` stage: score sentences or lines, aggregate per document, then drop, redact or annotate.
+
+Every kept document gets `metadata["toxicity"]` with its document score and the
+unit figures behind it, so a threshold can be tuned afterwards from the output alone.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from corpuskit.document import Document
+from corpuskit.stage import Stage
+from corpuskit.stages.toxicity.aggregate import AGGREGATES, UNITS, DocScore, redact, split_units
+
+ACTIONS = ("drop", "redact", "annotate")
+
+
+class ToxicityFilter(Stage):
+    """Drop documents that are mostly abuse (reason `toxic`); keep books with a curse in them.
+
+    Parameters (the YAML parameters):
+      scorer: "ensemble" (word list and shipped classifier, higher score wins), "classifier",
+        "lexicon", or "hf" (a Hugging Face text-classification model saved in `model`).
+      model: a folder for "hf"; for "classifier", another weights .npz (default: the shipped one).
+      wordlist: another TERM<TAB>WEIGHT file for the lexicon (default: the shipped one).
+      unit: "sentence" (also cut at line breaks) or "line": what gets one score.
+      threshold: a unit scoring at least this is toxic.
+      aggregate: the document score: "char_fraction" (share of characters in toxic units),
+        "fraction" (share of toxic units) or "max" (highest unit score).
+      doc_threshold: action "drop" drops a document whose score is at least this.
+      action: "drop", "redact" (remove toxic units; a document left empty is dropped as
+        `toxic`), or "annotate" (scores in metadata only).
+    """
+
+    name = "toxicity"
+
+    def __init__(self, scorer: str = "ensemble", model: str = "", wordlist: str = "", unit: str = "sentence",
+                 threshold: float = 0.5, aggregate: str = "char_fraction", doc_threshold: float = 0.3,
+                 action: str = "drop"):
+        super().__init__()
+        from corpuskit.stages.toxicity.scorers import SCORERS
+
+        for key, value, allowed in (("scorer", scorer, SCORERS), ("unit", unit, UNITS),
+                                    ("aggregate", aggregate, AGGREGATES), ("action", action, ACTIONS)):
+            if value not in allowed:
+                raise ValueError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
+        for key, value in (("threshold", threshold), ("doc_threshold", doc_threshold)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{key} must be between 0 and 1; got {value!r}")
+        if scorer == "hf" and not model:
+            raise ValueError("scorer 'hf' needs model: the folder of a saved text-classification model")
+        self.scorer_name, self.model, self.wordlist = scorer, model, wordlist
+        self.unit, self.threshold, self.aggregate = unit, threshold, aggregate
+        self.doc_threshold, self.action = doc_threshold, action
+        self._scorer = None
+
+    @property
+    def scorer(self):
+        if self._scorer is None:  # loaded on first use, so building a pipeline stays cheap
+            from corpuskit.stages.toxicity.scorers import load_scorer
+
+            self._scorer = load_scorer(self.scorer_name, self.model, self.wordlist)
+        return self._scorer
+
+    def score(self, text: str) -> DocScore:
+        """Unit spans, unit scores and document aggregates for one text."""
+        spans = split_units(text, self.unit)
+        return DocScore(spans, [float(s) for s in self.scorer(text, spans)], self.threshold)
+
+    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            result = self.score(doc.text)
+            value = result.value(self.aggregate)
+            doc.metadata["toxicity"] = {"score": round(value, 4), **result.summary()}
+            if self.action == "drop" and value >= self.doc_threshold:
+                self.drop(doc, "toxic", detail=f"{self.aggregate} {value:.3f} >= {self.doc_threshold}")
+                continue
+            if self.action == "redact" and any(result.toxic):
+                text = redact(doc.text, result.spans, result.toxic)
+                if not text.strip():
+                    self.drop(doc, "toxic", detail="every unit is toxic")
+                    continue
+                self.stats.inc("modified")
+                self.stats.inc("redacted_units", sum(result.toxic))
+                doc.text = text
+            yield doc

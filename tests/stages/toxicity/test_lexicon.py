@@ -1,0 +1,71 @@
+"""The word-list scorer: whole words only, obfuscations undone, phrases found, weights combined."""
+
+import pytest
+
+from corpuskit.stages.toxicity.lexicon import LexiconScorer, load_wordlist
+from corpuskit.stages.toxicity.normalize import normalize_token, tokens
+
+
+@pytest.fixture(scope="module")
+def lex():
+    return LexiconScorer()
+
+
+@pytest.mark.parametrize("text, word", [
+    ("you stupid b1tch", "bitch"),
+    ("what an @$$hole", "asshole"),
+    ("fuuuuuck this", "fuck"),
+    ("you sh!thead", "shithead"),
+    ("f*ck off", "fuck"),
+    ("you f*cking moron", "fuck"),
+    ("biiiiitch", "bitch"),
+])
+def test_obfuscations_are_undone(lex, text, word):
+    assert word in lex.hits(text)
+    assert lex.score(text) >= 0.5
+
+
+@pytest.mark.parametrize("text", [
+    "The class assembled in Scunthorpe to assess the cocktail menu.",
+    "He was an assistant to the bass player in Essex.",
+    "In 1999 there were 3.14 reasons and 10 cats.",
+    "Hello!!! *Very* nice to meet you.",
+])
+def test_word_boundaries_keep_innocent_text_clean(lex, text):
+    assert lex.hits(text) == []
+    assert lex.score(text) == 0.0
+
+
+def test_mild_words_alone_stay_below_half_but_add_up(lex):
+    assert 0 < lex.score("damn it") < 0.5
+    assert lex.score("the garden hoe") < 0.5
+    assert lex.score("you idiot, you stupid moron") > lex.score("you idiot")
+
+
+@pytest.mark.parametrize("text", ["go kill yourself", "Kill   yourself now", "k1ll y0urself", "I hope you die"])
+def test_phrases(lex, text):
+    assert lex.score(text) >= 0.9
+
+
+def test_phrase_needs_whole_words(lex):
+    assert lex.score("the skill yourself can learn") == 0.0
+
+
+def test_wordlist_rejects_bad_lines(tmp_path):
+    bad = tmp_path / "words.txt"
+    bad.write_text("# comment\nfoo\t0.5\nbar\t2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="words.txt:3"):
+        load_wordlist(bad)
+
+
+def test_custom_wordlist(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_text("gronk\t0.8\nzib zab\t0.6\n", encoding="utf-8")
+    lex = LexiconScorer(path)
+    assert lex.score("you gr0nk") == pytest.approx(0.8)
+    assert lex.score("zib  zab") == pytest.approx(0.6)
+    assert lex.score("fuck") == 0.0
+
+
+def test_normalize_token_keeps_numbers_and_drops_mentions():
+    assert [normalize_token(t) for t in tokens("@someone 1999 l33t")] == ["", "1999", "leet"]

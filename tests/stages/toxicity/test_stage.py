@@ -1,0 +1,114 @@
+"""The toxicity stage: unit scores aggregated per document, then drop / redact / annotate."""
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+from corpuskit.document import Document
+from corpuskit.stages import build_stage, StageConfigError
+from corpuskit.stages.toxicity.aggregate import split_units
+from corpuskit.stages.toxicity.stage import ToxicityFilter
+
+FIXTURE = Path(__file__).parent / "fixtures" / "davidson_heldout_sample.csv"
+
+NOVEL = (
+    "The captain looked at the grey sea for a long while before he spoke.\n"
+    "\"Shut up, you stupid bastard,\" he muttered, and then he laughed.\n"
+    "We sailed on through the night, and by morning the island was in sight.\n"
+    "The crew were tired but glad, and the cook made porridge for all of us.\n"
+    "Nobody spoke of the map again until we had dropped anchor in the bay."
+)
+ABUSE = "\n".join([
+    "shut up you stupid bitch",
+    "go kill yourself you worthless faggot",
+    "fuck you and your whore mother",
+    "nice weather today",
+])
+
+
+def _docs(*texts):
+    return [Document(text=t, id=f"d{i}") for i, t in enumerate(texts)]
+
+
+def test_abuse_dropped_with_reason_and_novel_kept_with_scores():
+    stage = ToxicityFilter()
+    rejected = []
+    stage.reject = lambda doc, reason, name, **detail: rejected.append((doc.id, reason, name, detail))
+    kept = list(stage(_docs(NOVEL, ABUSE)))
+    assert [d.id for d in kept] == ["d0"]
+    assert rejected[0][:3] == ("d1", "toxic", "toxicity")
+    assert "char_fraction" in rejected[0][3]["detail"]
+    assert stage.stats.counters == {"dropped_toxic": 1}
+    meta = kept[0].metadata["toxicity"]
+    assert meta["score"] < 0.3 and meta["units"] == 5
+    assert set(meta) == {"score", "max", "fraction", "char_fraction", "units", "toxic_units"}
+
+
+def test_redact_removes_only_toxic_units():
+    stage = ToxicityFilter(action="redact", unit="line")
+    (doc,) = stage(_docs(ABUSE))
+    assert doc.text.strip() == "nice weather today"
+    assert stage.stats.counters["redacted_units"] == 3
+    assert stage.stats.counters["modified"] == 1
+
+
+def test_redact_drops_a_document_left_empty():
+    stage = ToxicityFilter(action="redact")
+    assert list(stage(_docs("fuck you bitch"))) == []
+    assert stage.stats.counters == {"dropped_toxic": 1}
+
+
+def test_annotate_keeps_everything():
+    stage = ToxicityFilter(action="annotate")
+    kept = list(stage(_docs(NOVEL, ABUSE)))
+    assert len(kept) == 2
+    assert kept[1].metadata["toxicity"]["score"] > 0.5
+    assert kept[1].text == ABUSE
+
+
+@pytest.mark.parametrize("aggregate", ["max", "fraction", "char_fraction"])
+def test_aggregates_order_abuse_above_novel(aggregate):
+    stage = ToxicityFilter(aggregate=aggregate, action="annotate")
+    novel, abuse = stage(_docs(NOVEL, ABUSE))
+    assert abuse.metadata["toxicity"]["score"] > novel.metadata["toxicity"]["score"]
+
+
+def test_max_aggregate_is_the_naive_rule_that_drops_the_novel():
+    # why the default is a fraction: one curse in dialogue is enough for `max`
+    assert list(ToxicityFilter(aggregate="max", doc_threshold=0.5)(_docs(NOVEL))) == []
+
+
+def test_mostly_abusive_documents_are_dropped():
+    """Documents of held-out toxic tweets, with fewer clean tweets mixed in, are dropped >= 90%."""
+    rows = list(csv.DictReader(FIXTURE.open(encoding="utf-8")))
+    toxic = [r["tweet"].replace("\n", " ") for r in rows if r["class"] in ("0", "1")]
+    clean = [r["tweet"].replace("\n", " ") for r in rows if r["class"] == "2"]
+    rng = random.Random(0)
+    docs = []
+    for i in range(200):
+        k = rng.randint(3, 10)
+        lines = rng.sample(toxic, k) + rng.sample(clean, rng.randint(0, k - 1))
+        rng.shuffle(lines)
+        docs.append(Document(text="\n".join(lines), id=str(i)))
+    stage = ToxicityFilter()
+    kept = list(stage(docs))
+    assert stage.stats.counters["dropped_toxic"] >= 0.9 * len(docs)
+    assert len(kept) + stage.stats.counters["dropped_toxic"] == len(docs)
+
+
+def test_units():
+    text = "Hello there. Who's that?!\nA line\n\n  last"
+    assert [text[a:b] for a, b in split_units(text)] == ["Hello there.", "Who's that?!", "A line", "last"]
+    assert [text[a:b] for a, b in split_units(text, "line")] == ["Hello there. Who's that?!", "A line", "last"]
+
+
+def test_registry_and_bad_parameters():
+    assert isinstance(build_stage("toxicity", {"doc_threshold": 0.5}), ToxicityFilter)
+    with pytest.raises(StageConfigError, match="action"):
+        build_stage("toxicity", {"action": "burn"})
+    with pytest.raises(StageConfigError, match="threshold"):
+        build_stage("toxicity", {"threshold": 1.5})
+    with pytest.raises(StageConfigError, match="model"):
+        build_stage("toxicity", {"scorer": "hf"})
