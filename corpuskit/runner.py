@@ -291,6 +291,10 @@ def run_pipeline(
         "stages": {name: s.to_dict() for name, s in stats.items()},
     }
     atomic_write_text(paths.root / "stats.json", json.dumps(summary, indent=2))
+    if cfg.tokenizer is not None or cfg.shards is not None:
+        from corpuskit.tokenize.steps import run_post_steps
+
+        run_post_steps(cfg, paths, workers, quiet, log)
     return stats
 
 

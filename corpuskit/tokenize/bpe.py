@@ -1,0 +1,213 @@
+"""Byte-level BPE tokenizer training (GPT-2 style), deterministic.
+
+The tokenizer is assembled from explicit parts, as `tokenizers` intends:
+
+    normalizer:     none (the text is already normalized by the pipeline's stages)
+    pre-tokenizer:  ByteLevel(add_prefix_space=False), GPT-2's regex split then bytes -> unicode
+    model:          BPE over the 256 byte symbols, merges learned on the train split only
+    post-processor: ByteLevel(trim_offsets=False): no tokens added (end-of-text is added by the shards)
+    decoder:        ByteLevel
+
+Special tokens come first, so `<|endoftext|>` is id 0, then the optional BOS and PAD.
+Training sees the train split only, in document order; for large corpora a byte budget
+picks a deterministic sample: the documents whose hash of the id is smallest, up to the
+budget, so the sample does not depend on the order or the number of workers. The same
+documents and configuration give a byte-identical `tokenizer.json`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+import numpy as np
+
+from corpuskit.document import Document
+from corpuskit.io import atomic_write_text
+from corpuskit.tokenize.split import SplitConfig
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+EOT = "<|endoftext|>"
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    vocab_size: int = 8192  # including the 256 byte symbols and the special tokens; sized for the demo corpus
+    min_frequency: int = 2  # a pair must occur this often to be merged
+    train_bytes: int = 256_000_000  # at most this many UTF-8 bytes of the train split are used for training
+    eot_token: str = EOT  # appended to every document by the shards; id 0 when trained here
+    bos_token: str | None = None  # optional, reserved as a special token (for example "<|bos|>")
+    pad_token: str | None = None  # optional, reserved as a special token (for example "<|pad|>")
+    file: str | None = None  # use this existing tokenizer.json instead of training one
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.vocab_size, int) or self.vocab_size < 260:
+            raise ValueError(f"vocab_size must be an integer >= 260 (256 bytes + special tokens); got {self.vocab_size!r}")
+        if not isinstance(self.min_frequency, int) or self.min_frequency < 1:
+            raise ValueError(f"min_frequency must be a positive integer; got {self.min_frequency!r}")
+        if not isinstance(self.train_bytes, int) or self.train_bytes < 1:
+            raise ValueError(f"train_bytes must be a positive integer; got {self.train_bytes!r}")
+        specials = self.special_tokens
+        if len(set(specials)) != len(specials) or not all(isinstance(t, str) and t for t in specials):
+            raise ValueError(f"special tokens must be distinct non-empty strings; got {specials}")
+
+    @property
+    def special_tokens(self) -> list[str]:
+        return [t for t in (self.eot_token, self.bos_token, self.pad_token) if t is not None]
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "TokenizerConfig":
+        return config_from_dict(cls, d or {}, "tokenizer")
+
+    def training_params(self) -> dict:
+        """What decides the trained tokenizer's bytes (not `file`)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "file"}
+
+
+def config_from_dict(cls, d: dict, section: str):
+    """Build a config dataclass from a YAML mapping; errors name the section and the key."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ValueError(f"{section}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    try:
+        return cls(**d)
+    except ValueError as err:
+        raise ValueError(f"{section}: {err}") from None
+
+
+@contextlib.contextmanager
+def tokenizer_threads(workers: int) -> Iterator[None]:
+    """Run `tokenizers` single-threaded for workers == 1, on its thread pool otherwise.
+
+    `tokenizers` reads TOKENIZERS_PARALLELISM at every batch call, so this can change
+    within a process. Outputs do not depend on it: only speed does.
+    """
+    old = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = "false" if workers <= 1 else "true"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TOKENIZERS_PARALLELISM", None)
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = old
+
+
+def new_tokenizer() -> "Tokenizer":
+    """An untrained GPT-2 style byte-level BPE tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.decoder = decoders.ByteLevel()
+    return tok
+
+
+def sample_key(doc_id: str) -> int:
+    """The training sample's ordering key; independent of the split hash."""
+    return int.from_bytes(hashlib.blake2b(b"tokenizer-sample\0" + doc_id.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+@dataclass
+class TrainingSample:
+    texts: Iterable[str]
+    n_documents: int
+    n_bytes: int
+    n_train_documents: int  # in the whole train split
+    n_train_bytes: int
+
+
+def training_sample(docs: Iterable[Document], split: SplitConfig, budget: int) -> TrainingSample:
+    """The train split's texts (in document order), or a deterministic sample of them under `budget` bytes.
+
+    One pass keeps the texts while they fit the budget (the common case: one read). When
+    the train split is larger, a second pass keeps the documents with the smallest
+    `sample_key` whose sizes add up to at most the budget.
+    """
+    keys: list[int] = []
+    sizes: list[int] = []
+    kept: list[str] | None = []
+    total = 0
+    for doc in docs:
+        if not doc.text or split.assign(doc.id) != "train":
+            continue
+        n = len(doc.text.encode("utf-8"))
+        keys.append(sample_key(doc.id))
+        sizes.append(n)
+        total += n
+        if kept is not None:
+            if total <= budget:
+                kept.append(doc.text)
+            else:
+                kept = None  # over budget: sample in a second pass instead
+    if kept is not None:
+        return TrainingSample(kept, len(kept), total, len(kept), total)
+    key_arr = np.array(keys, dtype=np.uint64)
+    order = np.argsort(key_arr, kind="stable")
+    within = np.cumsum(np.array(sizes, dtype=np.int64)[order]) <= budget
+    chosen = order[within]
+    threshold = int(key_arr[order[len(chosen)]])  # the first key left out
+    picked = [t for t in _texts_below(docs, split, threshold)]
+    return TrainingSample(picked, len(picked), sum(len(t.encode("utf-8")) for t in picked), len(keys), total)
+
+
+def _texts_below(docs: Iterable[Document], split: SplitConfig, threshold: int) -> Iterator[str]:
+    for doc in docs:
+        if doc.text and split.assign(doc.id) == "train" and sample_key(doc.id) < threshold:
+            yield doc.text
+
+
+def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig, workers: int = 1, length: int | None = None) -> "Tokenizer":
+    """Train byte-level BPE on `texts` (fed in the given order)."""
+    from tokenizers import pre_tokenizers, trainers
+
+    tok = new_tokenizer()
+    trainer = trainers.BpeTrainer(
+        vocab_size=cfg.vocab_size,
+        min_frequency=cfg.min_frequency,
+        special_tokens=cfg.special_tokens,
+        # every byte gets a token even if the sample lacks it, so no text is ever unencodable
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    with tokenizer_threads(workers):
+        tok.train_from_iterator(texts, trainer=trainer, length=length)
+    return tok
+
+
+def save_tokenizer(tok: "Tokenizer", path: Path) -> None:
+    atomic_write_text(Path(path), tok.to_str(pretty=True))
+
+
+def load_tokenizer(path: str | Path) -> "Tokenizer":
+    from tokenizers import Tokenizer
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"tokenizer file not found: {path}")
+    return Tokenizer.from_file(str(path))
+
+
+def special_token_ids(tok: "Tokenizer") -> dict[str, int]:
+    """Every special token of `tok` and its id, in id order."""
+    added = tok.get_added_tokens_decoder()
+    return {t.content: i for i, t in sorted(added.items()) if t.special}
+
+
+def token_id(tok: "Tokenizer", token: str | None, role: str) -> int | None:
+    """The id of a special token named in the configuration; a clear error when it is missing."""
+    if token is None:
+        return None
+    i = tok.token_to_id(token)
+    if i is None:
+        raise ValueError(f"the tokenizer has no {role} token {token!r}; set {role}_token to one of its tokens")
+    return i

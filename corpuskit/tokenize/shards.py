@@ -1,0 +1,257 @@
+"""Tokenize documents into Arrow shards by split, with a manifest (docs/SHARDS.md).
+
+Documents are encoded in batches (`tokenizers` encodes a batch on its own thread pool,
+which on a small machine beats process workers: no pickling of token lists) and routed
+to their split's writer. A writer cuts a new shard once it holds `shard_tokens` tokens
+and a record batch every `batch_rows` documents, so the bytes depend only on the
+documents, the tokenizer and this configuration, never on the number of workers.
+
+Every file is written under a temporary name and renamed when complete; the manifest
+is removed first and written last, so a shard directory with a manifest is always whole.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+
+from corpuskit.document import Document
+from corpuskit.io import atomic_write_bytes, tmp_path
+from corpuskit.tokenize.bpe import (
+    EOT, config_from_dict, load_tokenizer, special_token_ids, token_id, tokenizer_threads,
+)
+from corpuskit.tokenize.manifest import (
+    MANIFEST, TOKENIZER_FILE, build_manifest, dtype_for_vocab, file_sha256, load_manifest, split_summary,
+    write_manifest, ShardsError,
+)
+from corpuskit.tokenize.split import SplitConfig
+
+ENCODE_BATCH = 2048  # documents per encode_batch call; does not change the output
+
+
+@dataclass(frozen=True)
+class ShardConfig:
+    validation: float = 0.05  # fraction of documents in the validation split (by hash of the id)
+    test: float = 0.0  # fraction in a test split; 0 = no test split
+    shard_tokens: int = 10_000_000  # start a new shard once one holds this many tokens (documents are never cut)
+    batch_rows: int = 1024  # documents per Arrow record batch
+
+    def __post_init__(self) -> None:
+        self.split  # validates the fractions
+        for key in ("shard_tokens", "batch_rows"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{key} must be a positive integer; got {value!r}")
+
+    @property
+    def split(self) -> SplitConfig:
+        return SplitConfig(self.validation, self.test)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "ShardConfig":
+        return config_from_dict(cls, d or {}, "shards")
+
+
+def shard_schema(dtype: str) -> pa.Schema:
+    return pa.schema([
+        ("input_ids", pa.list_(pa.uint16() if dtype == "uint16" else pa.uint32())),
+        ("doc_id", pa.string()),
+        ("n_tokens", pa.int32()),
+    ])
+
+
+class SplitWriter:
+    """The shards of one split: `SPLIT/shard-00000.arrow`, ..., each an Arrow IPC stream."""
+
+    def __init__(self, root: Path, split: str, schema: pa.Schema, cfg: ShardConfig):
+        self.root, self.split, self.schema, self.cfg = root, split, schema, cfg
+        self.shards: list[dict] = []
+        self.n_bytes = 0
+        self._rows: tuple[list, list, list] = ([], [], [])
+        self._path: Path | None = None
+        self._sink = self._writer = None
+        self._docs = self._tokens = 0
+
+    def add(self, doc_id: str, ids: list[int], n_bytes: int) -> None:
+        if self._writer is None:
+            self._open()
+        self._rows[0].append(ids)
+        self._rows[1].append(doc_id)
+        self._rows[2].append(len(ids))
+        self._docs += 1
+        self._tokens += len(ids)
+        self.n_bytes += n_bytes
+        if len(self._rows[1]) >= self.cfg.batch_rows:
+            self._flush()
+        if self._tokens >= self.cfg.shard_tokens:
+            self._close()
+
+    def finish(self) -> dict:
+        if self._writer is not None:
+            self._close()
+        return split_summary(self.shards, self.n_bytes)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._sink.close()
+            Path(tmp_path(self._path)).unlink(missing_ok=True)
+            self._writer = None
+
+    def _open(self) -> None:
+        name = f"shard-{len(self.shards):05d}.arrow"
+        self._path = self.root / self.split / name
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._sink = pa.OSFile(str(tmp_path(self._path)), "wb")
+        self._writer = pa.ipc.new_stream(self._sink, self.schema)
+        self._docs = self._tokens = 0
+
+    def _flush(self) -> None:
+        ids, doc_ids, counts = self._rows
+        if not doc_ids:
+            return
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array(ids, type=self.schema.field("input_ids").type), pa.array(doc_ids, pa.string()),
+             pa.array(counts, pa.int32())], schema=self.schema)
+        self._writer.write_batch(batch)
+        self._rows = ([], [], [])
+
+    def _close(self) -> None:
+        self._flush()
+        self._writer.close()
+        self._sink.close()
+        tmp = tmp_path(self._path)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        digest = file_sha256(tmp)
+        os.replace(tmp, self._path)
+        self.shards.append({"file": f"{self.split}/{self._path.name}", "n_documents": self._docs,
+                            "n_tokens": self._tokens, "sha256": digest})
+        self._writer = None
+
+
+def _batches(docs: Iterable[Document], n: int) -> Iterator[list[Document]]:
+    it = iter(docs)
+    while batch := list(islice(it, n)):
+        yield batch
+
+
+def shards_up_to_date(out_dir: Path, tokenizer: dict, record: dict) -> bool:
+    """True when `out_dir` holds finished shards made from the same tokenizer, inputs and settings.
+
+    `tokenizer` and `record` hold the manifest's expected values (tokenizer fields, top-level fields).
+    """
+    try:
+        manifest = load_manifest(out_dir)
+    except ShardsError:
+        return False
+    if any(manifest["tokenizer"].get(k) != v for k, v in tokenizer.items()):
+        return False
+    if any(manifest.get(k) != v for k, v in record.items()):
+        return False
+    files = [s["file"] for split in manifest["splits"].values() for s in split["shards"]]
+    return all((out_dir / f).is_file() for f in files) and (out_dir / TOKENIZER_FILE).is_file()
+
+
+def write_shards(
+    docs: Iterable[Document],
+    tokenizer_file: str | Path,
+    out_dir: str | Path,
+    cfg: ShardConfig,
+    *,
+    workers: int = 1,
+    eot_token: str = EOT,
+    bos_token: str | None = None,
+    pad_token: str | None = None,
+    pipeline_config_sha256: str | None = None,
+    record: dict | None = None,
+) -> dict:
+    """Tokenize `docs` (in their order) into `out_dir`; returns the manifest it wrote.
+
+    `record` holds extra manifest fields (such as the inputs' fingerprint) that
+    `shards_up_to_date` compares on a rerun. `docs.dropped`, when present, counts records the readers rejected (by reason); documents with empty text are
+    counted as `empty_text`. Both are recorded in the manifest's `dropped`.
+    """
+    out = Path(out_dir)
+    tokenizer_file = Path(tokenizer_file)
+    tok = load_tokenizer(tokenizer_file)
+    eot_id = token_id(tok, eot_token, "eot")
+    info = {
+        "file": TOKENIZER_FILE,
+        "sha256": file_sha256(tokenizer_file),
+        "vocab_size": tok.get_vocab_size(with_added_tokens=True),
+        "eot_id": eot_id,
+        "bos_id": token_id(tok, bos_token, "bos"),
+        "pad_id": token_id(tok, pad_token, "pad"),
+        "special_tokens": special_token_ids(tok),
+        "eot_token": eot_token,
+        "bos_token": bos_token,
+        "pad_token": pad_token,
+    }
+    dtype = dtype_for_vocab(info["vocab_size"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)  # from here on the directory is incomplete
+    if tokenizer_file.resolve() != (out / TOKENIZER_FILE).resolve():
+        atomic_write_bytes(out / TOKENIZER_FILE, tokenizer_file.read_bytes())
+    # Text that happens to contain "<|endoftext|>" is text: it must not forge a document boundary.
+    tok.encode_special_tokens = True
+    encode = getattr(tok, "encode_batch_fast", tok.encode_batch)  # no offsets: faster, same ids
+    schema = shard_schema(dtype)
+    split = cfg.split
+    writers = {name: SplitWriter(out, name, schema, cfg) for name in split.splits}
+    dropped: Counter[str] = Counter()
+    try:
+        with tokenizer_threads(workers):
+            for batch in _batches(docs, ENCODE_BATCH):
+                kept = [d for d in batch if d.text]
+                dropped["empty_text"] += len(batch) - len(kept)
+                for doc, enc in zip(kept, encode([d.text for d in kept], add_special_tokens=False)):
+                    ids = enc.ids
+                    ids.append(eot_id)
+                    writers[split.assign(doc.id)].add(doc.id, ids, len(doc.text.encode("utf-8")))
+        splits = {name: w.finish() for name, w in writers.items()}
+        dropped.update(getattr(docs, "dropped", {}))
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    _remove_stale(out, splits)
+    extra = {
+        "split": {"method": "blake2b64(doc_id) / 2**64", "validation": cfg.validation, "test": cfg.test},
+        "shard_tokens": cfg.shard_tokens,
+        "batch_rows": cfg.batch_rows,
+        "dropped": {k: v for k, v in sorted(dropped.items()) if v},
+        **(record or {}),
+    }
+    manifest = build_manifest(tokenizer=info, dtype=dtype, splits=splits,
+                              pipeline_config_sha256=pipeline_config_sha256, extra=extra)
+    write_manifest(out, manifest)
+    return manifest
+
+
+def _remove_stale(out: Path, splits: dict[str, dict]) -> None:
+    """Drop shards an earlier, larger run left behind, so the directory holds exactly the manifest's files."""
+    listed = {s["file"] for split in splits.values() for s in split["shards"]}
+    for sub in ("train", "validation", "test"):
+        folder = out / sub
+        if not folder.is_dir():
+            continue
+        for p in folder.glob("shard-*.arrow"):
+            if f"{sub}/{p.name}" not in listed:
+                p.unlink()
+        if sub not in splits and not any(folder.iterdir()):
+            shutil.rmtree(folder)
+
+
+def summary_line(manifest: dict, seconds: float, out_dir: Path) -> str:
+    parts = [f"{name} {s['n_tokens']:,} tokens / {s['n_documents']:,} docs in {len(s['shards'])} shard(s)"
+             for name, s in manifest["splits"].items()]
+    bpt = manifest["bytes_per_token"]
+    return (f"shards: {'; '.join(parts)}; {bpt:.2f} bytes/token, {manifest['dtype']}; "
+            f"{seconds:.1f}s -> {out_dir}" if bpt else f"shards: no tokens -> {out_dir}")

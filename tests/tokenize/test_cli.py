@@ -1,0 +1,40 @@
+import json
+
+from click.testing import CliRunner
+
+from corpuskit.cli import cli
+
+
+def test_tokenizer_train_then_shard_then_export(corpus, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["tokenizer", "train", str(corpus[0]), str(tmp_path / "tok"), "--vocab-size", "300",
+                            "-w", "1"])
+    assert r.exit_code == 0, r.output
+    assert "trained 300-token" in r.output
+    tok = tmp_path / "tok" / "tokenizer.json"
+    r = runner.invoke(cli, ["shard", str(corpus[0]), str(tmp_path / "sh"), "--tokenizer", str(tok),
+                            "--shard-tokens", "2000", "--test", "0.1"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "sh" / "manifest.json").read_text())
+    assert set(m["splits"]) == {"train", "validation", "test"} and m["pipeline_config_sha256"] is None
+    r = runner.invoke(cli, ["shard", str(corpus[0]), str(tmp_path / "sh"), "--tokenizer", str(tok),
+                            "--shard-tokens", "2000", "--test", "0.1"])
+    assert "up to date" in r.output
+    r = runner.invoke(cli, ["export", str(tmp_path / "sh"), str(tmp_path / "ng"), "--format", "nanogpt"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "ng" / "train.bin").stat().st_size == 2 * m["splits"]["train"]["n_tokens"]
+
+
+def test_clear_errors(corpus, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["export", str(tmp_path), str(tmp_path / "x"), "--format", "llmc"])
+    assert r.exit_code != 0 and "no manifest.json" in r.output
+    r = runner.invoke(cli, ["tokenizer", "train", str(corpus[0]), str(tmp_path / "t"), "--validation", "1.2"])
+    assert r.exit_code != 0 and "validation must be a fraction" in r.output
+
+
+def test_every_command_has_help_with_an_example():
+    runner = CliRunner()
+    for args in (["tokenizer"], ["tokenizer", "train"], ["shard"], ["export"]):
+        r = runner.invoke(cli, args + ["--help"])
+        assert r.exit_code == 0 and "Example:" in r.output, args

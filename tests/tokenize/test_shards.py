@@ -1,0 +1,164 @@
+"""Shards are read back here with plain pyarrow / datasets / hashlib, as a trainer would."""
+
+import hashlib
+import json
+import shutil
+
+import pyarrow as pa
+import pytest
+
+from corpuskit.tokenize.bpe import load_tokenizer
+from corpuskit.tokenize.inputs import InputDocuments
+from corpuskit.tokenize.shards import ShardConfig
+from corpuskit.tokenize.steps import shard_step
+
+
+def _shard(corpus_path, tokenizer_file, out, workers=1, force=False, logs=None, **cfg):
+    return shard_step(InputDocuments(corpus_path), tokenizer_file, out, ShardConfig(**cfg), workers=workers,
+                      eot_token="<|endoftext|>", force=force, log=(logs.append if logs is not None else lambda m: None))
+
+
+def _read(path):
+    with pa.memory_map(str(path)) as src:
+        return pa.ipc.open_stream(src).read_all()
+
+
+def _split_of(doc_id, validation, test):
+    u = int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") / 2**64
+    return "validation" if u < validation else "test" if u < validation + test else "train"
+
+
+@pytest.fixture(scope="module")
+def shards(corpus, tokenizer_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("shards") / "shards"
+    _shard(corpus[0], tokenizer_file, out, validation=0.2, test=0.1, shard_tokens=3000, batch_rows=7)
+    return out
+
+
+def test_layout_and_manifest_follow_the_contract(shards, corpus, tokenizer_file):
+    m = json.loads((shards / "manifest.json").read_text())
+    assert m["format"] == "corpuskit-shards" and m["format_version"] == 1
+    assert (shards / "tokenizer.json").read_bytes() == tokenizer_file.read_bytes()
+    assert m["tokenizer"]["sha256"] == hashlib.sha256(tokenizer_file.read_bytes()).hexdigest()
+    assert m["tokenizer"]["vocab_size"] == 512 and m["tokenizer"]["eot_id"] == 0
+    assert m["tokenizer"]["special_tokens"] == {"<|endoftext|>": 0}
+    assert m["dtype"] == "uint16"
+    assert list(m["splits"]) == ["train", "validation", "test"]
+    texts = {r["id"]: r["text"] for r in corpus[1] if r["text"]}
+    assert m["dropped"] == {"empty_text": 1}
+    total_tokens = total_bytes = 0
+    for name, split in m["splits"].items():
+        ids = [i for i in texts if _split_of(i, 0.2, 0.1) == name]
+        assert split["n_documents"] == len(ids) > 0
+        assert split["n_bytes"] == sum(len(texts[i].encode()) for i in ids)
+        assert split["n_tokens"] == sum(s["n_tokens"] for s in split["shards"])
+        assert split["bytes_per_token"] == pytest.approx(split["n_bytes"] / split["n_tokens"])
+        for s in split["shards"]:
+            path = shards / s["file"]
+            assert path.parent.name == name and path.name.startswith("shard-")
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == s["sha256"]
+        total_tokens += split["n_tokens"]
+        total_bytes += split["n_bytes"]
+    assert m["bytes_per_token"] == pytest.approx(total_bytes / total_tokens)
+    assert len(m["splits"]["train"]["shards"]) > 1
+
+
+def test_rows_hold_the_documents_tokens_then_end_of_text(shards, corpus, tokenizer_file):
+    m = json.loads((shards / "manifest.json").read_text())
+    tok = load_tokenizer(tokenizer_file)
+    tok.encode_special_tokens = True
+    texts = {r["id"]: r["text"] for r in corpus[1]}
+    seen = []
+    for name, split in m["splits"].items():
+        for s in split["shards"]:
+            t = _read(shards / s["file"])
+            assert t.schema.field("input_ids").type == pa.list_(pa.uint16())
+            assert t.schema.field("doc_id").type == pa.string()
+            assert t.schema.field("n_tokens").type == pa.int32()
+            assert t.num_rows == s["n_documents"]
+            for ids, doc_id, n in zip(*(t.column(c).to_pylist() for c in ("input_ids", "doc_id", "n_tokens"))):
+                assert _split_of(doc_id, 0.2, 0.1) == name
+                assert len(ids) == n and ids[-1] == 0 and 0 not in ids[:-1]
+                assert ids[:-1] == tok.encode(texts[doc_id]).ids
+                seen.append(doc_id)
+            if s is not split["shards"][-1]:
+                assert s["n_tokens"] >= 3000  # a shard closes once it reaches shard_tokens
+    assert sorted(seen) == sorted(i for i, t in texts.items() if t)
+    assert max(max(_read(shards / s["file"]).column("input_ids").combine_chunks().flatten().to_pylist())
+               for s in m["splits"]["train"]["shards"]) > 255
+
+
+def test_a_literal_special_token_in_text_is_not_a_document_boundary(shards):
+    m = json.loads((shards / "manifest.json").read_text())
+    for split in m["splits"].values():
+        for s in split["shards"]:
+            for row in _read(shards / s["file"]).to_pylist():
+                if row["doc_id"] == "doc-special":
+                    assert row["input_ids"].count(0) == 1
+                    return
+    raise AssertionError("doc-special not found")
+
+
+def test_datasets_reads_every_shard(shards):
+    from datasets import Dataset
+
+    m = json.loads((shards / "manifest.json").read_text())
+    for split in m["splits"].values():
+        for s in split["shards"]:
+            ds = Dataset.from_file(str(shards / s["file"]))
+            assert len(ds) == s["n_documents"]
+            assert ds[0]["input_ids"] == _read(shards / s["file"]).column("input_ids")[0].as_py()
+            assert sum(ds["n_tokens"]) == s["n_tokens"]
+
+
+def test_one_and_two_workers_give_byte_identical_directories(corpus, tokenizer_file, tmp_path):
+    _shard(corpus[0], tokenizer_file, tmp_path / "w1", workers=1, shard_tokens=2000)
+    _shard(corpus[0], tokenizer_file, tmp_path / "w2", workers=2, shard_tokens=2000)
+    files = sorted(p.relative_to(tmp_path / "w1") for p in (tmp_path / "w1").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "w2") for p in (tmp_path / "w2").rglob("*") if p.is_file())
+    assert len(files) > 4
+    for f in files:
+        assert (tmp_path / "w1" / f).read_bytes() == (tmp_path / "w2" / f).read_bytes(), f
+
+
+def test_rerun_skips_and_repairs(corpus, tokenizer_file, tmp_path):
+    logs = []
+    out = tmp_path / "s"
+    _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=2000)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=2000)
+    assert "up to date" in logs[-1]
+    (out / "train" / "shard-00001.arrow").unlink()
+    _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=2000)
+    assert "up to date" not in logs[-1]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # fewer, larger shards: the old extra files are removed
+    _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=10**9)
+    assert sorted(p.name for p in (out / "train").iterdir()) == ["shard-00000.arrow"]
+    assert not list(out.rglob(".*tmp*"))
+
+
+def test_a_vocabulary_over_65536_tokens_gives_uint32(corpus, tokenizer_file, tmp_path):
+    tok = load_tokenizer(tokenizer_file)
+    tok.add_tokens([f"<zz{i}>" for i in range(65100)])
+    big = tmp_path / "big.json"
+    tok.save(str(big))
+    m = _shard(corpus[0], big, tmp_path / "s")
+    assert m["dtype"] == "uint32" and m["tokenizer"]["vocab_size"] > 65536
+    t = _read(tmp_path / "s" / m["splits"]["train"]["shards"][0]["file"])
+    assert t.schema.field("input_ids").type == pa.list_(pa.uint32())
+
+
+def test_a_missing_eot_token_is_a_clear_error(corpus, tokenizer_file, tmp_path):
+    with pytest.raises(ValueError, match="no eot token '<eos>'"):
+        shard_step(InputDocuments(corpus[0]), tokenizer_file, tmp_path / "s", ShardConfig(), eot_token="<eos>",
+                   log=lambda m: None)
+
+
+def test_copying_a_shard_dir_keeps_it_valid(shards, tmp_path):
+    from corpuskit.tokenize.manifest import iter_split_tokens, load_manifest
+
+    copy = tmp_path / "copy"
+    shutil.copytree(shards, copy)
+    m = load_manifest(copy)
+    assert sum(len(t) for t, _ in iter_split_tokens(copy, m, "train")) == m["splits"]["train"]["n_tokens"]
