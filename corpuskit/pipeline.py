@@ -128,6 +128,14 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
     for section in ("tokenizer", "shards"):
         if raw.get(section) is not None and not isinstance(raw[section], dict):
             raise PipelineError(f"{where}: {section}: must be a mapping of parameters")
+    if raw.get("tokenizer") is not None or raw.get("shards") is not None:
+        # Check the post-stage sections now, not after an hour of stages.
+        from corpuskit.tokenize.steps import check_post_config
+
+        try:
+            check_post_config(raw.get("tokenizer"), raw.get("shards"))
+        except (TypeError, ValueError) as err:
+            raise PipelineError(f"{where}: {err}") from None
     return PipelineConfig(
         input=inp,
         output=str(raw.get("output", "data")),

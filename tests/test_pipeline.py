@@ -30,6 +30,8 @@ def test_default_pipeline_loads(repo, monkeypatch):
     ("input: {d}\nformat: csv\n", "format: must be one of parquet, jsonl"),
     ("input: {d}\nstages:\n  - normalize: {{}}\n  - normalize: {{}}\n", "stage name 'normalize' is used twice"),
     ("input: {d}\nstages: [\n", "invalid YAML"),
+    ("input: {d}\ntokenizer: {{vocab_sise: 100}}\n", "vocab_sise"),
+    ("input: {d}\nshards: {{validation: 0.1}}\n", "shards: needs a 'tokenizer:' section"),
 ])
 def test_invalid_pipelines_name_file_and_key(tmp_path, body, message):
     p = _write(tmp_path, body.format(d=tmp_path))
