@@ -39,7 +39,7 @@ from corpuskit.io import atomic_write_text
 from corpuskit.pipeline import PipelineConfig, StageSpec
 from corpuskit.readers import READ_STAGE, Source, list_sources, read_source
 from corpuskit.readers.parquet import iter_documents
-from corpuskit.stage import GlobalStage, Stage
+from corpuskit.stage import GlobalStage, Stage, utf8_len
 from corpuskit.stats import StageStats, format_table, merge_stats, write_unit_stats
 from corpuskit.writers import DocumentWriter
 
@@ -208,7 +208,7 @@ def run_unit(task: UnitTask) -> dict:
 
 def _count(docs: Iterable[Document], stats: StageStats) -> Iterator[Document]:
     for doc in docs:
-        n = len(doc.text.encode("utf-8"))
+        n = utf8_len(doc.text)
         stats.docs_in += 1
         stats.docs_out += 1
         stats.bytes_in += n

@@ -24,6 +24,11 @@ from corpuskit.stats import StageStats
 RejectFn = Callable[..., None]
 
 
+def utf8_len(text: str) -> int:
+    """UTF-8 byte length; `isascii` is O(1) in CPython, so ASCII text skips the encode."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
 def _discard(doc: Document, reason: str, stage: str, **detail) -> None:
     """Default sink when a stage is used outside a runner: tests and notebooks."""
 
@@ -49,13 +54,13 @@ class Stage:
         """Run the stage with counting; the runner and tests call stages this way."""
         for doc in self.run(self._count_in(docs)):
             self.stats.docs_out += 1
-            self.stats.bytes_out += len(doc.text.encode("utf-8"))
+            self.stats.bytes_out += utf8_len(doc.text)
             yield doc
 
     def _count_in(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
             self.stats.docs_in += 1
-            self.stats.bytes_in += len(doc.text.encode("utf-8"))
+            self.stats.bytes_in += utf8_len(doc.text)
             yield doc
 
 

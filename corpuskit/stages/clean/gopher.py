@@ -1,0 +1,135 @@
+"""Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Models", App. A).
+
+Thresholds default to the published values. Words are whitespace tokens; a word's
+length counts its letters and digits only, so "speak." is a 5-letter word.
+"""
+
+from __future__ import annotations
+
+import re
+
+from corpuskit.document import Document
+from corpuskit.stage import Filter
+from corpuskit.stages.clean.analysis import analyze, duplicate_stats, without_labels
+
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+_BULLETS = ("\u2022", "-", "*", "\u25cf", "\u25aa", "\u2023", "\u2043")
+_ELLIPSES = ("...", "\u2026")
+
+
+class GopherQuality(Filter):
+    """Drop reasons: gopher_too_few_words, gopher_too_many_words, gopher_short_words,
+    gopher_long_words, gopher_hash_ratio, gopher_ellipsis_ratio, gopher_bullet_lines,
+    gopher_ellipsis_lines, gopher_alpha_words, gopher_stop_words."""
+
+    name = "gopher_quality"
+
+    def __init__(self, min_words: int = 50, max_words: int = 100_000,
+                 min_mean_word_length: float = 3.0, max_mean_word_length: float = 10.0,
+                 max_symbol_word_ratio: float = 0.1, max_bullet_lines_ratio: float = 0.9,
+                 max_ellipsis_lines_ratio: float = 0.3, min_alpha_words_ratio: float = 0.8,
+                 min_stop_words: int = 2, stop_words: list = list(STOP_WORDS)):
+        super().__init__()
+        self.min_words, self.max_words = min_words, max_words
+        self.min_mean_word_length, self.max_mean_word_length = min_mean_word_length, max_mean_word_length
+        self.max_symbol_word_ratio = max_symbol_word_ratio
+        self.max_bullet_lines_ratio, self.max_ellipsis_lines_ratio = max_bullet_lines_ratio, max_ellipsis_lines_ratio
+        self.min_alpha_words_ratio, self.min_stop_words = min_alpha_words_ratio, min_stop_words
+        # One word-boundary pattern per stop word, searched in order with an early exit:
+        # English prose shows two of them in its first sentence.
+        self._stop_patterns = [re.compile(rf"\b{re.escape(w.lower())}\b") for w in dict.fromkeys(stop_words)]
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        a = analyze(doc.text)
+        n = a.n_tokens
+        if n < self.min_words:
+            return False, "gopher_too_few_words"
+        if n > self.max_words:
+            return False, "gopher_too_many_words"
+        real_words = n - a.n_symbol_words
+        mean = a.alnum_chars / real_words if real_words else 0.0
+        if mean < self.min_mean_word_length:
+            return False, "gopher_short_words"
+        if mean > self.max_mean_word_length:
+            return False, "gopher_long_words"
+        text = doc.text
+        if text.count("#") / n > self.max_symbol_word_ratio:
+            return False, "gopher_hash_ratio"
+        if (text.count("...") + text.count("\u2026")) / n > self.max_symbol_word_ratio:
+            return False, "gopher_ellipsis_ratio"
+        lines = a.lines
+        if lines:
+            if sum(1 for s in lines if s.startswith(_BULLETS)) / len(lines) > self.max_bullet_lines_ratio:
+                return False, "gopher_bullet_lines"
+            if sum(1 for s in lines if s.endswith(_ELLIPSES)) / len(lines) > self.max_ellipsis_lines_ratio:
+                return False, "gopher_ellipsis_lines"
+        if (n - a.n_no_letter_words) / n < self.min_alpha_words_ratio:
+            return False, "gopher_alpha_words"
+        if self.min_stop_words and not self._enough_stop_words(a.lower_text):
+            return False, "gopher_stop_words"
+        return True
+
+    def _enough_stop_words(self, low: str) -> bool:
+        found = 0
+        for pattern in self._stop_patterns:
+            if pattern.search(low):
+                found += 1
+                if found >= self.min_stop_words:
+                    return True
+        return False
+
+
+class GopherRepetition(Filter):
+    """Drop reasons: gopher_dup_para_frac, gopher_dup_para_char_frac, gopher_dup_line_frac,
+    gopher_dup_line_char_frac, gopher_top_{n}_gram (n = 2, 3, 4), gopher_dup_{n}_gram (n = 5..10).
+
+    Fractions of characters are of the document's length. `top_n_grams` and `dup_n_grams`
+    are lists of [n, max_fraction] pairs. `skip_label_lines` (false) leaves speaker labels
+    ("ROMEO:") out of the duplicate-line counts: a play repeats them by nature.
+    """
+
+    name = "gopher_repetition"
+
+    def __init__(self, max_dup_para_frac: float = 0.3, max_dup_para_char_frac: float = 0.2,
+                 max_dup_line_frac: float = 0.3, max_dup_line_char_frac: float = 0.2,
+                 top_n_grams: list = [[2, 0.2], [3, 0.18], [4, 0.16]],
+                 dup_n_grams: list = [[5, 0.15], [6, 0.14], [7, 0.13], [8, 0.12], [9, 0.11], [10, 0.10]],
+                 skip_label_lines: bool = False):
+        super().__init__()
+        self.max_dup_para_frac, self.max_dup_para_char_frac = max_dup_para_frac, max_dup_para_char_frac
+        self.max_dup_line_frac, self.max_dup_line_char_frac = max_dup_line_frac, max_dup_line_char_frac
+        self.top_n_grams = [(int(n), float(f)) for n, f in top_n_grams]
+        self.dup_n_grams = sorted((int(n), float(f)) for n, f in dup_n_grams)
+        self.skip_label_lines = skip_label_lines
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        a = analyze(doc.text)
+        size = len(doc.text) or 1
+        paras = a.paragraphs
+        if paras:
+            n_dup, chars = duplicate_stats(paras)
+            if n_dup / len(paras) > self.max_dup_para_frac:
+                return False, "gopher_dup_para_frac"
+            if chars / size > self.max_dup_para_char_frac:
+                return False, "gopher_dup_para_char_frac"
+        lines = without_labels(a.lines) if self.skip_label_lines else a.lines
+        if lines:
+            n_dup, chars = duplicate_stats(lines)
+            if n_dup / len(lines) > self.max_dup_line_frac:
+                return False, "gopher_dup_line_frac"
+            if chars / size > self.max_dup_line_char_frac:
+                return False, "gopher_dup_line_char_frac"
+        for n, frac in self.top_n_grams:
+            if a.n_words > n and a.top_ngram_char_count(n) / size > frac:
+                return False, f"gopher_top_{n}_gram"
+        if self.dup_n_grams:
+            # A repeated n-gram (n > 5) contains repeated 5-grams, so coverage only shrinks
+            # as n grows: when the smallest n is under the smallest threshold, all pass.
+            n0, _ = self.dup_n_grams[0]
+            first = a.duplicate_ngram_chars(n0) / size if a.n_words > n0 else 0.0
+            if first > min(f for _, f in self.dup_n_grams):
+                for n, frac in self.dup_n_grams:
+                    value = first if n == n0 else a.duplicate_ngram_chars(n) / size
+                    if value > frac:
+                        return False, f"gopher_dup_{n}_gram"
+        return True
