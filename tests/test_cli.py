@@ -48,7 +48,9 @@ def test_run_reports_pipeline_errors_cleanly(tmp_path):
 def test_clean_then_dedup_then_stats(prose_dir, tmp_path):
     runner = CliRunner()
     cleaned, deduped = tmp_path / "cleaned", tmp_path / "deduped"
-    result = runner.invoke(cli, ["clean", str(prose_dir), str(cleaned), "-w", "1", "-q"])
+    config = tmp_path / "clean.yaml"
+    config.write_text("stages:\n  - normalize: {}\n  - length_filter: {min_words: 3}\n")
+    result = runner.invoke(cli, ["clean", str(prose_dir), str(cleaned), "-w", "1", "-q", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert result.output == ""  # --quiet prints nothing
     assert (cleaned / "stats.json").exists()
@@ -64,6 +66,13 @@ def test_clean_then_dedup_then_stats(prose_dir, tmp_path):
     assert "exact_duplicate=1" in result.output
     as_json = json.loads(runner.invoke(cli, ["stats", str(deduped), "--json"]).output)
     assert as_json["documents_out"] == 2
+
+
+def test_clean_defaults_drop_short_documents_with_a_reason(prose_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "o"), "-w", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    reasons = {r["reason"] for p in (tmp_path / "o" / "rejected").glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert reasons == {"c4_too_few_sentences"}  # two-sentence documents, under the default minimum of 3
 
 
 def test_jsonl_format_option(prose_dir, tmp_path):
