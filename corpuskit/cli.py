@@ -118,20 +118,36 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
 @click.argument("output", type=click.Path(file_okay=False))
 @click.option("--exact-only", is_flag=True, help="Only exact duplicates (normalized-text hash).")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Jaccard similarity for near-duplicates; bands and rows are derived from it "
+                   "(default: 14 bands x 8 rows, about 0.72).")
+@click.option("--ngram", type=click.IntRange(min=1), default=None, help="Words per shingle (default 5).")
+@click.option("--num-perm", type=click.IntRange(min=1), default=None, help="MinHash permutations (default 112).")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
+              help="Persistent index folder: remove duplicates of documents indexed by earlier runs, "
+                   "then add this run's kept documents to it.")
 @corpus_options
-def dedup(input_path, output, exact_only, workers, fmt, force, quiet):
-    """Remove duplicate documents, keeping the first in input order.
+def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir, workers, fmt, force, quiet):
+    """Remove exact and near-duplicate documents, keeping the first in input order.
 
-    Removed documents go to OUTPUT/rejected/ with reason exact_duplicate and
-    duplicate_of naming the kept document.
+    Exact duplicates (same normalized text) go first, then near duplicates by
+    MinHash LSH over word 5-grams. Removed documents go to OUTPUT/rejected/ with
+    reason exact_duplicate or minhash_duplicate and duplicate_of naming the kept
+    document; OUTPUT/dedup_report.json counts the clusters and shows examples.
 
     Example:
 
-        corpuskit dedup cleaned/ deduped/
+        corpuskit dedup cleaned/ deduped/ --index dedup-index/ --workers 4
     """
     from corpuskit.presets import dedup_stages
 
-    _execute(_stages_config(input_path, output, dedup_stages(exact_only), fmt, None), workers, force, quiet)
+    if exact_only and (index_dir or threshold or ngram or num_perm):
+        raise click.UsageError("--threshold, --ngram, --num-perm and --index apply to near-duplicate "
+                               "removal; drop them or --exact-only")
+    if index_dir:
+        index_dir = str(Path(index_dir).resolve())
+    stages = dedup_stages(exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm, index_dir=index_dir)
+    _execute(_stages_config(input_path, output, stages, fmt, None), workers, force, quiet)
 
 
 @cli.command()

@@ -2,4 +2,5 @@
 
 STAGES = {
     "exact_dedup": "corpuskit.stages.dedup.exact:ExactDedup",
+    "minhash_dedup": "corpuskit.stages.dedup.minhash:MinhashDedup",
 }

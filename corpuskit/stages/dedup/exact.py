@@ -1,7 +1,8 @@
 """Exact de-duplication on a hash of normalized text; the first document in input order wins.
 
-Phase 1 (`index`, per unit): write (hash, position, id) of every document.
-Phase 2 (`reduce`, once): walk units in order; a hash seen before marks a duplicate.
+Phase 1 (`index`, per unit): write the 16-byte hash and the id of every document.
+Phase 2 (`reduce`, once): one stable sort of every hash (numpy, no per-document dict);
+the first document of each run of equal hashes is kept, the others are duplicates of it.
 Phase 3 (`run`, per unit): drop the marked positions as `exact_duplicate`, naming
 the kept document in `duplicate_of`.
 """
@@ -9,15 +10,13 @@ the kept document in `duplicate_of`.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from typing import Iterable, Iterator
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from corpuskit.document import Document
-from corpuskit.io import tmp_path
+from corpuskit.io import atomic_write_bytes, atomic_write_text
 from corpuskit.stage import GlobalStage
 
 _SPACE = re.compile(r"\s+")
@@ -31,12 +30,6 @@ def normalized_hash(text: str, lowercase: bool = True) -> bytes:
     return hashlib.blake2b(_SPACE.sub(" ", text).strip().encode("utf-8"), digest_size=16).digest()
 
 
-def _write_table(table: pa.Table, path) -> None:
-    tmp = tmp_path(path)
-    pq.write_table(table, tmp)
-    tmp.replace(path)
-
-
 class ExactDedup(GlobalStage):
     name = "exact_dedup"
 
@@ -48,29 +41,53 @@ class ExactDedup(GlobalStage):
         hashes, ids = [], []
         for doc in docs:
             hashes.append(normalized_hash(doc.text, self.lowercase))
-            ids.append(doc.id)
-        table = pa.table({"hash": pa.array(hashes, pa.binary(16)), "id": pa.array(ids, pa.string())})
-        _write_table(table, self.workdir / f"hashes-{self.unit:05d}.parquet")
+            ids.append(json.dumps(doc.id) + "\n")
+        # raw digests and JSON-lines ids: no Parquet here, whose reader imports pandas (~0.5 s)
+        atomic_write_text(self.workdir / f"ids-{self.unit:05d}.txt", "".join(ids))
+        atomic_write_bytes(self.workdir / f"hashes-{self.unit:05d}.bin", b"".join(hashes))
 
     def reduce(self, n_units: int) -> None:
-        first: dict[bytes, str] = {}
+        import numpy as np
+
+        from corpuskit.stages.dedup.store import write_drops
+
+        raw = [(self.workdir / f"hashes-{u:05d}.bin").read_bytes() for u in range(n_units)]
+        offsets = np.zeros(n_units + 1, dtype=np.int64)
+        np.cumsum([len(r) // 16 for r in raw], out=offsets[1:])
+        pairs = np.frombuffer(b"".join(raw), dtype="<u8").reshape(-1, 2)
+        # lexsort is stable: within a run of equal hashes the documents stay in input
+        # order, so the run's first element is the document to keep.
+        order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+        sp = pairs[order]
+        starts = np.ones(len(order), dtype=bool)
+        starts[1:] = (sp[1:] != sp[:-1]).any(axis=1)
+        keeper = np.empty(len(order), dtype=np.int64)
+        keeper[order] = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+        dup = np.flatnonzero(keeper != np.arange(len(order)))
+        kept_ids = self._ids(keeper[dup], offsets)
         for unit in range(n_units):
-            table = pq.read_table(self.workdir / f"hashes-{unit:05d}.parquet")
-            positions, kept_ids = [], []
-            for pos, (h, doc_id) in enumerate(zip(table["hash"].to_pylist(), table["id"].to_pylist())):
-                if h in first:
-                    positions.append(pos)
-                    kept_ids.append(first[h])
-                else:
-                    first[h] = doc_id
-            drops = pa.table({"pos": pa.array(positions, pa.int64()), "duplicate_of": pa.array(kept_ids, pa.string())})
-            _write_table(drops, self.workdir / f"drops-{unit:05d}.parquet")
+            a, b = np.searchsorted(dup, [offsets[unit], offsets[unit + 1]])
+            write_drops(self.workdir / f"drops-{unit:05d}.json", dup[a:b] - offsets[unit], kept_ids[a:b])
+
+    def _ids(self, wanted, offsets) -> list[str]:
+        """Ids of the documents numbered `wanted`, reading only the units that hold them."""
+        import numpy as np
+
+        units = np.searchsorted(offsets, wanted, side="right") - 1
+        out: list[str] = [""] * len(wanted)
+        for unit in np.unique(units).tolist():
+            with open(self.workdir / f"ids-{unit:05d}.txt", encoding="utf-8") as fh:
+                ids = fh.read().splitlines()
+            for i in np.flatnonzero(units == unit).tolist():
+                out[i] = json.loads(ids[int(wanted[i] - offsets[unit])])
+        return out
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
-        table = pq.read_table(self.workdir / f"drops-{self.unit:05d}.parquet")
-        drops = dict(zip(table["pos"].to_pylist(), table["duplicate_of"].to_pylist()))
+        from corpuskit.stages.dedup.store import read_drops
+
+        drops = read_drops(self.workdir / f"drops-{self.unit:05d}.json")
         for pos, doc in enumerate(docs):
             if pos in drops:
-                self.drop(doc, "exact_duplicate", duplicate_of=drops[pos])
+                self.drop(doc, "exact_duplicate", duplicate_of=drops[pos][0])
             else:
                 yield doc

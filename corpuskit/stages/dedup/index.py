@@ -1,0 +1,71 @@
+"""A persistent MinHash index: the documents kept by earlier runs, so that a new batch
+is de-duplicated against them (`index_dir`).
+
+    INDEX/manifest.json       format, generation, parameters, document count, batches
+    INDEX/gen-000003/         a store (see store.py) holding every indexed document
+
+A run reads the current generation and, at the end of its reduce, writes generation+1
+(old documents plus the ones it kept) in a new folder, then replaces the manifest
+atomically, then deletes older generations. A crash at any point leaves the previous
+manifest and its generation intact.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from corpuskit.io import atomic_write_text
+from corpuskit.stages.dedup.store import Store
+
+FORMAT = 1
+
+
+class IndexMismatchError(ValueError):
+    """The index folder was written with other parameters, or is not an index."""
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    path = Path(index_dir) / "manifest.json"
+    if not path.exists():
+        return None
+    manifest = json.loads(path.read_text())
+    if manifest.get("format") != FORMAT:
+        raise IndexMismatchError(f"{index_dir}: not a corpuskit MinHash index (format {manifest.get('format')!r})")
+    return manifest
+
+
+def open_index(index_dir: Path, params: dict) -> Store | None:
+    """The current generation's store, or None for a new index; parameters must match."""
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return None
+    if manifest["params"] != params:
+        diff = {k: (manifest["params"].get(k), v) for k, v in params.items() if manifest["params"].get(k) != v}
+        raise IndexMismatchError(f"{index_dir} was built with other MinHash parameters (index, this run): {diff}")
+    return Store(Path(index_dir) / manifest["current"])
+
+
+def publish(index_dir: Path, new_store: Path, params: dict, batch: dict) -> None:
+    """Make `new_store` (already written inside index_dir) the current generation."""
+    index_dir = Path(index_dir)
+    old = read_manifest(index_dir)
+    manifest = {
+        "format": FORMAT,
+        "generation": (old["generation"] + 1) if old else 1,
+        "current": new_store.name,
+        "params": params,
+        "n_docs": Store(new_store).n_docs,
+        "batches": (old["batches"] if old else []) + [batch],
+    }
+    atomic_write_text(index_dir / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+    for p in index_dir.glob("gen-*"):
+        if p.name != new_store.name and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def next_generation_dir(index_dir: Path) -> Path:
+    manifest = read_manifest(index_dir)
+    gen = (manifest["generation"] + 1) if manifest else 1
+    return Path(index_dir) / f"gen-{gen:06d}"

@@ -1,0 +1,168 @@
+"""A folder of per-document MinHash data on disk: one per unit of work, and one per index generation.
+
+Layout (raw little-endian arrays, so the reduce step can memory-map one band at a time):
+
+    meta.json          n_docs, parameters, whether shingles are stored
+    band-00.u64 ...    one file per LSH band: that band's hash for every document, in input order
+    sig.u32            (n_docs x num_perm) signatures, for similarity estimates
+    nshingles.i64      shingles per document (0 = no words: never banded)
+    length.i64         characters per document (for keeper=longest)
+    ids.txt            document ids, JSON-encoded one per line (ids may hold any character)
+    shingles.u32       optional: each document's sorted unique shingle hashes, concatenated
+    shingle_off.i64    optional: offsets into shingles.u32 (n_docs + 1 entries)
+
+Files are appended batch by batch while a unit streams, inside a temporary folder that
+is renamed into place when complete, so a crash never leaves a half-written store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+_RAW = {"sig": np.uint32, "nshingles": np.int64, "length": np.int64, "shingles": np.uint32, "shingle_off": np.int64}
+_EXT = {np.uint32: "u32", np.int64: "i64", np.uint64: "u64"}
+
+
+def _raw_name(key: str) -> str:
+    return f"{key}.{_EXT[_RAW[key]]}"
+
+
+class StoreWriter:
+    """Streams batches of document data into `final` (written under a temporary name)."""
+
+    def __init__(self, final: Path, bands: int, num_perm: int, with_shingles: bool, params: dict):
+        self.final = Path(final)
+        self.tmp = self.final.with_name(f".{self.final.name}.tmp-{os.getpid()}")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
+        self.bands, self.num_perm, self.with_shingles = bands, num_perm, with_shingles
+        self.params = params
+        self.n_docs = 0
+        self.n_no_words = 0  # documents with no word at all: never banded
+        self.n_shingles_total = 0
+        self._files = {f"band-{k:02d}.u64": open(self.tmp / f"band-{k:02d}.u64", "wb") for k in range(bands)}
+        for key in ("sig", "nshingles", "length") + (("shingles", "shingle_off") if with_shingles else ()):
+            self._files[_raw_name(key)] = open(self.tmp / _raw_name(key), "wb")
+        self._ids = open(self.tmp / "ids.txt", "w", encoding="utf-8")
+        if with_shingles:
+            self._files["shingle_off.i64"].write(np.zeros(1, np.int64).tobytes())
+
+    def add(self, ids: list[str], bands: np.ndarray, sig: np.ndarray, nshingles: np.ndarray,
+            lengths: np.ndarray, shingle_sets: list[np.ndarray] | None = None) -> None:
+        """Append a batch: `bands` is (n x bands) uint64, `sig` (n x num_perm) uint32."""
+        for k in range(self.bands):
+            self._files[f"band-{k:02d}.u64"].write(np.ascontiguousarray(bands[:, k], dtype=np.uint64).tobytes())
+        self._files["sig.u32"].write(np.ascontiguousarray(sig, dtype=np.uint32).tobytes())
+        self._files["nshingles.i64"].write(np.asarray(nshingles, np.int64).tobytes())
+        self._files["length.i64"].write(np.asarray(lengths, np.int64).tobytes())
+        if self.with_shingles:
+            sizes = np.fromiter((len(s) for s in shingle_sets), np.int64, count=len(shingle_sets))
+            offs = self.n_shingles_total + np.cumsum(sizes)
+            self.n_shingles_total = int(offs[-1]) if len(offs) else self.n_shingles_total
+            for s in shingle_sets:
+                self._files["shingles.u32"].write(np.asarray(s, np.uint32).tobytes())
+            self._files["shingle_off.i64"].write(offs.astype(np.int64).tobytes())
+        self._ids.write("".join(json.dumps(i) + "\n" for i in ids))
+        self.n_no_words += int((np.asarray(nshingles) == 0).sum())
+        self.n_docs += len(ids)
+
+    def commit(self, extra: dict | None = None) -> None:
+        for fh in self._files.values():
+            fh.close()
+        self._ids.close()
+        meta = {"n_docs": self.n_docs, "no_words": self.n_no_words, "bands": self.bands, "num_perm": self.num_perm,
+                "shingles": self.with_shingles, "params": self.params, **(extra or {})}
+        (self.tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+        if self.final.exists():
+            shutil.rmtree(self.final)
+        os.replace(self.tmp, self.final)
+
+    def abort(self) -> None:
+        for fh in list(self._files.values()) + [self._ids]:
+            fh.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Store:
+    """Read access to a committed store folder; arrays are memory-mapped on demand."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.meta = json.loads((self.path / "meta.json").read_text())
+        self.n_docs: int = self.meta["n_docs"]
+        self.has_shingles: bool = self.meta["shingles"]
+
+    def _map(self, name: str, dtype) -> np.ndarray:
+        p = self.path / name
+        if p.stat().st_size == 0:
+            return np.zeros(0, dtype)
+        return np.memmap(p, dtype=dtype, mode="r")
+
+    def band(self, k: int) -> np.ndarray:
+        return self._map(f"band-{k:02d}.u64", np.uint64)
+
+    def sig(self) -> np.ndarray:
+        return self._map("sig.u32", np.uint32).reshape(self.n_docs, self.meta["num_perm"])
+
+    def nshingles(self) -> np.ndarray:
+        return self._map("nshingles.i64", np.int64)
+
+    def length(self) -> np.ndarray:
+        return self._map("length.i64", np.int64)
+
+    def ids(self) -> list[str]:
+        with open(self.path / "ids.txt", encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh]
+
+    def shingles(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._map("shingles.u32", np.uint32), self._map("shingle_off.i64", np.int64)
+
+
+def copy_rows(stores: list[Store], keep: list[np.ndarray], dest: Path, params: dict, with_shingles: bool) -> int:
+    """Write the rows `keep[i]` (sorted positions) of each store into a new store at `dest`."""
+    first = stores[0]
+    writer = StoreWriter(dest, first.meta["bands"], first.meta["num_perm"], with_shingles, params)
+    try:
+        for store, rows in zip(stores, keep):
+            if len(rows) == 0:
+                continue
+            ids = store.ids()
+            bands = np.stack([np.asarray(store.band(k))[rows] for k in range(writer.bands)], axis=1)
+            sets = None
+            if with_shingles:
+                sh, off = store.shingles()
+                sets = [np.asarray(sh[off[r]: off[r + 1]]) for r in rows]
+            writer.add([ids[r] for r in rows], bands, np.asarray(store.sig())[rows],
+                       np.asarray(store.nshingles())[rows], np.asarray(store.length())[rows], sets)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.n_docs
+
+
+
+def write_drops(path: Path, pos: np.ndarray, duplicate_of: list[str], similarity: np.ndarray | None = None) -> None:
+    """The reduce's decision for one unit: positions to drop and the kept document of each.
+
+    JSON, not Parquet: it is small, and reading Parquet makes pyarrow import pandas (~0.5 s
+    in every worker process).
+    """
+    from corpuskit.io import atomic_write_text
+
+    record = {"pos": [int(p) for p in pos], "duplicate_of": list(duplicate_of)}
+    if similarity is not None:
+        record["similarity"] = [round(float(x), 4) for x in similarity]
+    atomic_write_text(Path(path), json.dumps(record))
+
+
+def read_drops(path: Path) -> dict[int, tuple[str, float | None]]:
+    """position -> (duplicate_of, similarity or None), as written by `write_drops`."""
+    record = json.loads(Path(path).read_text(encoding="utf-8"))
+    sims = record.get("similarity") or [None] * len(record["pos"])
+    return {p: (d, s) for p, d, s in zip(record["pos"], record["duplicate_of"], sims)}

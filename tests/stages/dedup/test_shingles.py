@@ -1,0 +1,74 @@
+import numpy as np
+from datasketch import MinHash
+
+from corpuskit.stages.dedup.shingles import normalize_words, shingle_hashes
+from corpuskit.stages.dedup.signatures import MinHasher, band_hashes, lsh_params, s_curve_threshold
+
+
+def test_normalization_folds_case_punctuation_and_digits():
+    assert normalize_words("Hello, WORLD! It's page 12…") == ["hello", "world", "its", "page", "00"]
+    assert normalize_words("«Bonjour» — 2024") == ["bonjour", "0000"]
+
+
+def test_same_words_same_shingles_despite_formatting():
+    a, oa = shingle_hashes(["The cat sat on the mat, said 12 people."], 5)
+    b, ob = shingle_hashes(["the CAT sat on the mat said 99 people"], 5)
+    assert a.tolist() == b.tolist() and len(a) == 5  # 9 words -> 5 five-grams
+
+
+def test_short_documents_get_one_shingle_and_empty_ones_none():
+    hashes, offsets = shingle_hashes(["one two", "three", "", "?!", "a b c d e f"], 5)
+    assert np.diff(offsets).tolist() == [1, 1, 0, 0, 2]
+    # word order matters, and a short text differs from a longer one that starts the same
+    h2, _ = shingle_hashes(["two one", "one two three"], 5)
+    assert hashes[0] != h2[0] and hashes[0] != h2[1]
+
+
+def test_shingles_do_not_cross_document_boundaries():
+    together, offs = shingle_hashes(["a b c d e f", "g h i j k"], 5)
+    alone_a, _ = shingle_hashes(["a b c d e f"], 5)
+    alone_b, _ = shingle_hashes(["g h i j k"], 5)
+    assert together.tolist() == alone_a.tolist() + alone_b.tolist()
+
+
+def test_signatures_equal_datasketch_minhash():
+    texts = ["alpha beta gamma delta epsilon zeta eta theta", "short", "", "x y z w v u t s r q p"]
+    hashes, offsets = shingle_hashes(texts, 3)
+    sig = MinHasher(64, seed=7).signatures(hashes, offsets)
+    for i in range(len(texts)):
+        ref = MinHash(num_perm=64, seed=7, hashfunc=lambda x: x)
+        ref.update_batch([int(h) for h in hashes[offsets[i]:offsets[i + 1]]])
+        assert sig[i].tolist() == ref.hashvalues.tolist()
+
+
+def test_band_hashes_equal_only_for_equal_bands():
+    sig = np.arange(3 * 16, dtype=np.uint32).reshape(3, 16)
+    sig[1, :8] = sig[0, :8]
+    b = band_hashes(sig, 2, 8)
+    assert b[0, 0] == b[1, 0] and b[0, 1] != b[1, 1] and b[0, 0] != b[2, 0]
+
+
+def test_lsh_params():
+    assert lsh_params(None, 112, None, None) == (14, 8)
+    assert lsh_params(None, 112, 7, 16) == (7, 16)
+    bands, rows = lsh_params(0.9, 112, None, None)
+    assert bands * rows <= 112 and s_curve_threshold(bands, rows) > s_curve_threshold(14, 8)
+    assert abs(s_curve_threshold(14, 8) - 0.719) < 0.001
+
+
+def test_permutations_are_datasketchs():
+    from corpuskit.stages.dedup.signatures import datasketch_permutations
+
+    for num_perm, seed in ((112, 1), (64, 7), (3, 12345)):
+        a, b = datasketch_permutations(num_perm, seed)
+        ref = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        assert a.tolist() == ref[0].tolist() and b.tolist() == ref[1].tolist()
+
+
+def test_ascii_fast_path_matches_unicode_path():
+    from corpuskit.stages.dedup.shingles import _word_bytes
+
+    text = "Mr. Darcy's 3rd letter\x1cwas--\"in\" [brackets] & $5 <tags> a_b C:\\path\t\u00e9"
+    ascii_text = text[:-2]
+    assert _word_bytes(ascii_text) == [w.encode() for w in normalize_words(ascii_text)]
+    assert _word_bytes(text) == [w.encode() for w in normalize_words(text)]
