@@ -2,60 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from corpuskit.pipeline import PipelineError, load_pipeline, parse_pipeline
-
-DEFAULT_WORKERS = os.cpu_count() or 1
-
-
-def corpus_options(f):
-    """Options shared by every command that reads a corpus."""
-    f = click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary (for scripts).")(f)
-    f = click.option("--force", is_flag=True, help="Redo every unit of work, ignoring completed ones.")(f)
-    f = click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default=None,
-                     help="Output document format (default parquet).")(f)
-    f = click.option("--workers", "-w", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
-                     help="Worker processes.")(f)
-    return f
-
-
-def _execute(cfg, workers: int, force: bool, quiet: bool, executor: str = "local") -> None:
-    from corpuskit.runner import RunError, load_stats, run_pipeline, summary_table
-
-    try:
-        run_pipeline(cfg, workers=workers, force=force, quiet=quiet, executor=executor)
-    except (RunError, PipelineError, ValueError) as err:
-        raise click.ClickException(str(err)) from None
-    if not quiet:
-        summary = load_stats(cfg.output)
-        click.echo(summary_table(summary))
-        click.echo(f"{summary['documents_out']} of {summary['documents_in']} documents kept; output in {cfg.output}")
-
-
-def _stages_config(input_path: str, output: str, stages: list, fmt: str | None, config: str | None):
-    """A pipeline config for a one-step command; `--config FILE` may replace stages and reader."""
-    import yaml
-
-    raw: dict = {"input": input_path, "output": output, "stages": stages}
-    where = "<command line>"
-    if config:
-        where = config
-        extra = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-        if not isinstance(extra, dict):
-            raise click.ClickException(f"{config}: expected a mapping with 'stages' and/or 'reader'")
-        raw.update({k: v for k, v in extra.items() if k in ("stages", "reader")})
-    if fmt:
-        raw["format"] = fmt
-    try:
-        return parse_pipeline(raw, where)
-    except PipelineError as err:
-        raise click.ClickException(str(err)) from None
-
+from corpuskit.commands._common import corpus_options, execute, stages_config
 
 @click.group()
 @click.version_option(package_name="corpuskit")
@@ -85,11 +36,13 @@ def run(pipeline, input_path, output, executor, workers, fmt, force, quiet):
 
         corpuskit run pipelines/default.yaml --output data/ --workers 2
     """
+    from corpuskit.pipeline import PipelineError, load_pipeline
+
     try:
         cfg = load_pipeline(pipeline, {"input": input_path, "output": output, "format": fmt})
     except PipelineError as err:
         raise click.ClickException(str(err)) from None
-    _execute(cfg, workers, force, quiet, executor)
+    execute(cfg, workers, force, quiet, executor)
 
 
 @cli.command()
@@ -111,7 +64,7 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
     """
     from corpuskit.presets import CLEAN_STAGES
 
-    _execute(_stages_config(input_path, output, CLEAN_STAGES, fmt, config), workers, force, quiet)
+    execute(stages_config(input_path, output, CLEAN_STAGES, fmt, config), workers, force, quiet)
 
 
 @cli.command()
@@ -147,7 +100,7 @@ def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir,
     if index_dir:
         index_dir = str(Path(index_dir).resolve())
     stages = dedup_stages(exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm, index_dir=index_dir)
-    _execute(_stages_config(input_path, output, stages, fmt, None), workers, force, quiet)
+    execute(stages_config(input_path, output, stages, fmt, None), workers, force, quiet)
 
 
 @cli.command()
@@ -182,6 +135,8 @@ def _add_command_modules() -> None:
     import corpuskit.commands as pkg
 
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue  # shared helpers, not commands
         cli.add_command(importlib.import_module(f"corpuskit.commands.{info.name}").command)
 
 

@@ -42,7 +42,7 @@ def test_invalid_pipelines_name_file_and_key(tmp_path, body, message):
 
 
 def test_yaml_is_loaded_safely(tmp_path):
-    p = _write(tmp_path, f"input: !!python/object/apply:os.system ['echo pwned']\n")
+    p = _write(tmp_path, "input: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(PipelineError, match="invalid YAML"):
         load_pipeline(p)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from corpuskit.commands._common import corpus_options, execute, stages_config
+
 _SCORERS = ("ensemble", "classifier", "lexicon", "hf")
 
 
@@ -18,13 +20,6 @@ def scorer_options(f):
     f = click.option("--scorer", type=click.Choice(_SCORERS), default="ensemble", show_default=True,
                      help="Word list + shipped classifier (ensemble), either alone, or a local HF model.")(f)
     return f
-
-
-def _corpus_options(f):
-    """corpuskit.cli's shared options; imported here, not at the top, to keep this module's imports to click."""
-    from corpuskit.cli import corpus_options  # already loaded: the CLI imports this module while starting
-
-    return corpus_options(f)
 
 
 def _stage(scorer, model, unit, aggregate, **extra):
@@ -93,7 +88,7 @@ def score(input_path, output, text_field, scorer, model, unit, aggregate):
 @click.option("--action", type=click.Choice(["drop", "redact", "annotate"]), default="drop", show_default=True,
               help="Drop toxic documents, remove toxic units, or only record scores in metadata.")
 @scorer_options
-@_corpus_options
+@corpus_options
 def filter_(input_path, output, threshold, doc_threshold, action, scorer, model, unit, aggregate,
             workers, fmt, force, quiet):
     """Drop (reason `toxic`), redact or annotate toxic documents, through the runner.
@@ -105,11 +100,10 @@ def filter_(input_path, output, threshold, doc_threshold, action, scorer, model,
 
         corpuskit toxicity filter cleaned/ filtered/ --threshold 0.5 --action redact
     """
-    from corpuskit.cli import _execute, _stages_config
 
     params = {"scorer": scorer, "model": model, "unit": unit, "threshold": threshold,
               "aggregate": aggregate or "char_fraction", "doc_threshold": doc_threshold, "action": action}
-    _execute(_stages_config(input_path, output, [{"toxicity": params}], fmt, None), workers, force, quiet)
+    execute(stages_config(input_path, output, [{"toxicity": params}], fmt, None), workers, force, quiet)
 
 
 @command.command(name="eval")

@@ -26,7 +26,7 @@ def _records(src: Source, cfg: ReaderConfig) -> Iterator[tuple[int, str, dict | 
                     row = next(reader)
                 except StopIteration:
                     break
-                except UnicodeDecodeError as err:
+                except UnicodeDecodeError:
                     yield pos, f"{src.rel}:{reader.line_num + 1}", {"_raw": ""}, "invalid_utf8"
                     return  # the decoder cannot resynchronize inside a CSV stream
                 except csv.Error as err:
