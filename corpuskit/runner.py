@@ -252,6 +252,27 @@ def clean_run_dir(root: Path) -> None:
             p.unlink()
 
 
+def _run_segment(ex, cfg: PipelineConfig, paths: RunPaths, sources: list[Source], segments, k: int,
+                 quiet: bool, log: Callable[[str], None]) -> None:
+    """Run segment k's missing units, then its global stage's reduce if not done yet."""
+    n = len(sources)
+    stream, gspec = segments[k]
+    todo = [UnitTask(cfg.to_dict(), sources[i], k, i, n) for i in range(n) if not paths.done(k, i).exists()]
+    names = [s.name for s in stream] + ([gspec.name + " (index)"] if gspec else [])
+    if k > 0:
+        names.insert(0, segments[k - 1][1].name)
+    label = f"[{k + 1}/{len(segments)}] " + (" > ".join(names) or "write")
+    if not todo:
+        log(f"{label}: {n} units already complete, skipped")
+    else:
+        _run_with_progress(ex, todo, n, label, quiet)
+    if gspec is not None and not paths.reduced(k).exists():
+        t0 = time.perf_counter()
+        _global_stage(gspec, paths, 0).reduce(n)
+        atomic_write_text(paths.reduced(k), "")
+        log(f"{gspec.name}: reduce over {n} units took {time.perf_counter() - t0:.1f}s")
+
+
 def run_pipeline(
     cfg: PipelineConfig,
     workers: int | None = None,
@@ -266,22 +287,9 @@ def run_pipeline(
     paths = _prepare_run_dir(cfg, sources, force)
     n = len(sources)
     segments = split_segments(cfg.stages)
-    ex = get_executor(executor, workers or os.cpu_count() or 1)
-    for k, (stream, gspec) in enumerate(segments):
-        todo = [UnitTask(cfg.to_dict(), sources[i], k, i, n) for i in range(n) if not paths.done(k, i).exists()]
-        names = [s.name for s in stream] + ([gspec.name + " (index)"] if gspec else [])
-        if k > 0:
-            names.insert(0, segments[k - 1][1].name)
-        label = f"[{k + 1}/{len(segments)}] " + (" > ".join(names) or "write")
-        if not todo:
-            log(f"{label}: {n} units already complete, skipped")
-        else:
-            _run_with_progress(ex, todo, n, label, quiet)
-        if gspec is not None and not paths.reduced(k).exists():
-            t0 = time.perf_counter()
-            _global_stage(gspec, paths, 0).reduce(n)
-            atomic_write_text(paths.reduced(k), "")
-            log(f"{gspec.name}: reduce over {n} units took {time.perf_counter() - t0:.1f}s")
+    with get_executor(executor, workers or os.cpu_count() or 1) as ex:
+        for k in range(len(segments)):
+            _run_segment(ex, cfg, paths, sources, segments, k, quiet, log)
     order = [READ_STAGE] + [s.name for s in cfg.stages]
     stats = merge_stats(list((paths.work / "stats").glob("*.json")), order)
     summary = {

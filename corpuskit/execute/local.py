@@ -8,33 +8,54 @@ from typing import Any, Callable, Iterator
 
 
 class LocalExecutor:
-    """N worker processes on this machine; one worker runs inline, which is easiest to debug."""
+    """N worker processes on this machine; one worker runs inline, which is easiest to debug.
+
+    Use it as a context manager to keep one pool of workers across several `map` calls
+    (the runner's segments): starting a Python worker and importing the stages costs
+    about a second, which would otherwise be paid again for every segment.
+    """
 
     def __init__(self, workers: int = 1):
         self.workers = max(1, int(workers))
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "LocalExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: workers may use threaded libraries (tokenizers, pyarrow)
+            # that are not fork-safe.
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+        return self._pool
 
     def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
-        if self.workers == 1 or len(tasks) <= 1:
+        if self.workers == 1 or (len(tasks) <= 1 and self._pool is None):
             for task in tasks:
                 yield fn(task)
             return
-        # spawn, not fork: workers may use threaded libraries (tokenizers, pyarrow)
-        # that are not fork-safe.
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx) as pool:
-            pending = {pool.submit(fn, t) for t in tasks}
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    for fut in done:
-                        yield fut.result()  # re-raises a worker's exception here
-            finally:
-                for fut in pending:
-                    fut.cancel()
+        pool = self._get_pool()
+        pending = {pool.submit(fn, t) for t in tasks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    yield fut.result()  # re-raises a worker's exception here
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            # A failed or killed worker can leave the pool broken: start a fresh one next time.
+            self.__exit__()
+            raise
 
 
 def get_executor(name: str = "local", workers: int = 1):
-    """The executor named in a pipeline or on the command line."""
+    """The executor named in a pipeline or on the command line (a context manager)."""
     if name == "local":
         return LocalExecutor(workers)
     if name == "ray":
