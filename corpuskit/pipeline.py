@@ -68,8 +68,9 @@ class PipelineConfig:
         return cls(**d)
 
     def fingerprint(self) -> str:
-        """A hash of everything that decides the output bytes (not workers, not verbosity)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        """A hash of everything that decides the output bytes (not where they go, not workers)."""
+        decisive = {k: v for k, v in self.to_dict().items() if k != "output"}
+        blob = json.dumps(decisive, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
 

@@ -60,3 +60,8 @@ def test_fingerprint_changes_with_parameters_only(tmp_path):
     b = load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages: [{{length_filter: {{min_words: 2}}}}]\n"))
     c = load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages: [{{length_filter: {{min_words: 3}}}}]\n"))
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_fingerprint_ignores_the_output_folder(tmp_path):
+    p = _write(tmp_path, f"input: {tmp_path}\nstages: []\n")
+    assert load_pipeline(p, {"output": "a"}).fingerprint() == load_pipeline(p, {"output": "b"}).fingerprint()
