@@ -1,0 +1,80 @@
+import json
+import os
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from trainer.data import Batches, Shards, eval_batches, eval_windows
+
+
+def all_tokens(path, split):
+    files = sorted(os.listdir(os.path.join(path, split)))
+    tables = [pa.ipc.open_stream(pa.memory_map(os.path.join(path, split, f))).read_all() for f in files]
+    return np.concatenate([t.column("input_ids").combine_chunks().flatten().to_numpy() for t in tables]).astype(np.int64)
+
+
+def test_stream_matches_shards_across_chunk_boundaries(shards):
+    stream, expected = Shards(shards).tokens("train"), all_tokens(shards, "train")
+    assert len(stream) == len(expected) and len(stream._chunks) > 4  # several files and record batches
+    for start in list(stream._starts[1:-1]) + [0, len(expected) - 50]:
+        start = int(start) - 3 if start > 3 else int(start)
+        np.testing.assert_array_equal(stream.window(start, 50), expected[start : start + 50])
+
+
+def test_manifest_errors_are_clear(shards, tmp_path):
+    with pytest.raises(FileNotFoundError, match="manifest.json"):
+        Shards(str(tmp_path))
+    manifest = json.load(open(os.path.join(shards, "manifest.json")))
+    manifest["format_version"] = 99
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="v99"):
+        Shards(str(tmp_path))
+
+
+def test_random_batches_are_deterministic_and_shifted(shards):
+    stream = Shards(shards).tokens("train")
+    a, b = Batches(stream, 4, 16, seed=1), Batches(stream, 4, 16, seed=1)
+    for _ in range(3):
+        (xa, ya), (xb, yb) = a.next(), b.next()
+        assert xa.shape == (4, 16) and xa.dtype.is_floating_point is False
+        assert (xa == xb).all() and (ya == yb).all()
+        assert (xa[:, 1:] == ya[:, :-1]).all()
+    assert not (Batches(stream, 4, 16, seed=2).next()[0] == Batches(stream, 4, 16, seed=1).next()[0]).all()
+
+
+def test_sequential_epoch_visits_every_window_once(shards):
+    stream = Shards(shards).tokens("train")
+    b = Batches(stream, 5, 16, seed=0, mode="sequential")
+    starts = [b._window_start(k) for k in range(b.n_windows)]
+    assert sorted(starts) == [i * 16 for i in range(b.n_windows)]
+    assert starts != sorted(starts)  # shuffled
+    assert [b._window_start(b.n_windows + k) for k in range(5)] != starts[:5]  # reshuffled next epoch
+
+
+def test_cursor_restores_position_and_rejects_other_settings(shards):
+    stream = Shards(shards).tokens("train")
+    a = Batches(stream, 4, 16, seed=3, mode="sequential")
+    for _ in range(7):
+        a.next()
+    b = Batches(stream, 4, 16, seed=3, mode="sequential")
+    b.load_state_dict(a.state_dict())
+    assert (a.next()[0] == b.next()[0]).all()
+    with pytest.raises(ValueError, match="seed"):
+        Batches(stream, 4, 16, seed=4, mode="sequential").load_state_dict(a.state_dict())
+
+
+def test_ranks_split_the_same_global_batches(shards):
+    stream = Shards(shards).tokens("train")
+    single = Batches(stream, 4, 16, seed=0)
+    ranks = [Batches(stream, 4, 16, seed=0, rank=r, world_size=2) for r in range(2)]
+    for _ in range(3):
+        one = [single.next()[0] for _ in range(2)]
+        assert (ranks[0].next()[0] == one[0]).all() and (ranks[1].next()[0] == one[1]).all()
+
+
+def test_eval_windows_cover_every_predicted_token_once(shards):
+    stream = Shards(shards).tokens("validation")
+    ys = [y for _, y in eval_batches(stream, 16, 4, eval_windows(stream, 16))]
+    assert sum(y.numel() for y in ys) == len(stream) - 1
+    assert len(eval_windows(stream, 16, max_windows=3)) == 3

@@ -1,0 +1,64 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from trainer.model import ModelConfig, build_model, linear_cross_entropy
+
+VARIANTS = [
+    dict(pos="rope", norm="rmsnorm", mlp="swiglu"),
+    dict(pos="learned", norm="layernorm", mlp="gelu", bias=True),
+    dict(pos="rope", norm="layernorm", mlp="gelu"),
+    dict(arch="lstm"),
+]
+
+
+def tiny(**kw):
+    return ModelConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=16, **kw)
+
+
+@pytest.mark.parametrize("kw", VARIANTS)
+def test_shapes_and_causality(kw):
+    torch.manual_seed(0)
+    model = build_model(tiny(**kw)).eval()
+    idx = torch.randint(0, 50, (2, 16))
+    logits, loss = model(idx)
+    assert logits.shape == (2, 16, 50) and loss is None
+    changed = idx.clone()
+    changed[:, 10:] = (changed[:, 10:] + 1) % 50  # only the future changes
+    torch.testing.assert_close(model(changed)[0][:, :10], logits[:, :10])
+    assert not torch.allclose(model(changed)[0][:, 10:], logits[:, 10:])
+
+
+@pytest.mark.parametrize("kw", VARIANTS)
+def test_loss_matches_cross_entropy_of_logits(kw):
+    torch.manual_seed(0)
+    model = build_model(tiny(**kw)).eval()
+    idx, targets = torch.randint(0, 50, (2, 16)), torch.randint(0, 50, (2, 16))
+    _, loss = model(idx, targets)
+    expected = F.cross_entropy(model(idx)[0].view(-1, 50), targets.view(-1))
+    torch.testing.assert_close(loss, expected)
+
+
+def test_fused_head_loss_gradients():
+    torch.manual_seed(0)
+    x = torch.randn(37, 8, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(11, 8, dtype=torch.float64, requires_grad=True)
+    t = torch.randint(0, 11, (37,))
+    assert torch.autograd.gradcheck(lambda a, b: linear_cross_entropy(a, b, t, 5), (x, w))
+    loss = linear_cross_entropy(x, w, t, 5)
+    loss.backward()
+    gx, gw = x.grad.clone(), w.grad.clone()
+    x.grad = w.grad = None
+    F.cross_entropy(x @ w.t(), t).backward()
+    torch.testing.assert_close((gx, gw), (x.grad, w.grad))
+
+
+def test_weight_tying_and_options():
+    model = build_model(tiny())
+    assert model.lm_head.weight is model.wte.weight and model.wpe is None
+    untied = build_model(tiny(tie_weights=False, pos="learned"))
+    assert untied.lm_head.weight is not untied.wte.weight and untied.wpe is not None
+    with pytest.raises(ValueError, match="unknown norm"):
+        build_model(tiny(norm="batchnorm"))
+    with pytest.raises(ValueError, match="unknown pos"):
+        tiny(pos="alibi")

@@ -1,0 +1,107 @@
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from trainer.checkpoint import load_training_state
+from trainer.config import apply_overrides
+from trainer.train import Schedule, train
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_gpt_loss_falls_and_checkpoint_is_complete(tiny_config, losses, tmp_path):
+    result = train(tiny_config(tmp_path / "run", "max_steps=40", "plot=true", "sample_tokens=8"))
+    curve = losses(tmp_path / "run")
+    assert len(curve) == 40
+    assert sum(curve[-5:]) / 5 < sum(curve[:5]) / 5 - 1.0
+    assert result["val_loss"] < curve[0] - 1.0
+    assert math.isclose(result["val_perplexity"], math.exp(result["val_loss"]))
+    ckpt = result["checkpoint"]
+    assert sorted(os.listdir(ckpt)) == ["config.json", "manifest.json", "model.safetensors", "tokenizer.json",
+                                        "training_state.pt"]
+    assert json.load(open(os.path.join(ckpt, "config.json")))["model"]["vocab_size"] > 256
+    assert "lm_head.weight" not in load_file(os.path.join(ckpt, "model.safetensors"))  # tied: stored once
+    state = load_training_state(ckpt)  # torch.load(weights_only=True)
+    assert state["step"] == 40 and isinstance(state["rng"][0]["torch"], torch.Tensor)
+    assert os.path.getsize(tmp_path / "run" / "loss.png") > 1000
+    assert not [d for d in os.listdir(tmp_path / "run") if d.startswith(".tmp")]  # no half-written checkpoint
+    assert isinstance(result["sample"], str) and result["sample"].startswith("The")
+
+
+def test_bf16_autocast_trains(tiny_config, losses, tmp_path):
+    result = train(tiny_config(tmp_path, "dtype=bfloat16", "max_steps=30"))
+    curve = losses(tmp_path)
+    assert sum(curve[-5:]) / 5 < sum(curve[:5]) / 5 - 1.0 and math.isfinite(result["val_loss"])
+
+
+def test_lstm_baseline_loss_falls(tiny_config, losses, tmp_path):
+    train(tiny_config(tmp_path, "model.arch=lstm", "max_steps=40", "lr=1e-2"))
+    curve = losses(tmp_path)
+    assert sum(curve[-5:]) / 5 < sum(curve[:5]) / 5 - 1.0
+
+
+@pytest.mark.parametrize("sampling", ["random", "sequential"])
+def test_resume_is_bitwise_identical(tiny_config, losses, tmp_path, sampling):
+    common = [f"sampling={sampling}", "model.dropout=0.1", "max_steps=16", "grad_accum=2"]
+    train(tiny_config(tmp_path / "straight", *common))
+    halted = train(tiny_config(tmp_path / "first", *common, "halt_at_step=8"))
+    assert halted["step"] == 8 and losses(tmp_path / "first") == losses(tmp_path / "straight")[:8]
+    train(None, resume=halted["checkpoint"], overrides=[f"out={tmp_path / 'second'}"])
+    assert losses(tmp_path / "second") == losses(tmp_path / "straight")[8:]
+
+
+def test_time_budget_fixes_length_at_end_of_warmup(tiny_config, tmp_path):
+    result = train(tiny_config(tmp_path, "max_steps=100000", "max_time=3", "warmup_steps=20"))
+    assert 20 < result["step"] < 100000
+    assert load_training_state(result["checkpoint"])["scheduler"]["lr_lambdas"][0]["max_steps"] == result["step"]
+
+
+def test_schedules():
+    cfg = apply_overrides(__import__("trainer").TrainConfig(), ["lr=1.0", "min_lr=0.1", "warmup_steps=10",
+                                                                "max_steps=110", "decay_frac=0.5"])
+    cos, wsd = Schedule(cfg), Schedule(apply_overrides(cfg, ["schedule=wsd"]))
+    assert cos(0) == pytest.approx(0.1) and cos(9) == pytest.approx(1.0)
+    assert cos(60) == pytest.approx(0.55) and cos(110) == pytest.approx(0.1)
+    # wsd: stable until step 55 (= 110 - 0.5 * 110), then linear to min_lr
+    assert wsd(30) == 1.0 and wsd(55) == 1.0 and wsd(66) == pytest.approx(0.82) and wsd(110) == pytest.approx(0.1)
+
+
+def test_init_from_transfers_weights(shards, tiny_config, losses, tmp_path):
+    base = train(tiny_config(tmp_path / "base", "max_steps=30"))
+    tuned = train(tiny_config(tmp_path / "tuned", "max_steps=3", f"init_from={base['checkpoint']}",
+                              "model.n_layer=5"))  # architecture comes from the checkpoint
+    assert json.load(open(os.path.join(tuned["checkpoint"], "config.json")))["model"]["n_layer"] == 2
+    assert losses(tmp_path / "tuned")[0] < losses(tmp_path / "base")[0] - 1.0
+    other = tmp_path / "other_shards"
+    shutil.copytree(shards, other)
+    manifest = json.load(open(other / "manifest.json"))
+    manifest["tokenizer"]["sha256"] = "0" * 64  # as if another tokenizer had been trained
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="different tokenizer"):
+        train(tiny_config(tmp_path / "bad", f"data={other}", f"init_from={base['checkpoint']}"))
+
+
+def test_ddp_two_processes_match_one_with_double_accumulation(shards, losses, tmp_path):
+    args = ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "model.block_size=32", "batch_size=4",
+            "max_steps=8", "warmup_steps=2", "log_interval=1", "progress=false", "plot=false", "sample_tokens=0",
+            "threads=1"]
+    env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
+    config = tmp_path / "tiny.yaml"
+    config.write_text("{}\n")
+    base = [sys.executable, "-m", "trainer", "train", "--config", str(config), "--data", shards]
+    subprocess.run(base + ["--out", str(tmp_path / "one"), "grad_accum=2", *args], check=True, env=env,
+                   cwd=tmp_path, timeout=300)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "trainer", "train", "--config", str(config), "--data", shards,
+                    "--out", str(tmp_path / "two"), "grad_accum=1", *args], check=True, env=env, cwd=tmp_path,
+                   timeout=300)
+    one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
+    assert len(one) == len(two) == 8 and one[-1] < one[0]
+    assert one == pytest.approx(two, rel=1e-4, abs=1e-4)

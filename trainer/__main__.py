@@ -1,0 +1,145 @@
+"""Command line: `python -m trainer {train,eval,sample,export-hf,sweep}`. Each command parses its
+options, calls one library function and prints the result."""
+
+import json
+
+import click
+
+from .config import load_config
+
+
+def _overrides(pairs, **named):
+    return [f"{k}={v}" for k, v in named.items() if v is not None] + list(pairs)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Pretrain, evaluate, sample and export small language models on a corpuskit shard set."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="YAML config file.")
+@click.option("--data", help="Shard directory (overrides the config's data).")
+@click.option("--out", help="Run directory for checkpoints and logs (overrides the config's out).")
+@click.option("--resume", type=click.Path(exists=True), help="Continue from a checkpoint (or the newest in a run directory).")
+@click.option("--init-from", type=click.Path(exists=True), help="Start from a checkpoint's weights (fine-tune / continue pretraining).")
+@click.argument("overrides", nargs=-1)
+def train(config_path, data, out, resume, init_from, overrides):
+    """Train a model; prints the checkpoint path, validation bits per byte and a sample.
+
+    OVERRIDES are key=value pairs, dotted for model settings.
+
+    Example:
+
+        python -m trainer train --config trainer/configs/default.yaml --data data/shards --out runs/default max_steps=200 model.n_layer=2
+    """
+    from .train import train as run_train
+
+    if not config_path and not resume:
+        raise click.UsageError("give --config FILE (or --resume CHECKPOINT)")
+    extra = _overrides(overrides, data=data, out=out, init_from=init_from)
+    try:
+        cfg = load_config(config_path, extra) if config_path else None
+        run_train(cfg, resume=resume, overrides=() if config_path else extra)
+    except (ValueError, ImportError) as e:
+        raise click.ClickException(str(e)) from e
+
+
+@cli.command("eval")
+@click.option("--checkpoint", required=True, type=click.Path(exists=True), help="Checkpoint directory.")
+@click.option("--text", type=click.Path(exists=True, dir_okay=False), help="Evaluate on this UTF-8 text file instead.")
+@click.option("--split", default="validation", show_default=True, help="Shard split to evaluate.")
+@click.option("--data", help="Shard directory (default: the one the checkpoint was trained on).")
+@click.option("--batch-size", default=16, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+def eval_cmd(checkpoint, text, split, data, batch_size, device):
+    """Print {"loss", "perplexity", "bits_per_byte", ...} as one JSON object.
+
+    Example:
+
+        python -m trainer eval --checkpoint runs/default/ckpt-000600 --text book.txt
+    """
+    from .evaluate import eval_checkpoint
+
+    click.echo(json.dumps(eval_checkpoint(checkpoint, text, split, data, batch_size, device)))
+
+
+@cli.command()
+@click.option("--checkpoint", required=True, type=click.Path(exists=True), help="Checkpoint directory.")
+@click.option("--prompt", default="", help="Text to continue (empty: start a new document).")
+@click.option("--max-new-tokens", default=200, show_default=True)
+@click.option("--temperature", default=0.8, show_default=True, help="0 for greedy decoding.")
+@click.option("--top-k", default=50, show_default=True, help="0 disables.")
+@click.option("--top-p", default=0.95, show_default=True, help="1 disables.")
+@click.option("--num-samples", default=1, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, num_samples, seed, device):
+    """Generate text from a prompt, decoded with the checkpoint's tokenizer.
+
+    Example:
+
+        python -m trainer sample --checkpoint runs/default/ckpt-000600 --prompt "It was" --top-p 0.9
+    """
+    from .sample import sample_checkpoint
+
+    texts = sample_checkpoint(checkpoint, prompt, device, max_new_tokens=max_new_tokens, temperature=temperature,
+                              top_k=top_k, top_p=top_p, num_samples=num_samples, seed=seed)
+    for i, text in enumerate(texts):
+        if i:
+            click.echo("-" * 40)
+        click.echo(text)
+
+
+@cli.command("export-hf")
+@click.option("--checkpoint", required=True, type=click.Path(exists=True), help="Checkpoint directory.")
+@click.argument("out", type=click.Path())
+def export_hf(checkpoint, out):
+    """Write a Hugging Face model directory (LlamaForCausalLM or GPT2LMHeadModel) to OUT.
+
+    Example:
+
+        python -m trainer export-hf --checkpoint runs/default/ckpt-000600 hf/default
+    """
+    from .export_hf import ExportError, export
+
+    try:
+        arch = export(checkpoint, out)
+    except ExportError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"wrote {arch} to {out}")
+
+
+def _floats(text):
+    return [float(v) for v in text.split(",")]
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--data", help="Shard directory.")
+@click.option("--out", default="runs/sweep", show_default=True, help="Parent directory of the runs.")
+@click.option("--lr", default=None, help="Comma-separated learning rates.")
+@click.option("--batch-size", default=None, help="Comma-separated batch sizes.")
+@click.option("--dropout", default=None, help="Comma-separated dropout rates.")
+@click.argument("overrides", nargs=-1)
+def sweep(config_path, data, out, lr, batch_size, dropout, overrides):
+    """Train every combination of the given values; print a table, best validation loss first.
+
+    Example:
+
+        python -m trainer sweep --config trainer/configs/default.yaml --data data/shards --lr 1e-3,3e-3 --batch-size 16,32 --dropout 0,0.1 max_steps=100
+    """
+    from .sweep import format_table, run_sweep
+
+    try:
+        cfg = load_config(config_path, _overrides(overrides, data=data))
+        grid = {k: v for k, v in {"lr": lr and _floats(lr), "batch_size": batch_size and [int(b) for b in batch_size.split(",")],
+                                  "model.dropout": dropout and _floats(dropout)}.items() if v}
+        rows = run_sweep(cfg, grid, out)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(format_table(rows))
+
+
+if __name__ == "__main__":
+    cli(prog_name="python -m trainer")

@@ -1,0 +1,79 @@
+"""Evaluation: loss, perplexity and bits per byte on a shard split or on a raw text file.
+
+Bits per byte = loss_nats_per_token / ln(2) / bytes_per_token, comparable across tokenizers.
+"""
+
+import contextlib
+import math
+import os
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tokenizers import Tokenizer
+
+from .checkpoint import load_manifest, load_model, resolve_checkpoint
+from .data import Shards, eval_batches, eval_windows
+
+
+@torch.no_grad()
+def mean_loss(model, stream, block_size, batch_size, device, autocast=None, max_windows=0, rank=0, world_size=1):
+    """(mean nats per predicted token, number of predicted tokens) over windows of a TokenStream.
+    Under DDP each rank takes every world_size-th window and the sums are all-reduced."""
+    was_training = model.training
+    model.eval()
+    starts = eval_windows(stream, block_size, max_windows)[rank::world_size]
+    total = torch.zeros(2, dtype=torch.float64, device=device)  # (sum of nats, tokens)
+    for x, y in eval_batches(stream, block_size, batch_size, starts):
+        x, y = x.to(device), y.to(device)
+        with autocast or contextlib.nullcontext():
+            _, loss = model(x, y)
+        total += torch.stack([loss.double() * y.numel(), torch.tensor(y.numel(), dtype=torch.float64, device=device)])
+    if world_size > 1:
+        dist.all_reduce(total)
+    model.train(was_training)
+    return (total[0] / total[1]).item(), int(total[1].item())
+
+
+def summarize(loss, bytes_per_token):
+    return {"loss": loss, "perplexity": math.exp(loss), "bits_per_byte": loss / math.log(2) / bytes_per_token}
+
+
+def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_size=16, device="cpu"):
+    """{loss, perplexity, bits_per_byte, tokens[, bytes]} of a checkpoint.
+
+    Without `text`: on `split` of the shard set the checkpoint was trained on (or `data`), bits per
+    byte from the manifest. With `text`: on that UTF-8 file tokenized with the checkpoint's
+    tokenizer, preceded by an end-of-text token so every token is predicted; bits per byte from
+    the file's actual byte count.
+    """
+    path = resolve_checkpoint(checkpoint)
+    model, cfg = load_model(path, device)
+    block_size = cfg.model.block_size
+    if text is None:
+        shards = Shards(data or cfg.data)
+        loss, n = mean_loss(model, shards.tokens(split), block_size, batch_size, device)
+        return {**summarize(loss, shards.bytes_per_token(split)), "tokens": n}
+    with open(text, "rb") as f:
+        raw = f.read()
+    tokenizer = Tokenizer.from_file(os.path.join(path, "tokenizer.json"))
+    eot_id = load_manifest(path)["tokenizer"]["eot_id"]
+    ids = [eot_id] + tokenizer.encode(raw.decode("utf-8")).ids
+    stream = _ListStream(ids)
+    loss, n = mean_loss(model, stream, block_size, batch_size, device)
+    bits = loss * n / math.log(2)
+    return {"loss": loss, "perplexity": math.exp(loss), "bits_per_byte": bits / max(len(raw), 1),
+            "tokens": n, "bytes": len(raw)}
+
+
+class _ListStream:
+    """The TokenStream interface over an in-memory token list."""
+
+    def __init__(self, ids):
+        self._ids = np.asarray(ids, dtype=np.int64)
+
+    def __len__(self):
+        return len(self._ids)
+
+    def window(self, start, length):
+        return self._ids[start : start + length]

@@ -1,0 +1,125 @@
+"""Export to a Hugging Face `transformers` directory (config.json, model.safetensors, tokenizer).
+
+Two standard architectures match our GPT exactly:
+  pos=rope,    norm=rmsnorm,   mlp=swiglu -> LlamaForCausalLM
+  pos=learned, norm=layernorm, mlp=gelu   -> GPT2LMHeadModel (activation "gelu", exact erf)
+Any other combination, and the LSTM, is refused rather than exported approximately.
+Nothing here imports transformers: the files are written directly and read back by tests.
+"""
+
+import json
+import os
+import shutil
+
+import torch
+from safetensors.torch import save_file
+
+from .checkpoint import load_manifest, load_model, resolve_checkpoint
+
+
+class ExportError(ValueError):
+    pass
+
+
+def hf_architecture(m):
+    """The Hugging Face architecture for ModelConfig `m`, or ExportError saying why there is none."""
+    if m.arch != "gpt":
+        raise ExportError(f"model.arch={m.arch!r} has no standard Hugging Face equivalent; only arch=gpt exports")
+    combo = (m.pos, m.norm, m.mlp)
+    if combo == ("rope", "rmsnorm", "swiglu"):
+        return "LlamaForCausalLM"
+    if combo == ("learned", "layernorm", "gelu"):
+        return "GPT2LMHeadModel"
+    raise ExportError(
+        f"no standard Hugging Face architecture matches pos={m.pos}, norm={m.norm}, mlp={m.mlp}; export supports "
+        "pos=rope norm=rmsnorm mlp=swiglu (LlamaForCausalLM) or pos=learned norm=layernorm mlp=gelu (GPT2LMHeadModel)")
+
+
+def llama_weights(sd, m):
+    C, out = m.n_embd, {"model.embed_tokens.weight": sd["wte.weight"], "model.norm.weight": sd["ln_f.weight"]}
+    for i in range(m.n_layer):
+        p, q = f"blocks.{i}.", f"model.layers.{i}."
+        out[q + "input_layernorm.weight"] = sd[p + "ln_1.weight"]
+        out[q + "post_attention_layernorm.weight"] = sd[p + "ln_2.weight"]
+        for name, w in zip(("q_proj", "k_proj", "v_proj"), sd[p + "attn.c_attn.weight"].split(C, dim=0)):
+            out[q + f"self_attn.{name}.weight"] = w
+        out[q + "self_attn.o_proj.weight"] = sd[p + "attn.c_proj.weight"]
+        gate, up = sd[p + "mlp.c_fc.weight"].chunk(2, dim=0)  # our SwiGLU: silu(first half) * second half
+        out[q + "mlp.gate_proj.weight"], out[q + "mlp.up_proj.weight"] = gate, up
+        out[q + "mlp.down_proj.weight"] = sd[p + "mlp.c_proj.weight"]
+        if m.bias:
+            for name, b in zip(("q_proj", "k_proj", "v_proj"), sd[p + "attn.c_attn.bias"].split(C, dim=0)):
+                out[q + f"self_attn.{name}.bias"] = b
+            out[q + "self_attn.o_proj.bias"] = sd[p + "attn.c_proj.bias"]
+            gate_b, up_b = sd[p + "mlp.c_fc.bias"].chunk(2, dim=0)
+            out[q + "mlp.gate_proj.bias"], out[q + "mlp.up_proj.bias"] = gate_b, up_b
+            out[q + "mlp.down_proj.bias"] = sd[p + "mlp.c_proj.bias"]
+    return out
+
+
+def llama_config(m, eot_id):
+    return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": m.vocab_size,
+            "hidden_size": m.n_embd, "intermediate_size": m.hidden_size(), "num_hidden_layers": m.n_layer,
+            "num_attention_heads": m.n_head, "num_key_value_heads": m.n_head, "hidden_act": "silu",
+            "max_position_embeddings": m.block_size, "rms_norm_eps": m.norm_eps,
+            "rope_theta": m.rope_theta, "rope_parameters": {"rope_type": "default", "rope_theta": m.rope_theta},
+            "attention_bias": m.bias, "mlp_bias": m.bias, "tie_word_embeddings": m.tie_weights,
+            "bos_token_id": eot_id, "eos_token_id": eot_id, "torch_dtype": "float32"}
+
+
+def gpt2_weights(sd, m):
+    def bias(key, n):  # GPT-2 always has biases: zeros reproduce a bias-free model exactly
+        return sd.get(key, torch.zeros(n))
+
+    C, H = m.n_embd, m.hidden_size()
+    out = {"transformer.wte.weight": sd["wte.weight"], "transformer.wpe.weight": sd["wpe.weight"],
+           "transformer.ln_f.weight": sd["ln_f.weight"], "transformer.ln_f.bias": bias("ln_f.bias", C)}
+    for i in range(m.n_layer):
+        p, q = f"blocks.{i}.", f"transformer.h.{i}."
+        for ln in ("ln_1", "ln_2"):
+            out[q + f"{ln}.weight"] = sd[p + f"{ln}.weight"]
+            out[q + f"{ln}.bias"] = bias(p + f"{ln}.bias", C)
+        # GPT-2's Conv1D stores (in, out): the transpose of nn.Linear's (out, in)
+        for ours, theirs, n in (("attn.c_attn", "attn.c_attn", 3 * C), ("attn.c_proj", "attn.c_proj", C),
+                                ("mlp.c_fc", "mlp.c_fc", H), ("mlp.c_proj", "mlp.c_proj", C)):
+            out[q + f"{theirs}.weight"] = sd[p + f"{ours}.weight"].t()
+            out[q + f"{theirs}.bias"] = bias(p + f"{ours}.bias", n)
+    return out
+
+
+def gpt2_config(m, eot_id):
+    return {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": m.vocab_size,
+            "n_positions": m.block_size, "n_embd": m.n_embd, "n_layer": m.n_layer, "n_head": m.n_head,
+            "n_inner": m.hidden_size(), "activation_function": "gelu", "layer_norm_epsilon": m.norm_eps,
+            "resid_pdrop": m.dropout, "embd_pdrop": m.dropout, "attn_pdrop": m.dropout,
+            "tie_word_embeddings": m.tie_weights, "bos_token_id": eot_id, "eos_token_id": eot_id,
+            "torch_dtype": "float32"}
+
+
+def export(checkpoint, out_dir):
+    """Write checkpoint `checkpoint` as a Hugging Face model directory; returns the architecture name."""
+    path = resolve_checkpoint(checkpoint)
+    model, cfg = load_model(path)
+    m = cfg.model
+    arch = hf_architecture(m)
+    eot_id = load_manifest(path)["tokenizer"]["eot_id"]
+    sd = {k: v.detach().float() for k, v in model.state_dict().items()}
+    if arch == "LlamaForCausalLM":
+        tensors, config = llama_weights(sd, m), llama_config(m, eot_id)
+    else:
+        tensors, config = gpt2_weights(sd, m), gpt2_config(m, eot_id)
+    if not m.tie_weights:
+        tensors["lm_head.weight"] = sd["lm_head.weight"]
+    os.makedirs(out_dir, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(out_dir, "model.safetensors"),
+              metadata={"format": "pt"})
+    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=2)
+    shutil.copyfile(os.path.join(path, "tokenizer.json"), os.path.join(out_dir, "tokenizer.json"))
+    eot = next((t for t, i in load_manifest(path)["tokenizer"].get("special_tokens", {}).items() if i == eot_id), None)
+    tok_cfg = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": m.block_size}
+    if eot is not None:
+        tok_cfg.update(bos_token=eot, eos_token=eot)
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump(tok_cfg, f, indent=2)
+    return arch

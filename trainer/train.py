@@ -1,0 +1,325 @@
+"""The training loop: one process, or DDP under torchrun (gloo on CPU, NCCL on GPU).
+
+Data and model go in, checkpoints, metrics.jsonl and loss.png come out. On CPU a resumed run
+reproduces the loss sequence of an uninterrupted one bit for bit: weights, optimizer, schedule,
+RNG states and the data cursor are all in the checkpoint, and batches depend only on the cursor.
+"""
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from tokenizers import Tokenizer
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from .checkpoint import load_config_from, load_manifest, load_training_state, load_weights, resolve_checkpoint, save_checkpoint
+from .config import apply_overrides
+from .data import Batches, Shards
+from .evaluate import mean_loss, summarize
+from .metrics import MetricsLog, peak_flops, plot_losses
+from .model import build_model
+from .sample import complete
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def master(self):
+        return self.rank == 0
+
+
+def setup_distributed(device_pref):
+    """Join the torchrun process group if RANK/WORLD_SIZE are set; a plain run is world size 1."""
+    if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        return Dist()
+    d = Dist(int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"]), int(os.environ["WORLD_SIZE"]))
+    use_cuda = device_pref.startswith("cuda") or (device_pref == "auto" and torch.cuda.is_available())
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return d
+
+
+def resolve_device(pref, d):
+    if pref == "auto":
+        pref = "cuda" if torch.cuda.is_available() else "cpu"
+    if pref == "cuda" and d.world_size > 1:
+        pref = f"cuda:{d.local_rank}"
+    if pref.startswith("cuda"):
+        torch.cuda.set_device(pref)
+    return pref
+
+
+def cpu_has_bf16_matmul():
+    # AVX512-BF16 alone only converts and dots: on such CPUs bf16 matmuls measured at about half the
+    # fp32 speed, so "native bf16" here means a matrix unit (AMX), where bf16 is several times faster.
+    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+
+
+def resolve_dtype(pref, device):
+    if pref == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+        return torch.bfloat16 if cpu_has_bf16_matmul() else torch.float32
+    return {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32}[pref]
+
+
+def make_optimizer(model, cfg, device):
+    """AdamW; weight decay on matrices only (never norms, biases or embeddings); fused when supported."""
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    decay, no_decay = [], []
+    for p in model.parameters():  # parameters() yields a tied weight once
+        if p.requires_grad:
+            (decay if p.dim() >= 2 and id(p) not in embeddings else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    kwargs = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    try:
+        return torch.optim.AdamW(groups, fused=True, **kwargs)
+    except (RuntimeError, TypeError):  # fused kernels missing for this device/dtype
+        return torch.optim.AdamW(groups, **kwargs)
+
+
+class Schedule:
+    """LR multiplier: linear warmup, then cosine to min_lr, or warmup-stable-decay (WSD).
+    A plain object so that LambdaLR saves its attributes (including max_steps) in state_dict."""
+
+    def __init__(self, cfg):
+        self.kind, self.warmup, self.max_steps = cfg.schedule, cfg.warmup_steps, cfg.max_steps
+        self.min_ratio, self.decay_frac = cfg.min_lr / cfg.lr if cfg.lr else 0.0, cfg.decay_frac
+        if self.kind not in ("cosine", "wsd"):
+            raise ValueError(f"unknown schedule {self.kind!r}; expected 'cosine' or 'wsd'")
+
+    def __call__(self, step):
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        if self.kind == "cosine":
+            progress = min(1.0, (step - self.warmup) / max(1, self.max_steps - self.warmup))
+            return self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        decay_start = self.max_steps - int(self.decay_frac * self.max_steps)
+        if step < decay_start:
+            return 1.0
+        progress = min(1.0, (step - decay_start) / max(1, self.max_steps - decay_start))
+        return 1.0 - (1.0 - self.min_ratio) * progress
+
+
+def rng_state(device):
+    state = {"torch": torch.get_rng_state()}
+    if device.startswith("cuda"):
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state, device):
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and device.startswith("cuda"):
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def gather_rng_states(d, device):
+    """Every rank's RNG state (rank order), so that dropout resumes identically on each rank."""
+    mine = rng_state(device)
+    if d.world_size == 1:
+        return [mine]
+    states = [None] * d.world_size
+    dist.all_gather_object(states, mine)
+    return states
+
+
+def train(cfg, resume=None, overrides=()):
+    """Train per `cfg` (or continue checkpoint `resume`, whose config `overrides` may amend).
+    Returns a dict with the final checkpoint path and validation metrics (on rank 0)."""
+    state = None
+    if resume:
+        resume = resolve_checkpoint(resume)
+        cfg = apply_overrides(cfg or load_config_from(resume), overrides)
+        state = load_training_state(resume)
+    d = setup_distributed(cfg.device)
+    device = resolve_device(cfg.device, d)
+    dtype = resolve_dtype(cfg.dtype, device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device_type = "cuda" if device.startswith("cuda") else "cpu"
+    autocast = torch.autocast(device_type, dtype=dtype, enabled=dtype != torch.float32)
+
+    shards = Shards(cfg.data)
+    init_path = None
+    if cfg.init_from and state is None:  # transfer: the architecture comes with the weights; dropout stays ours
+        init_path = resolve_checkpoint(cfg.init_from)
+        dropout = cfg.model.dropout
+        cfg.model = load_config_from(init_path).model
+        cfg.model.dropout = dropout
+        if load_manifest(init_path)["tokenizer"].get("sha256") != shards.manifest["tokenizer"].get("sha256"):
+            raise ValueError(f"{init_path} was trained with a different tokenizer than {cfg.data}; ids would not match")
+    if cfg.model.vocab_size == 0:
+        cfg.model.vocab_size = shards.vocab_size
+    elif cfg.model.vocab_size < shards.vocab_size:
+        raise ValueError(f"model.vocab_size {cfg.model.vocab_size} < the shard set's vocabulary {shards.vocab_size}")
+
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    model = build_model(cfg.model)
+    if init_path:
+        load_weights(model, init_path)
+    if state is not None:
+        load_weights(model, resume)
+    torch.manual_seed(cfg.seed + 1 + d.rank)  # per-rank dropout streams
+    model.to(device)
+    optimizer = make_optimizer(model, cfg, device)
+    schedule = Schedule(cfg)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    batches = Batches(shards.tokens("train"), cfg.batch_size, cfg.model.block_size, cfg.seed, cfg.sampling,
+                      d.rank, d.world_size)
+    val = shards.tokens("validation")
+    step = 0
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        batches.load_state_dict(state["data"])
+        rngs = state["rng"]
+        set_rng_state(rngs[d.rank] if len(rngs) == d.world_size else rngs[0], device)
+        step = int(state["step"])
+        if any(o.startswith("max_steps=") for o in overrides):  # extending (or shortening) a run
+            schedule.max_steps = cfg.max_steps
+        cfg.max_steps = schedule.max_steps  # else keep the length the run settled on (see max_time)
+        cfg.max_time = 0.0
+
+    raw_model = model
+    if cfg.compile:
+        model = torch.compile(model)
+    if d.world_size > 1:
+        model = DDP(model, device_ids=[d.local_rank] if device_type == "cuda" else None)
+
+    log = MetricsLog(cfg.out, cfg.tensorboard) if d.master else None
+    tokens_per_step = cfg.batch_size * cfg.model.block_size * cfg.grad_accum * d.world_size
+    flops_per_token = raw_model.flops_per_token()
+    peak = peak_flops(device, dtype) if cfg.progress and d.master else 0.0
+    bpt_val = shards.bytes_per_token("validation")
+
+    def evaluate(max_windows):
+        loss, _ = mean_loss(raw_model, val, cfg.model.block_size, cfg.batch_size, device, autocast,
+                            max_windows, d.rank, d.world_size)
+        return summarize(loss, bpt_val)
+
+    def checkpoint(name):
+        train_state = {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                       "rng": gather_rng_states(d, device), "data": batches.state_dict()}
+        path = os.path.join(cfg.out, name)
+        if d.master:
+            save_checkpoint(path, raw_model, cfg, shards, train_state)
+        if d.world_size > 1:
+            dist.barrier()
+        return path
+
+    if d.master:
+        n_params = sum(p.numel() for p in raw_model.parameters())
+        print(f"model {cfg.model.arch}: {n_params / 1e6:.2f}M parameters | {tokens_per_step} tokens/step | "
+              f"{len(batches.stream) / 1e6:.2f}M train tokens | device {device} {str(dtype).removeprefix('torch.')}"
+              f"{' compiled' if cfg.compile else ''} | world size {d.world_size}", flush=True)
+    bar = None
+    if cfg.progress and d.master:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.max_steps, initial=step, unit="step", mininterval=1.0, dynamic_ncols=True)
+
+    t_start = time.perf_counter()
+    budget_start, budget_step = None, step  # timing window used to fit max_steps into max_time
+    t_last, step_last = time.perf_counter(), step
+    model.train()
+    while step < cfg.max_steps:
+        loss_sum = torch.zeros((), device=device)
+        for micro in range(cfg.grad_accum):
+            x, y = batches.next()
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            last = micro == cfg.grad_accum - 1
+            sync = contextlib.nullcontext() if last or d.world_size == 1 else model.no_sync()
+            with sync:
+                with autocast:
+                    _, loss = model(x, y)
+                (loss / cfg.grad_accum).backward()
+            loss_sum += loss.detach()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.grad_clip)
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+
+        if cfg.max_time > 0 and budget_start is None and step - budget_step == 3:
+            budget_start, budget_step = time.perf_counter(), step  # skip the slow first steps
+        if cfg.max_time > 0 and budget_start and step == max(cfg.warmup_steps, budget_step + 10):
+            # Settle the run's length once, at the end of warmup, so the decay phase is planned in full.
+            per_step = (time.perf_counter() - budget_start) / (step - budget_step)
+            eval_time = 0.35 * per_step * len(val) / tokens_per_step  # forward-only full validation pass
+            left = cfg.max_time - (time.perf_counter() - t_start) - eval_time
+            cfg.max_steps = schedule.max_steps = max(step + 1, min(cfg.max_steps, step + int(left / per_step)))
+            if d.world_size > 1:  # every rank must stop at the same step
+                t = torch.tensor([cfg.max_steps], device=device)
+                dist.all_reduce(t, op=dist.ReduceOp.MIN)
+                cfg.max_steps = schedule.max_steps = int(t.item())
+            cfg.max_time = 0.0
+            if bar is not None:
+                bar.total = cfg.max_steps
+                bar.refresh()
+
+        if step % cfg.log_interval == 0 or step == cfg.max_steps:
+            if d.world_size > 1:
+                dist.all_reduce(loss_sum, op=dist.ReduceOp.SUM)
+                loss_sum /= d.world_size
+            loss_val = loss_sum.item() / cfg.grad_accum
+            now = time.perf_counter()
+            tok_s = (step - step_last) * tokens_per_step / max(now - t_last, 1e-9)
+            mfu = tok_s * flops_per_token / peak if peak else 0.0
+            t_last, step_last = now, step
+            if d.master:
+                log.log(step=step, loss=loss_val, lr=lr, tokens=step * tokens_per_step, tok_per_s=round(tok_s, 1),
+                        mfu=round(mfu, 4), epoch=round(batches.epoch(), 4), time=round(now - t_start, 2))
+                if bar is not None:
+                    bar.set_postfix_str(f"loss {loss_val:.3f} | {tok_s:,.0f} tok/s | MFU {100 * mfu:.0f}%", refresh=False)
+        if bar is not None:
+            bar.update(1)
+        if cfg.eval_interval and step % cfg.eval_interval == 0 and step < cfg.max_steps:
+            metrics = evaluate(cfg.eval_batches * cfg.batch_size)
+            if d.master:
+                log.log(step=step, **{f"val_{k}": v for k, v in metrics.items()})
+        if cfg.checkpoint_interval and step % cfg.checkpoint_interval == 0 and step < cfg.max_steps:
+            checkpoint(f"ckpt-{step:06d}")
+        if step == cfg.halt_at_step and step < cfg.max_steps:
+            path = checkpoint(f"ckpt-{step:06d}")
+            if bar is not None:
+                bar.close()
+            if d.master:
+                print(f"halted at step {step}; resume with --resume {path}", flush=True)
+                log.close()
+            return {"checkpoint": path, "step": step}
+
+    if bar is not None:
+        bar.close()
+    train_time = time.perf_counter() - t_start
+    metrics = evaluate(0)  # the whole validation split
+    path = checkpoint(f"ckpt-{step:06d}")
+    result = {"checkpoint": path, "step": step, "train_time": train_time,
+              **{f"val_{k}": v for k, v in metrics.items()}}
+    if d.master:
+        log.log(step=step, **{f"val_{k}": v for k, v in metrics.items()})
+        log.close()
+        if cfg.plot:
+            plot_losses(log.path, os.path.join(cfg.out, "loss.png"))
+        print(f"checkpoint: {path}")
+        print(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
+              f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
+        if cfg.sample_tokens:
+            tokenizer = Tokenizer.from_file(shards.tokenizer_path)
+            text = complete(raw_model.eval(), tokenizer, cfg.sample_prompt, shards.eot_id, cfg.sample_tokens,
+                            seed=cfg.seed)[0]
+            result["sample"] = text
+            print(f"sample: {text}", flush=True)
+    if d.world_size > 1:
+        dist.destroy_process_group()
+    return result
