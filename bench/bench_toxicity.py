@@ -4,7 +4,7 @@
 
 Prints MB/s and peak memory for the default `toxicity` stage on the embedded books
 (read as pipelines/default.yaml reads them), the share of book documents it drops,
-and, when the Davidson set is present (DAVIDSON=path, default /work/shared/...),
+and, when the Davidson set is present (DAVIDSON=path, default ../shared/corpora/dev next to the repo),
 figures on its held-out split and the drop rate of mostly-abusive documents built
 from held-out tweets.
 """
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DAVIDSON = Path(os.environ.get("DAVIDSON", "/work/shared/corpora/dev/davidson_labeled_data.csv"))
+DAVIDSON = Path(os.environ.get("DAVIDSON", REPO.parent / "shared" / "corpora" / "dev" / "davidson_labeled_data.csv"))
 
 
 def throughput() -> None:
