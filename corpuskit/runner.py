@@ -39,7 +39,7 @@ from corpuskit.io import atomic_write_text
 from corpuskit.pipeline import PipelineConfig, StageSpec
 from corpuskit.readers import READ_STAGE, Source, list_sources, read_source
 from corpuskit.readers.parquet import iter_documents
-from corpuskit.stage import GlobalStage, Stage, utf8_len
+from corpuskit.stage import GlobalStage, utf8_len
 from corpuskit.stats import StageStats, format_table, merge_stats, write_unit_stats
 from corpuskit.writers import DocumentWriter
 
@@ -149,28 +149,28 @@ def run_unit(task: UnitTask) -> dict:
             read_stats.drop(reason)
         rejected[0].write(doc, reason=reason, stage=stage, **detail)
 
-    layers: list[tuple[str, Stage | None, _Timer]] = []
+    # (name, counters, timer) of each layer of the document stream, upstream first
+    layers: list[tuple[str, StageStats, _Timer]] = []
     if k == 0:
         docs: Iterable[Document] = read_source(task.source, cfg.reader, reject)
         read_timer = _Timer()
         docs = _count(read_timer.wrap(docs), read_stats)
-        layers.append((READ_STAGE, None, read_timer))
+        layers.append((READ_STAGE, read_stats, read_timer))
     else:
         docs = iter_documents(str(paths.intermediate(k - 1, i)))
         prev = _global_stage(split_segments(cfg.stages)[k - 1][1], paths, i)
         prev.reject = reject
         timer = _Timer()
         docs = timer.wrap(prev(docs))
-        layers.append((prev.name, prev, timer))
+        layers.append((prev.name, prev.stats, timer))
     for spec in stream_specs:
         stage = spec.build()
         stage.reject = reject
         timer = _Timer()
         docs = timer.wrap(stage(docs))
-        layers.append((stage.name, stage, timer))
+        layers.append((stage.name, stage.stats, timer))
 
     stats: dict[str, StageStats] = {}
-    n_out = bytes_out = 0
     try:
         if global_spec is not None:
             out = DocumentWriter(paths.intermediate(k, i))
@@ -193,17 +193,15 @@ def run_unit(task: UnitTask) -> dict:
         raise
 
     upstream = 0.0
-    for name, stage, timer in layers:
-        s = read_stats if stage is None else stage.stats
-        s.time_s = max(timer.seconds - upstream, 0.0)
+    for name, s, timer in layers:
+        s.time_s = max(timer.seconds - upstream, 0.0)  # each layer's own time, not its upstream's
         upstream = timer.seconds
-        stats = {name: s, **stats} if stage is None else {**stats, name: s}
-    last = layers[-1][1].stats if layers[-1][1] is not None else read_stats
-    n_out, bytes_out = last.docs_out, last.bytes_out
-    first = layers[0][1].stats if layers[0][1] is not None else read_stats
+    stats = {**{name: s for name, s, _ in layers}, **stats}
+    first, last = layers[0][1], layers[-1][1]
     write_unit_stats(paths.unit_stats(k, i), stats)
-    atomic_write_text(paths.done(k, i), json.dumps({"docs_out": n_out}))
-    return {"unit": i, "docs_in": first.docs_in, "bytes_in": first.bytes_in, "docs_out": n_out, "bytes_out": bytes_out}
+    atomic_write_text(paths.done(k, i), json.dumps({"docs_out": last.docs_out}))
+    return {"unit": i, "docs_in": first.docs_in, "bytes_in": first.bytes_in,
+            "docs_out": last.docs_out, "bytes_out": last.bytes_out}
 
 
 def _count(docs: Iterable[Document], stats: StageStats) -> Iterator[Document]:

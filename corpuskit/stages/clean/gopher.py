@@ -105,20 +105,17 @@ class GopherRepetition(Filter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         a = analyze(doc.text)
         size = len(doc.text) or 1
-        paras = a.paragraphs
-        if paras:
-            n_dup, chars = duplicate_stats(paras)
-            if n_dup / len(paras) > self.max_dup_para_frac:
-                return False, "gopher_dup_para_frac"
-            if chars / size > self.max_dup_para_char_frac:
-                return False, "gopher_dup_para_char_frac"
         lines = without_labels(a.lines) if self.skip_label_lines else a.lines
-        if lines:
-            n_dup, chars = duplicate_stats(lines)
-            if n_dup / len(lines) > self.max_dup_line_frac:
-                return False, "gopher_dup_line_frac"
-            if chars / size > self.max_dup_line_char_frac:
-                return False, "gopher_dup_line_char_frac"
+        for kind, pieces, max_frac, max_char_frac in (
+            ("para", a.paragraphs, self.max_dup_para_frac, self.max_dup_para_char_frac),
+            ("line", lines, self.max_dup_line_frac, self.max_dup_line_char_frac),
+        ):
+            if pieces:
+                n_dup, chars = duplicate_stats(pieces)
+                if n_dup / len(pieces) > max_frac:
+                    return False, f"gopher_dup_{kind}_frac"
+                if chars / size > max_char_frac:
+                    return False, f"gopher_dup_{kind}_char_frac"
         for n, frac in self.top_n_grams:
             if a.n_words > n and a.top_ngram_char_count(n) / size > frac:
                 return False, f"gopher_top_{n}_gram"
