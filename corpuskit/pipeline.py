@@ -29,10 +29,10 @@ import yaml
 
 from corpuskit.readers import ReaderConfig
 from corpuskit.stages import StageConfigError, build_stage, check_params
-from corpuskit.writers.shards import FORMATS
+from corpuskit.writers.documents import FORMATS
 
 
-class PipelineError(ValueError):
+class PipelineError(ConfigError):
     """A pipeline file is invalid; the message names the file and the key."""
 
 

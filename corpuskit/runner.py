@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from corpuskit.document import Document
+from corpuskit.errors import CorpuskitError
 from corpuskit.execute import get_executor
 from corpuskit.io import atomic_write_text
 from corpuskit.pipeline import PipelineConfig, StageSpec
@@ -44,7 +45,7 @@ from corpuskit.stats import StageStats, format_table, merge_stats, write_unit_st
 from corpuskit.writers import DocumentWriter
 
 
-class RunError(RuntimeError):
+class RunError(CorpuskitError, RuntimeError):
     """The run directory cannot be used as asked (for example, it holds a different run)."""
 
 

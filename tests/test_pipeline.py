@@ -21,7 +21,7 @@ def test_default_pipeline_loads(repo, monkeypatch):
 @pytest.mark.parametrize("body, message", [
     ("input: {d}\nstages:\n  - no_such_stage: {{}}\n", "stages[0].no_such_stage: unknown stage 'no_such_stage'"),
     ("input: {d}\nstages:\n  - length_filter: {{min_wrds: 3}}\n", "unknown parameter 'min_wrds'"),
-    ("input: {d}\nstages:\n  - length_filter: {{min_words: ten}}\n", "parameter 'min_words' should be like 0"),
+    ("input: {d}\nstages:\n  - length_filter: {{min_words: ten}}\n", "parameter 'min_words': expected int, got 'ten'"),
     ("input: {d}/missing\nstages: []\n", "input: path not found"),
     ("stages: []\n", "missing key 'input'"),
     ("input: {d}\nstagse: []\n", "unknown key 'stagse'"),

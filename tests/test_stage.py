@@ -1,7 +1,8 @@
 """Stage bases: counting, drop reasons and the rejected sink."""
 
 from corpuskit import Document, Filter, Mapper
-from corpuskit.stages.basic import LengthFilter, Normalize
+from corpuskit.stages.filters.length import LengthFilter
+from corpuskit.stages.formatters.repair import Normalize
 
 
 class EvenOnly(Filter):

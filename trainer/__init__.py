@@ -1,6 +1,7 @@
 """corpuskit's compact pretraining module. Reads a shard directory (docs/SHARDS.md); imports no corpuskit."""
 
 from .config import TrainConfig, load_config
-from .model import GPT, LSTMLM, ModelConfig, build_model
+from .lstm import LSTMLM
+from .model import GPT, ModelConfig, build_model
 
 __all__ = ["GPT", "LSTMLM", "ModelConfig", "TrainConfig", "build_model", "load_config"]

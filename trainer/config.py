@@ -61,7 +61,9 @@ def _fields(cls):
 
 
 def _check_type(name, value, annotation):
-    """`value` converted to `annotation` (int, float, bool or str), or a ValueError naming the key."""
+    """`value` converted to `annotation` (int, float, bool, str or a Literal of them), or a ValueError naming the key."""
+    if typing.get_origin(annotation) is typing.Literal:  # which of the choices is for the dataclass to check
+        annotation = type(typing.get_args(annotation)[0])
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if annotation in (int, float) and isinstance(value, str):  # YAML reads 3e-4 (no dot) as a string

@@ -109,6 +109,18 @@ class Schedule:
         return 1.0 - (1.0 - self.min_ratio) * progress
 
 
+def steps_within_time(step, max_steps, per_step, elapsed, max_time, val_tokens, tokens_per_step):
+    """The run length, in optimizer steps, that ends training and the final validation within `max_time`.
+
+    Measured at `step`, `elapsed` seconds into training, at `per_step` seconds a step. Validation is
+    costed as a forward-only pass over `val_tokens`, ~0.35 of a training step per step's worth of
+    tokens. The result is at least one more step and at most `max_steps`, which stays a cap.
+    """
+    eval_time = 0.35 * per_step * val_tokens / tokens_per_step
+    left = max_time - elapsed - eval_time
+    return max(step + 1, min(max_steps, step + int(left / per_step)))
+
+
 def rng_state(device):
     state = {"torch": torch.get_rng_state()}
     if device.startswith("cuda"):
@@ -138,7 +150,12 @@ def train(cfg, resume=None, overrides=()):
     state = None
     if resume:
         resume = resolve_checkpoint(resume)
-        cfg = apply_overrides(cfg or load_config_from(resume), overrides)
+        saved = load_config_from(resume)
+        asked = apply_overrides(saved, overrides)  # the checkpoint's run as the overrides amend it
+        # A run keeps the length it settled on (see max_time) unless the overrides extend or shorten
+        # it; a given cfg's own max_steps does not count, since it may be the cap max_time refitted.
+        new_length = asked.max_steps != saved.max_steps
+        cfg = apply_overrides(cfg, overrides) if cfg else asked
         state = load_training_state(resume)
     d = setup_distributed(cfg.device)
     device = resolve_device(cfg.device, d)
@@ -184,9 +201,9 @@ def train(cfg, resume=None, overrides=()):
         rngs = state["rng"]
         set_rng_state(rngs[d.rank] if len(rngs) == d.world_size else rngs[0], device)
         step = int(state["step"])
-        if any(o.startswith("max_steps=") for o in overrides):  # extending (or shortening) a run
+        if new_length:
             schedule.max_steps = cfg.max_steps
-        cfg.max_steps = schedule.max_steps  # else keep the length the run settled on (see max_time)
+        cfg.max_steps = schedule.max_steps
         cfg.max_time = 0.0
 
     raw_model = model
@@ -256,9 +273,8 @@ def train(cfg, resume=None, overrides=()):
         if cfg.max_time > 0 and budget_start and step == max(cfg.warmup_steps, budget_step + 10):
             # Settle the run's length once, at the end of warmup, so the decay phase is planned in full.
             per_step = (time.perf_counter() - budget_start) / (step - budget_step)
-            eval_time = 0.35 * per_step * len(val) / tokens_per_step  # forward-only full validation pass
-            left = cfg.max_time - (time.perf_counter() - t_start) - eval_time
-            cfg.max_steps = schedule.max_steps = max(step + 1, min(cfg.max_steps, step + int(left / per_step)))
+            cfg.max_steps = schedule.max_steps = steps_within_time(
+                step, cfg.max_steps, per_step, time.perf_counter() - t_start, cfg.max_time, len(val), tokens_per_step)
             if d.world_size > 1:  # every rank must stop at the same step
                 t = torch.tensor([cfg.max_steps], device=device)
                 dist.all_reduce(t, op=dist.ReduceOp.MIN)

@@ -63,7 +63,7 @@ def score(input_path, output, text_field, scorer, model, unit, aggregate):
     import json
     import sys
 
-    from corpuskit.stages.toxicity.cli_io import iter_input
+    from corpuskit.readers.stdin import iter_input
 
     stage = _stage(scorer, model, unit, aggregate or "max")
     out = open(output, "w", encoding="utf-8") if output else sys.stdout

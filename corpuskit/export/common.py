@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from corpuskit.errors import CorpuskitError
 from corpuskit.io import atomic_write_bytes, tmp_path
 from corpuskit.tokenize.manifest import TOKENIZER_FILE, load_manifest
 
@@ -19,7 +20,7 @@ FORMATS = {
 }
 
 
-class ExportError(ValueError):
+class ExportError(CorpuskitError, ValueError):
     """The shard directory cannot be exported in the asked format."""
 
 

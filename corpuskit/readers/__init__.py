@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Iterator
 
 from corpuskit.document import Document
+from corpuskit.errors import CorpuskitError
 from corpuskit.io import base_suffix
 from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source
 from corpuskit.readers.csv import read_csv
@@ -30,7 +31,7 @@ _READERS = {
 }
 
 
-class InputError(ValueError):
+class InputError(CorpuskitError, ValueError):
     """The input path does not exist or holds nothing to read."""
 
 

@@ -1,11 +1,11 @@
-"""Tokenizer training, splits and Arrow shards: the steps after the document stages."""
+"""The steps after the document stages: a BPE tokenizer, hash splits and Arrow shards.
 
-from corpuskit.tokenize.bpe import EOT, TokenizerConfig, load_tokenizer, train_tokenizer
-from corpuskit.tokenize.manifest import ShardsError, iter_split_tokens, load_manifest, read_shard
-from corpuskit.tokenize.shards import ShardConfig, write_shards
-from corpuskit.tokenize.split import SplitConfig, split_point
+    config.py    TokenizerConfig, ShardConfig: the pipeline's `tokenizer:` and `shards:` sections
+    split.py     train / validation / test by a stable hash of the document id
+    inputs.py    the documents of a run (or any input), re-iterable, with a content fingerprint
+    bpe.py       byte-level BPE training, deterministic
+    shards.py    Arrow shards by split; manifest.py reads and checks a shard directory
+    steps.py     the tokenizer and shard steps, each skipped when already done
 
-__all__ = [
-    "EOT", "TokenizerConfig", "load_tokenizer", "train_tokenizer", "ShardsError", "iter_split_tokens",
-    "load_manifest", "read_shard", "ShardConfig", "write_shards", "SplitConfig", "split_point",
-]
+Nothing is imported here, so that reading a config does not import numpy or pyarrow.
+"""

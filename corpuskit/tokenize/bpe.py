@@ -18,7 +18,6 @@ documents and configuration give a byte-identical `tokenizer.json`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass
@@ -29,59 +28,11 @@ import numpy as np
 
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_text
+from corpuskit.tokenize.config import EOT, TokenizerConfig
 from corpuskit.tokenize.split import SplitConfig
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
-
-EOT = "<|endoftext|>"
-
-
-@dataclass(frozen=True)
-class TokenizerConfig:
-    vocab_size: int = 8192  # including the 256 byte symbols and the special tokens; sized for the demo corpus
-    min_frequency: int = 2  # a pair must occur this often to be merged
-    train_bytes: int = 256_000_000  # at most this many UTF-8 bytes of the train split are used for training
-    eot_token: str = EOT  # appended to every document by the shards; id 0 when trained here
-    bos_token: str | None = None  # optional, reserved as a special token (for example "<|bos|>")
-    pad_token: str | None = None  # optional, reserved as a special token (for example "<|pad|>")
-    file: str | None = None  # use this existing tokenizer.json instead of training one
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.vocab_size, int) or self.vocab_size < 260:
-            raise ValueError(f"vocab_size must be an integer >= 260 (256 bytes + special tokens); got {self.vocab_size!r}")
-        if not isinstance(self.min_frequency, int) or self.min_frequency < 1:
-            raise ValueError(f"min_frequency must be a positive integer; got {self.min_frequency!r}")
-        if not isinstance(self.train_bytes, int) or self.train_bytes < 1:
-            raise ValueError(f"train_bytes must be a positive integer; got {self.train_bytes!r}")
-        specials = self.special_tokens
-        if len(set(specials)) != len(specials) or not all(isinstance(t, str) and t for t in specials):
-            raise ValueError(f"special tokens must be distinct non-empty strings; got {specials}")
-
-    @property
-    def special_tokens(self) -> list[str]:
-        return [t for t in (self.eot_token, self.bos_token, self.pad_token) if t is not None]
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "TokenizerConfig":
-        return config_from_dict(cls, d or {}, "tokenizer")
-
-    def training_params(self) -> dict:
-        """What decides the trained tokenizer's bytes (not `file`)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "file"}
-
-
-def config_from_dict(cls, d: dict, section: str):
-    """Build a config dataclass from a YAML mapping; errors name the section and the key."""
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise ValueError(f"{section}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    try:
-        return cls(**d)
-    except ValueError as err:
-        raise ValueError(f"{section}: {err}") from None
-
 
 @contextlib.contextmanager
 def tokenizer_threads(workers: int) -> Iterator[None]:

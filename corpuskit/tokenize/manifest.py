@@ -15,6 +15,7 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
+from corpuskit.errors import CorpuskitError
 from corpuskit.io import atomic_write_text
 
 FORMAT = "corpuskit-shards"
@@ -23,7 +24,7 @@ MANIFEST = "manifest.json"
 TOKENIZER_FILE = "tokenizer.json"
 
 
-class ShardsError(ValueError):
+class ShardsError(CorpuskitError, ValueError):
     """A shard directory is missing, incomplete, or of another format."""
 
 

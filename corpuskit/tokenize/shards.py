@@ -25,38 +25,15 @@ import pyarrow as pa
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_bytes, tmp_path
 from corpuskit.tokenize.bpe import (
-    EOT, config_from_dict, load_tokenizer, special_token_ids, token_id, tokenizer_threads,
+    EOT, load_tokenizer, special_token_ids, token_id, tokenizer_threads,
 )
 from corpuskit.tokenize.manifest import (
     MANIFEST, TOKENIZER_FILE, build_manifest, dtype_for_vocab, file_sha256, load_manifest, split_summary,
     write_manifest, ShardsError,
 )
-from corpuskit.tokenize.split import SplitConfig
+from corpuskit.tokenize.config import ShardConfig
 
 ENCODE_BATCH = 2048  # documents per encode_batch call; does not change the output
-
-
-@dataclass(frozen=True)
-class ShardConfig:
-    validation: float = 0.05  # fraction of documents in the validation split (by hash of the id)
-    test: float = 0.0  # fraction in a test split; 0 = no test split
-    shard_tokens: int = 10_000_000  # start a new shard once one holds this many tokens (documents are never cut)
-    batch_rows: int = 1024  # documents per Arrow record batch
-
-    def __post_init__(self) -> None:
-        self.split  # validates the fractions
-        for key in ("shard_tokens", "batch_rows"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{key} must be a positive integer; got {value!r}")
-
-    @property
-    def split(self) -> SplitConfig:
-        return SplitConfig(self.validation, self.test)
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "ShardConfig":
-        return config_from_dict(cls, d or {}, "shards")
 
 
 def shard_schema(dtype: str) -> pa.Schema:

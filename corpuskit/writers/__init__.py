@@ -1,5 +1,5 @@
 """Writers: documents to Parquet or JSONL files, written under a temporary name and renamed."""
 
-from corpuskit.writers.shards import REJECTED_EXTRA, DocumentWriter, output_name
+from corpuskit.writers.documents import REJECTED_EXTRA, DocumentWriter, output_name
 
 __all__ = ["DocumentWriter", "output_name", "REJECTED_EXTRA"]

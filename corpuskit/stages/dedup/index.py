@@ -16,13 +16,14 @@ import json
 import shutil
 from pathlib import Path
 
+from corpuskit.errors import ConfigError
 from corpuskit.io import atomic_write_text
 from corpuskit.stages.dedup.store import Store
 
 FORMAT = 1
 
 
-class IndexMismatchError(ValueError):
+class IndexMismatchError(ConfigError):
     """The index folder was written with other parameters, or is not an index."""
 
 

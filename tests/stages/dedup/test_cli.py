@@ -4,7 +4,7 @@ from click.testing import CliRunner
 
 from corpuskit.cli import cli
 
-from .helpers import edit, prose, rejected, write_jsonl
+from helpers.dedup import edit, prose, rejected, write_jsonl
 
 
 def test_dedup_command_exact_and_near(tmp_path):

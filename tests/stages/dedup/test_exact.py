@@ -1,4 +1,4 @@
-from .helpers import kept_ids, prose, rejected, run_stages, write_jsonl
+from helpers.dedup import kept_ids, prose, rejected, run_stages, write_jsonl
 
 
 def test_exact_duplicates_keep_first_in_input_order(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from corpuskit.stages.dedup.minhash import MinhashDedup
 
-from .helpers import edit, kept_ids, prose, rejected, run_stages, write_jsonl
+from helpers.dedup import edit, kept_ids, prose, rejected, run_stages, write_jsonl
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cleanhelp import run_stage
-from corpuskit.stages.clean.emoji import EmojiPolicy
-from corpuskit.stages.clean.pii import PII
-from corpuskit.stages.clean.repair import Repair
+from helpers.clean import run_stage
+from corpuskit.stages.formatters.emoji import EmojiPolicy
+from corpuskit.stages.formatters.pii import PII
+from corpuskit.stages.formatters.repair import Repair
 
 
 def test_repair_fixes_mojibake_and_entities_but_keeps_curly_quotes():

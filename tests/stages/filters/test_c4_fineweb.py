@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cleanhelp import prose, verdict
-from corpuskit.stages.clean.c4 import C4Quality
-from corpuskit.stages.clean.fineweb import FineWebQuality
+from helpers.clean import prose, verdict
+from corpuskit.stages.filters.c4 import C4Quality
+from corpuskit.stages.filters.fineweb import FineWebQuality
 
 
 def test_c4_lorem_ipsum():

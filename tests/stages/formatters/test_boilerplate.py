@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cleanhelp import prose, run_stage
-from corpuskit.stages.clean.boilerplate import Boilerplate
+from helpers.clean import prose, run_stage
+from corpuskit.stages.formatters.boilerplate import Boilerplate
 
 BODY = "The harbour was quiet that morning, and the boats lay still on the water."
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from corpuskit.stage import Mapper
-from corpuskit.stages.clean.analysis import _NO_LETTER_TOKEN, TERMINAL_PUNCT, analyze
+from corpuskit.stages.analysis import _NO_LETTER_TOKEN, TERMINAL_PUNCT, analyze
 
 # C4's policy substrings (lowercase), plus cookie-banner wording seen on current pages.
 POLICY_PHRASES = (

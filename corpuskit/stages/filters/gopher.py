@@ -10,7 +10,7 @@ import re
 
 from corpuskit.document import Document
 from corpuskit.stage import Filter
-from corpuskit.stages.clean.analysis import analyze, duplicate_stats, without_labels
+from corpuskit.stages.analysis import analyze, duplicate_stats, without_labels
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _BULLETS = ("\u2022", "-", "*", "\u25cf", "\u25aa", "\u2023", "\u2043")

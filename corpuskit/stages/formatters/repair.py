@@ -60,7 +60,7 @@ class Repair(Mapper):
                  whitespace: bool = True, strip_indent: bool = False, lowercase: bool = False):
         super().__init__()
         if unicode not in ("NFC", "NFKC", "none"):
-            raise ValueError("unicode must be NFC, NFKC or none")
+            raise ValueError(f"unicode must be NFC, NFKC or none; got {unicode!r}")
         self.use_ftfy, self.form = ftfy, unicode
         self.remove_invisible, self.whitespace = remove_invisible, whitespace
         self.strip_indent, self.lowercase = strip_indent, lowercase
@@ -118,3 +118,17 @@ class Repair(Mapper):
         if self.lowercase:
             text = text.lower()
         return text
+
+
+class Normalize(Repair):
+    """`normalize`: the repair stage without ftfy and without removing invisible characters.
+
+    Unicode normalization (`form`), LF line endings, no trailing or repeated spaces, at most
+    one blank line in a row. The two stages used to be separate and overlapped; pipelines
+    that name `normalize` keep working.
+    """
+
+    name = "normalize"
+
+    def __init__(self, form: str = "NFC"):
+        super().__init__(ftfy=False, unicode=form, remove_invisible=False)

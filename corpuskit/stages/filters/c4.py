@@ -10,7 +10,7 @@ import re
 
 from corpuskit.document import Document
 from corpuskit.stage import Filter
-from corpuskit.stages.clean.analysis import analyze
+from corpuskit.stages.analysis import analyze
 
 # A sentence ends in . ! ? or an ellipsis, possibly inside closing quotes or brackets,
 # followed by whitespace or the end of the text.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from cleanhelp import prose, run_stage
+from helpers.clean import prose, run_stage
 from corpuskit.cli import cli
 from corpuskit.document import Document
 from corpuskit.pipeline import load_pipeline, parse_pipeline

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from cleanhelp import run_stage, verdict
-from corpuskit.stages.clean.language import LanguageFilter, detect
+from helpers.clean import run_stage, verdict
+from corpuskit.stages.filters.language import LanguageFilter, detect
 
 EN = "The quick brown fox jumps over the lazy dog while the farmer watches from the gate of his field."
 FR = "Le renard brun saute par-dessus le chien paresseux pendant que le fermier regarde depuis la barrière."

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cleanhelp import prose, verdict
-from corpuskit.stages.clean.analysis import TextAnalysis
-from corpuskit.stages.clean.gopher import GopherQuality, GopherRepetition
+from helpers.clean import prose, verdict
+from corpuskit.stages.analysis import TextAnalysis
+from corpuskit.stages.filters.gopher import GopherQuality, GopherRepetition
 
 
 def test_prose_passes_everything():

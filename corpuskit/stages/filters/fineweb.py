@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from corpuskit.document import Document
 from corpuskit.stage import Filter
-from corpuskit.stages.clean.analysis import analyze, duplicate_stats, terminal_punct_ratio, without_labels
+from corpuskit.stages.analysis import analyze, duplicate_stats, terminal_punct_ratio, without_labels
 
 
 class FineWebQuality(Filter):
