@@ -27,8 +27,11 @@ from typing import Any
 
 import yaml
 
+from corpuskit.errors import ConfigError
 from corpuskit.readers import ReaderConfig
-from corpuskit.stages import StageConfigError, build_stage, check_params
+from corpuskit.schema import from_mapping, given_dict
+from corpuskit.stages.registry import StageConfigError, build_stage, check_params
+from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
 from corpuskit.writers.documents import FORMATS
 
 
@@ -53,18 +56,27 @@ class PipelineConfig:
     format: str = "parquet"  # output document format: parquet or jsonl
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     stages: list[StageSpec] = field(default_factory=list)
-    # Steps after the document stages; each is a dict of parameters, or None to skip.
-    tokenizer: dict | None = None
-    shards: dict | None = None
+    # Steps after the document stages, or None to skip them.
+    tokenizer: TokenizerConfig | None = None
+    shards: ShardConfig | None = None
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain data (for config.json and workers); the sections as the user wrote them."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["reader"] = dataclasses.asdict(self.reader)
+        d["stages"] = [dataclasses.asdict(s) for s in self.stages]
+        for section in ("tokenizer", "shards"):
+            d[section] = given_dict(d[section]) if d[section] is not None else None
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "PipelineConfig":
         d = dict(d)
         d["reader"] = ReaderConfig(**d.get("reader", {}))
         d["stages"] = [StageSpec(**s) for s in d.get("stages", [])]
+        for section, kind in (("tokenizer", TokenizerConfig), ("shards", ShardConfig)):
+            if d.get(section) is not None:
+                d[section] = from_mapping(kind, d[section], section)
         return cls(**d)
 
     def fingerprint(self) -> str:
@@ -86,12 +98,12 @@ def parse_stages(entries: Any, where: str) -> list[StageSpec]:
         if not isinstance(entry, dict) or len(entry) != 1:
             raise PipelineError(f"{key}: each stage is a one-key mapping like '- normalize: {{}}'")
         (type_name, params), = entry.items()
-        params = dict(params or {})
-        if not isinstance(params, dict):
+        if params is not None and not isinstance(params, dict):
             raise PipelineError(f"{key}.{type_name}: parameters must be a mapping")
+        params = dict(params or {})
         name = str(params.pop("name", type_name.rpartition(":")[2]))
         try:
-            check_params(type_name, params)
+            params = check_params(type_name, params)
         except StageConfigError as err:
             raise PipelineError(f"{key}.{type_name}: {err}") from None
         if name in seen:
@@ -99,6 +111,17 @@ def parse_stages(entries: Any, where: str) -> list[StageSpec]:
         seen.add(name)
         specs.append(StageSpec(type=type_name, name=name, params=params))
     return specs
+
+
+def check_sections(tokenizer: dict | None, shards: dict | None) -> tuple[TokenizerConfig | None, ShardConfig | None]:
+    """The `tokenizer:` and `shards:` sections, validated now rather than after an hour of stages."""
+    tcfg = from_mapping(TokenizerConfig, tokenizer, "tokenizer") if tokenizer is not None else None
+    scfg = from_mapping(ShardConfig, shards, "shards") if shards is not None else None
+    if scfg is not None and tcfg is None:
+        raise ConfigError("shards: needs a 'tokenizer:' section (vocab_size to train one, or file: an existing tokenizer.json)")
+    if tcfg is not None and tcfg.file and not Path(tcfg.file).is_file():
+        raise ConfigError(f"tokenizer: file: not found: {tcfg.file}")
+    return tcfg, scfg
 
 
 def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None = None) -> PipelineConfig:
@@ -118,33 +141,19 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
     fmt = raw.get("format", "parquet")
     if fmt not in FORMATS:
         raise PipelineError(f"{where}: format: must be one of {', '.join(FORMATS)}; got {fmt!r}")
-    reader_raw = raw.get("reader") or {}
     try:
-        reader = ReaderConfig(**reader_raw)
-    except TypeError as err:
-        known_r = ", ".join(f.name for f in dataclasses.fields(ReaderConfig))
-        raise PipelineError(f"{where}: reader: {err} (known: {known_r})") from None
-    except ValueError as err:
-        raise PipelineError(f"{where}: reader: {err}") from None
-    for section in ("tokenizer", "shards"):
-        if raw.get(section) is not None and not isinstance(raw[section], dict):
-            raise PipelineError(f"{where}: {section}: must be a mapping of parameters")
-    if raw.get("tokenizer") is not None or raw.get("shards") is not None:
-        # Check the post-stage sections now, not after an hour of stages.
-        from corpuskit.tokenize.steps import check_post_config
-
-        try:
-            check_post_config(raw.get("tokenizer"), raw.get("shards"))
-        except (TypeError, ValueError) as err:
-            raise PipelineError(f"{where}: {err}") from None
+        reader = from_mapping(ReaderConfig, raw.get("reader"), "reader")
+        tokenizer, shards = check_sections(raw.get("tokenizer"), raw.get("shards"))
+    except ConfigError as err:
+        raise PipelineError(f"{where}: {err}") from None
     return PipelineConfig(
         input=inp,
         output=str(raw.get("output", "data")),
         format=fmt,
         reader=reader,
         stages=parse_stages(raw.get("stages", []), where),
-        tokenizer=raw.get("tokenizer"),
-        shards=raw.get("shards"),
+        tokenizer=tokenizer,
+        shards=shards,
     )
 
 

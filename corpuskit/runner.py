@@ -1,32 +1,29 @@
 """Run a pipeline over units of work, resumably.
 
-The input is split into units (one per source file). The stage list is cut into
-segments at each global stage (de-duplication), because a global stage must see
-every unit before it can decide anything:
+The input is split into units (one per source file). The stage list is compiled once
+into passes, cut at each global stage (de-duplication), because a global stage must
+see every unit before it can decide anything:
 
-    segment k:  [apply global stage k-1] -> streaming stages -> [index global stage k]
+    pass k:  source (the input, or pass k-1's documents)
+             -> [apply global stage k-1] -> streaming stages -> sink
+    sink:    index global stage k (and keep the documents for pass k+1), or write the outputs
 
-Every unit of every segment writes its outputs under temporary names, renames them,
-writes its counters, and only then writes its completion marker. A rerun skips units
-that have a marker and redoes the rest, so a crash costs at most the units in flight
-and never leaves a half-written file under a final name. Unit i always produces
-`part-{i:05d}`, whatever the number of workers, so outputs are byte-identical.
+After a pass that indexes a global stage, its `reduce` runs once and returns a report,
+which the runner writes to OUTPUT/reports/<stage>.json. Then the tokenizer and shard
+steps run over the kept documents.
 
-Run directory layout:
-
-    OUTPUT/config.json          the resolved configuration and its fingerprint
-    OUTPUT/part-00000.parquet   kept documents, one file per unit
-    OUTPUT/rejected/            dropped documents with `reason`, `stage`, `detail`, `duplicate_of`
-    OUTPUT/stats.json           per-stage counters merged from the per-unit files
-    OUTPUT/_work/               per-unit counters, completion markers, intermediate
-                                documents and the global stages' working files
+Every unit of every pass writes its outputs under temporary names, renames them, writes
+its counters, and only then writes its completion marker. A rerun skips units (and
+reduces, and steps) that are done and redoes the rest, so a crash costs at most the
+work in flight and never leaves a half-written file under a final name. Unit i always
+produces `part-{i:05d}`, whatever the number of workers, so outputs are byte-identical.
+The run folder's layout belongs to `corpuskit.layout.RunPaths`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -37,12 +34,16 @@ from corpuskit.document import Document
 from corpuskit.errors import CorpuskitError
 from corpuskit.execute import get_executor
 from corpuskit.io import atomic_write_text
+from corpuskit.layout import RunPaths
 from corpuskit.pipeline import PipelineConfig, StageSpec
 from corpuskit.readers import READ_STAGE, Source, list_sources, read_source
 from corpuskit.readers.parquet import iter_documents
-from corpuskit.stage import GlobalStage, utf8_len
+from corpuskit.stage import GlobalStage, StageContext, utf8_len
+from corpuskit.stages.registry import stage_class
 from corpuskit.stats import StageStats, format_table, merge_stats, write_unit_stats
 from corpuskit.writers import DocumentWriter
+
+Log = Callable[[str], None]
 
 
 class RunError(CorpuskitError, RuntimeError):
@@ -50,58 +51,42 @@ class RunError(CorpuskitError, RuntimeError):
 
 
 @dataclass(frozen=True)
-class RunPaths:
-    root: Path
-    fmt: str = "parquet"
+class Pass:
+    """One pass over every unit of work."""
+
+    index: int
+    apply: StageSpec | None  # the global stage indexed by the previous pass, applied first
+    stream: tuple[StageSpec, ...]  # streaming stages, in order
+    sink: StageSpec | None  # the global stage indexed at the end; None: write the run's outputs
 
     @property
-    def work(self) -> Path:
-        return self.root / "_work"
-
-    def done(self, seg: int, unit: int) -> Path:
-        return self.work / "done" / f"seg{seg}-unit{unit:05d}"
-
-    def reduced(self, seg: int) -> Path:
-        return self.work / "done" / f"seg{seg}-reduce"
-
-    def unit_stats(self, seg: int, unit: int) -> Path:
-        return self.work / "stats" / f"seg{seg}-unit{unit:05d}.json"
-
-    def intermediate(self, seg: int, unit: int) -> Path:
-        return self.work / f"seg{seg}" / f"part-{unit:05d}.parquet"
-
-    def stage_dir(self, name: str) -> Path:
-        return self.work / "stages" / name
-
-    def output(self, unit: int) -> Path:
-        return self.root / f"part-{unit:05d}.{self.fmt}"
-
-    def rejected(self, seg: int, unit: int) -> Path:
-        return self.root / "rejected" / f"seg{seg}-part-{unit:05d}.{self.fmt}"
+    def label(self) -> str:
+        names = ([self.apply.name] if self.apply else []) + [s.name for s in self.stream]
+        names += [self.sink.name + " (index)"] if self.sink else []
+        return " > ".join(names) or "write"
 
 
-def split_segments(stages: list[StageSpec]) -> list[tuple[list[StageSpec], StageSpec | None]]:
-    """Cut the stage list after each global stage; the last segment has no global stage."""
-    from corpuskit.stages import stage_class
-
-    segments, current = [], []
+def compile_plan(stages: list[StageSpec]) -> list[Pass]:
+    """Cut the stage list after each global stage; the last pass writes the outputs."""
+    plan: list[Pass] = []
+    current: list[StageSpec] = []
     for spec in stages:
         if issubclass(stage_class(spec.type), GlobalStage):
-            segments.append((current, spec))
+            plan.append(Pass(len(plan), plan[-1].sink if plan else None, tuple(current), spec))
             current = []
         else:
             current.append(spec)
-    segments.append((current, None))
-    return segments
+    plan.append(Pass(len(plan), plan[-1].sink if plan else None, tuple(current), None))
+    return plan
 
 
 @dataclass(frozen=True)
 class UnitTask:
-    """Everything a worker needs to run one unit of one segment; picklable, engine-agnostic."""
+    """Everything a worker needs to run one unit of one pass; picklable, engine-agnostic."""
 
     config: dict
     source: Source
-    segment: int
+    pass_index: int
     unit: int
     n_units: int
 
@@ -125,20 +110,18 @@ class _Timer:
             yield doc
 
 
-def _global_stage(spec: StageSpec, paths: RunPaths, unit: int) -> GlobalStage:
-    stage = spec.build()
-    stage.workdir = paths.stage_dir(spec.name)
-    stage.workdir.mkdir(parents=True, exist_ok=True)
-    stage.unit = unit
-    return stage
+def _context(paths: RunPaths, spec: StageSpec, unit: int, n_units: int) -> StageContext:
+    workdir = paths.stage_dir(spec.name)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return StageContext(workdir=workdir, unit=unit, n_units=n_units)
 
 
 def run_unit(task: UnitTask) -> dict:
-    """Run one unit of one segment; returns its document and byte counts for progress."""
+    """Run one unit of one pass; returns its document and byte counts for progress."""
     cfg = PipelineConfig.from_dict(task.config)
     paths = RunPaths(Path(cfg.output), cfg.format)
-    k, i = task.segment, task.unit
-    stream_specs, global_spec = split_segments(cfg.stages)[k]
+    step = compile_plan(cfg.stages)[task.pass_index]
+    k, i = step.index, task.unit
     writers: list[DocumentWriter] = []
     rejected: list[DocumentWriter] = []
     read_stats = StageStats()
@@ -152,19 +135,19 @@ def run_unit(task: UnitTask) -> dict:
 
     # (name, counters, timer) of each layer of the document stream, upstream first
     layers: list[tuple[str, StageStats, _Timer]] = []
-    if k == 0:
+    if step.apply is None:
         docs: Iterable[Document] = read_source(task.source, cfg.reader, reject)
         read_timer = _Timer()
         docs = _count(read_timer.wrap(docs), read_stats)
         layers.append((READ_STAGE, read_stats, read_timer))
     else:
-        docs = iter_documents(str(paths.intermediate(k - 1, i)))
-        prev = _global_stage(split_segments(cfg.stages)[k - 1][1], paths, i)
+        prev = step.apply.build()
         prev.reject = reject
         timer = _Timer()
-        docs = timer.wrap(prev(docs))
+        docs = timer.wrap(prev(iter_documents(str(paths.intermediate(k - 1, i))),
+                               _context(paths, step.apply, i, task.n_units)))
         layers.append((prev.name, prev.stats, timer))
-    for spec in stream_specs:
+    for spec in step.stream:
         stage = spec.build()
         stage.reject = reject
         timer = _Timer()
@@ -173,14 +156,14 @@ def run_unit(task: UnitTask) -> dict:
 
     stats: dict[str, StageStats] = {}
     try:
-        if global_spec is not None:
+        if step.sink is not None:
             out = DocumentWriter(paths.intermediate(k, i))
             writers.append(out)
-            gstage = _global_stage(global_spec, paths, i)
+            sink = step.sink.build()
             t0 = time.perf_counter()
-            gstage.index(_tee(docs, out))
+            sink.index(_tee(docs, out), _context(paths, step.sink, i, task.n_units))
             index_time = time.perf_counter() - t0 - layers[-1][2].seconds
-            stats[gstage.name] = StageStats(time_s=max(index_time, 0.0))
+            stats[sink.name] = StageStats(time_s=max(index_time, 0.0))
         else:
             out = DocumentWriter(paths.output(i))
             writers.append(out)
@@ -223,13 +206,12 @@ def _tee(docs: Iterable[Document], writer: DocumentWriter) -> Iterator[Document]
 
 def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) -> RunPaths:
     paths = RunPaths(Path(cfg.output), cfg.format)
-    config_file = paths.root / "config.json"
     record = {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict(),
               "units": [asdict(s) for s in sources]}
     if force:
-        clean_run_dir(paths.root)
-    elif config_file.exists():
-        old = json.loads(config_file.read_text())
+        paths.remove_outputs()
+    elif paths.config.exists():
+        old = json.loads(paths.config.read_text())
         if old.get("fingerprint") != record["fingerprint"] or old.get("units") != record["units"]:
             raise RunError(
                 f"{paths.root} holds a run with a different configuration or input; "
@@ -238,17 +220,8 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
     # Temporary files of units that died in an earlier run: never under a final name, now garbage.
     for stale in paths.root.rglob(".*.tmp-*"):
         stale.unlink()
-    atomic_write_text(config_file, json.dumps(record, indent=2, default=str))
+    atomic_write_text(paths.config, json.dumps(record, indent=2, default=str))
     return paths
-
-
-def clean_run_dir(root: Path) -> None:
-    """Remove what a run writes (never anything else the user keeps in the folder)."""
-    for name in ("_work", "rejected", "shards"):
-        shutil.rmtree(root / name, ignore_errors=True)
-    for pattern in ("part-*", "stats.json", "config.json", "tokenizer.json", ".part-*"):
-        for p in root.glob(pattern):
-            p.unlink()
 
 
 def _source_size(src: Source) -> int:
@@ -258,28 +231,57 @@ def _source_size(src: Source) -> int:
         return 0
 
 
-def _run_segment(ex, cfg: PipelineConfig, paths: RunPaths, sources: list[Source], segments, k: int,
-                 quiet: bool, log: Callable[[str], None]) -> None:
-    """Run segment k's missing units, then its global stage's reduce if not done yet."""
-    n = len(sources)
-    stream, gspec = segments[k]
-    todo = [UnitTask(cfg.to_dict(), sources[i], k, i, n) for i in range(n) if not paths.done(k, i).exists()]
-    # Largest units first, so that a big file does not start last and leave the other
-    # workers idle at the end. Outputs do not depend on the order units run in.
-    todo.sort(key=lambda t: -_source_size(t.source))
-    names = [s.name for s in stream] + ([gspec.name + " (index)"] if gspec else [])
-    if k > 0:
-        names.insert(0, segments[k - 1][1].name)
-    label = f"[{k + 1}/{len(segments)}] " + (" > ".join(names) or "write")
-    if not todo:
-        log(f"{label}: {n} units already complete, skipped")
-    else:
-        _run_with_progress(ex, todo, n, label, quiet)
-    if gspec is not None and not paths.reduced(k).exists():
+@dataclass
+class Run:
+    """One run in progress: what every pass needs, in one place."""
+
+    cfg: PipelineConfig
+    paths: RunPaths
+    sources: list[Source]
+    plan: list[Pass]
+    executor: object
+    quiet: bool
+    log: Log
+
+    def run_pass(self, step: Pass) -> None:
+        """Run the pass's missing units, then its sink's reduce if not done yet."""
+        n = len(self.sources)
+        todo = [UnitTask(self.cfg.to_dict(), self.sources[i], step.index, i, n)
+                for i in range(n) if not self.paths.done(step.index, i).exists()]
+        # Largest units first, so that a big file does not start last and leave the other
+        # workers idle at the end. Outputs do not depend on the order units run in.
+        todo.sort(key=lambda t: -_source_size(t.source))
+        label = f"[{step.index + 1}/{len(self.plan)}] {step.label}"
+        if not todo:
+            self.log(f"{label}: {n} units already complete, skipped")
+        else:
+            _run_with_progress(self.executor, todo, n, label, self.quiet)
+        if step.sink is not None and not self.paths.reduced(step.index).exists():
+            self.reduce(step.sink, n, step.index)
+
+    def reduce(self, spec: StageSpec, n_units: int, index: int) -> None:
         t0 = time.perf_counter()
-        _global_stage(gspec, paths, 0).reduce(n)
-        atomic_write_text(paths.reduced(k), "")
-        log(f"{gspec.name}: reduce over {n} units took {time.perf_counter() - t0:.1f}s")
+        report = spec.build().reduce(_context(self.paths, spec, 0, n_units))
+        note = ""
+        if report is not None:
+            atomic_write_text(self.paths.report(spec.name), json.dumps(report, indent=1))
+            note = f" (report: {self.paths.report(spec.name)})"
+        atomic_write_text(self.paths.reduced(index), "")
+        self.log(f"{spec.name}: reduce over {n_units} units took {time.perf_counter() - t0:.1f}s{note}")
+
+    def write_stats(self) -> dict[str, StageStats]:
+        order = [READ_STAGE] + [s.name for s in self.cfg.stages]
+        stats = merge_stats(list(self.paths.stats_dir.glob("*.json")), order)
+        last = len(self.plan) - 1
+        summary = {
+            "units": len(self.sources),
+            "documents_in": stats[READ_STAGE].docs_in,
+            "documents_out": sum(json.loads(self.paths.done(last, i).read_text())["docs_out"]
+                                 for i in range(len(self.sources))),
+            "stages": {name: s.to_dict() for name, s in stats.items()},
+        }
+        atomic_write_text(self.paths.stats, json.dumps(summary, indent=2))
+        return stats
 
 
 def run_pipeline(
@@ -288,30 +290,27 @@ def run_pipeline(
     executor: str = "local",
     force: bool = False,
     quiet: bool = False,
-    log: Callable[[str], None] | None = None,
+    log: Log | None = None,
 ) -> dict[str, StageStats]:
     """Run every stage over every unit (resuming completed work) and return merged stats."""
     log = log or (lambda msg: None if quiet else print(msg, file=sys.stderr))
+    workers = workers or os.cpu_count() or 1
     sources = list_sources(cfg.input, cfg.reader.glob)
     paths = _prepare_run_dir(cfg, sources, force)
-    n = len(sources)
-    segments = split_segments(cfg.stages)
-    with get_executor(executor, workers or os.cpu_count() or 1) as ex:
-        for k in range(len(segments)):
-            _run_segment(ex, cfg, paths, sources, segments, k, quiet, log)
-    order = [READ_STAGE] + [s.name for s in cfg.stages]
-    stats = merge_stats(list((paths.work / "stats").glob("*.json")), order)
-    summary = {
-        "units": n,
-        "documents_in": stats[READ_STAGE].docs_in,
-        "documents_out": sum(json.loads(paths.done(len(segments) - 1, i).read_text())["docs_out"] for i in range(n)),
-        "stages": {name: s.to_dict() for name, s in stats.items()},
-    }
-    atomic_write_text(paths.root / "stats.json", json.dumps(summary, indent=2))
-    if cfg.tokenizer is not None or cfg.shards is not None:
-        from corpuskit.tokenize.steps import run_post_steps
+    plan = compile_plan(cfg.stages)
+    with get_executor(executor, workers) as ex:
+        run = Run(cfg, paths, sources, plan, ex, quiet, log)
+        for step in plan:
+            run.run_pass(step)
+    stats = run.write_stats()
+    if cfg.tokenizer is not None:
+        from corpuskit.tokenize.steps import post_steps
 
-        run_post_steps(cfg, paths, workers, quiet, log)
+        for post in post_steps(cfg, paths, workers):
+            if post.done():
+                log(post.skipped_line())
+            else:
+                log(post.run())
     return stats
 
 
@@ -332,7 +331,7 @@ def _run_with_progress(ex, tasks: list[UnitTask], n_units: int, label: str, quie
 
 def load_stats(run_dir: str | Path) -> dict:
     """The merged stats of a finished run, as written to `stats.json`."""
-    path = Path(run_dir) / "stats.json"
+    path = RunPaths(Path(run_dir)).stats
     if not path.exists():
         raise RunError(f"no stats.json in {run_dir}: not a finished corpuskit run")
     return json.loads(path.read_text())

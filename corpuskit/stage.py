@@ -5,16 +5,19 @@ Three kinds, after datatrove:
 - `Filter` overrides `filter(doc)` and returns True (keep), False, or (False, reason).
 - `Mapper` overrides `map(text)` and returns the new text.
 - `GlobalStage` (de-duplication) must see every unit of work before deciding anything;
-  the runner drives it in three phases: `index` each unit, `reduce` once, then `run`
-  each unit again to apply the decisions.
+  the runner drives it in three phases: `index` each unit, `reduce` once, then `apply`
+  to each unit to carry out the decisions. Each phase is handed a `StageContext`.
 
-A stage never opens files or chooses paths. Rejected documents go to `self.reject`,
-a callback the runner attaches, which writes them with their reason. Every stage
+A stage never chooses paths: a global stage writes only inside the `workdir` it is
+handed, and returns what a user should see (its report) for the runner to place.
+Rejected documents go to `self.reject`, a callback the runner attaches, which writes
+them with their reason. Every stage
 counts documents and bytes in and out and drops per reason in `self.stats`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -52,7 +55,10 @@ class Stage:
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         """Run the stage with counting; the runner and tests call stages this way."""
-        for doc in self.run(self._count_in(docs)):
+        return self._count_out(self.run(self._count_in(docs)))
+
+    def _count_out(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
             self.stats.docs_out += 1
             self.stats.bytes_out += utf8_len(doc.text)
             yield doc
@@ -98,20 +104,36 @@ class Mapper(Stage):
             yield doc
 
 
+@dataclass(frozen=True)
+class StageContext:
+    """What the runner hands a global stage for one phase."""
+
+    workdir: Path  # the stage's private folder; it writes nothing anywhere else
+    unit: int  # the unit of work this phase runs on (0 for reduce)
+    n_units: int  # how many units the run has
+
+
 class GlobalStage(Stage):
     """A stage that decides over the whole corpus (de-duplication).
 
-    The runner sets `workdir` (a private folder) and `unit` before each phase:
-    `index(docs)` once per unit, in parallel; `reduce(n_units)` once; then `run(docs)`
-    once per unit to apply the decisions. Each phase must write its files atomically,
-    since a relaunch redoes any unit whose completion marker is missing.
+    `index(docs, ctx)` once per unit, in parallel; `reduce(ctx)` once, returning a report
+    (or None); then `apply(docs, ctx)` once per unit to carry out the decisions. Each
+    phase must write its files atomically, since a relaunch redoes any unit whose
+    completion marker is missing.
     """
 
-    workdir: Path
-    unit: int = 0
-
-    def index(self, docs: Iterable[Document]) -> None:  # pragma: no cover - abstract
+    def index(self, docs: Iterable[Document], ctx: StageContext) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def reduce(self, n_units: int) -> None:  # pragma: no cover - abstract
+    def reduce(self, ctx: StageContext) -> dict | None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def apply(self, docs: Iterable[Document], ctx: StageContext) -> Iterator[Document]:  # pragma: no cover
+        raise NotImplementedError
+
+    def __call__(self, docs: Iterable[Document], ctx: StageContext) -> Iterator[Document]:  # type: ignore[override]
+        """Phase 3 with counting."""
+        return self._count_out(self.apply(self._count_in(docs), ctx))
+
+    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        raise TypeError(f"{self.name} is a global stage: the runner drives it with index, reduce and apply")

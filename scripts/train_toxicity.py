@@ -1,6 +1,6 @@
 """Train the shipped classifier (`weights.npz`) from the Davidson tweets, deterministically.
 
-    python -m corpuskit.stages.toxicity.train /path/to/davidson_labeled_data.csv
+    python scripts/train_toxicity.py /path/to/davidson_labeled_data.csv
 
 Labels: `class` 0 (hate) and 1 (offensive) are toxic, 2 (neither) is not. One tweet in
 five is held out for evaluation by a stable hash of its normalized text (`is_heldout`),
@@ -12,34 +12,16 @@ logistic loss with L2, no random numbers, so a rerun writes the same weights.
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from corpuskit.stages.toxicity.classifier import WEIGHTS, unit_slots
-from corpuskit.stages.toxicity.normalize import SKIP, normalize_token, tokens
+from corpuskit.stages.toxicity.labelled import is_heldout, read_labelled
+from corpuskit.stages.toxicity.normalize import tokens
 
 N_BUCKETS = 1 << 18
-HELDOUT_EVERY = 5  # one text in five is held out
-
-
-def is_heldout(text: str) -> bool:
-    """Whether a labelled text belongs to the held-out split (stable across runs and machines)."""
-    key = " ".join(t for t in map(normalize_token, tokens(text)) if t not in SKIP)
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()[0] % HELDOUT_EVERY == 0
-
-
-def read_labelled(path: str | Path, text_column: str, label_column: str, positive: set[str]):
-    """(texts, labels as 0/1) from a CSV with a header row."""
-    texts, labels = [], []
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        for row in csv.DictReader(fh):
-            texts.append(row[text_column])
-            labels.append(1 if row[label_column].strip() in positive else 0)
-    return texts, np.array(labels, dtype=np.float64)
 
 
 def featurize(texts: list[str], n_buckets: int = N_BUCKETS):

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# Test-only stages (fault injection) are importable as `faults:...`, also in spawned workers,
-# which inherit sys.path from this process.
-sys.path.insert(0, str(REPO / "tests" / "helpers"))
+# One helpers package for every test (`from helpers.clean import prose`); its test-only
+# stages are importable as `helpers.faults:CrashAfter`, also in spawned workers, which
+# inherit sys.path from this process.
+sys.path.insert(0, str(REPO / "tests"))
 
 
 

@@ -87,7 +87,7 @@ def test_jsonl_output_format(prose_dir, tmp_path):
 @pytest.mark.parametrize("hard", [False, True], ids=["exception", "killed-worker"])
 def test_crash_leaves_no_final_file_and_rerun_completes(repo, tmp_path, monkeypatch, hard):
     stages = [{"normalize": {}},
-              {"faults:CrashAfter": {"source": "pg11-", "after": 20, "hard": hard}},
+              {"helpers.faults:CrashAfter": {"source": "pg11-", "after": 20, "hard": hard}},
               {"exact_dedup": {}}]
     glob = "pg1[12]-*.txt.gz"  # Alice (crashes) and Looking-Glass
     reference = tmp_path / "reference"

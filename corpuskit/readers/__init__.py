@@ -8,6 +8,7 @@ from typing import Iterator
 from corpuskit.document import Document
 from corpuskit.errors import CorpuskitError
 from corpuskit.io import base_suffix
+from corpuskit.layout import OUTPUT_GLOB, RunPaths
 from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source
 from corpuskit.readers.csv import read_csv
 from corpuskit.readers.hf import is_saved_dataset, read_hf
@@ -51,8 +52,8 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
         return [Source(path=str(root), rel=root.name, kind=_kind(root))]
     if is_saved_dataset(root):
         return [Source(path=str(root), rel=root.name, kind="hf_disk")]
-    if (root / "stats.json").is_file() and any(root.glob("part-*")):
-        glob = "part-*"  # a corpuskit output folder: read its documents, not its stats or rejects
+    if RunPaths.is_finished_run(root):
+        glob = OUTPUT_GLOB  # a corpuskit run folder: read its documents, not its stats or rejects
     sources: list[Source] = []
     saved: list[Path] = []
     for p in sorted(root.glob(glob)):

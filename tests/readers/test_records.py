@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from collect import read_all
+from helpers.collect import read_all
 
 
 def _jsonl(rows):

@@ -2,10 +2,10 @@ import gzip
 
 import pytest
 import zstandard
-from collect import read_all
+from helpers.collect import read_all
 
 from corpuskit.readers import paragraph_groups, strip_gutenberg
-from samples import GUTENBERG_BOOK
+from helpers.samples import GUTENBERG_BOOK
 
 
 def test_gutenberg_header_and_footer_are_stripped_with_bom_and_crlf(tmp_path):

@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from corpuskit.pipeline import parse_pipeline
+from corpuskit.pipeline import check_sections as check_post_config, parse_pipeline
 from corpuskit.runner import run_pipeline
-from corpuskit.tokenize.steps import check_post_config
 
 
 @pytest.fixture()

@@ -4,7 +4,7 @@ import pytest
 
 import trainer
 
-from trainer.config import load_config
+from trainer.config import from_dict, load_config
 from trainer.export_hf import hf_architecture
 
 
@@ -22,6 +22,8 @@ def test_yaml_then_overrides(tmp_path):
     ("model.n_layer=two", "model.n_layer: expected int"),
     ("compile=maybe", "compile: expected bool"),
     ("novalue", "key=value"),
+    ("model.norm=batchnorm", "unknown norm 'batchnorm'; expected 'rmsnorm' or 'layernorm'"),
+    ("model.mlp=relu", "unknown mlp 'relu'; expected 'swiglu' or 'gelu'"),
 ])
 def test_bad_overrides_are_rejected(override, message):
     with pytest.raises(ValueError, match=message):
@@ -33,6 +35,17 @@ def test_unknown_yaml_key_is_rejected(tmp_path):
     path.write_text("model:\n  n_layers: 3\n")
     with pytest.raises(ValueError, match="model.n_layers"):
         load_config(str(path))
+
+
+@pytest.mark.parametrize("field, value, allowed", [("norm", "batchnorm", "'rmsnorm' or 'layernorm'"),
+                                                   ("mlp", "relu", "'swiglu' or 'gelu'")])
+def test_unknown_switch_in_yaml_or_checkpoint_config_is_rejected(tmp_path, field, value, allowed):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"model:\n  {field}: {value}\n")
+    with pytest.raises(ValueError, match=f"unknown {field} '{value}'; expected {allowed}"):
+        load_config(str(path))
+    with pytest.raises(ValueError, match=f"unknown {field} '{value}'"):  # as read from a checkpoint's config.json
+        from_dict({"model": {field: value}})
 
 
 CONFIGS = os.path.join(os.path.dirname(trainer.__file__), "configs")

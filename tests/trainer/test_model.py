@@ -2,7 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trainer.model import ModelConfig, build_model, linear_cross_entropy
+from trainer.loss import linear_cross_entropy
+from trainer.model import ModelConfig, build_model
 
 VARIANTS = [
     dict(pos="rope", norm="rmsnorm", mlp="swiglu"),
@@ -62,3 +63,10 @@ def test_weight_tying_and_options():
         build_model(tiny(norm="batchnorm"))
     with pytest.raises(ValueError, match="unknown pos"):
         tiny(pos="alibi")
+
+
+@pytest.mark.parametrize("field, value, allowed", [("norm", "batchnorm", "'rmsnorm' or 'layernorm'"),
+                                                   ("mlp", "relu", "'swiglu' or 'gelu'")])
+def test_unknown_switch_is_refused_when_the_config_is_made(field, value, allowed):
+    with pytest.raises(ValueError, match=f"unknown {field} '{value}'; expected {allowed}"):
+        tiny(**{field: value})

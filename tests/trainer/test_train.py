@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 from trainer.checkpoint import load_training_state
 from trainer.config import apply_overrides
-from trainer.train import Schedule, train
+from trainer.train import Schedule, steps_within_time, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -55,6 +55,24 @@ def test_resume_is_bitwise_identical(tiny_config, losses, tmp_path, sampling):
     assert halted["step"] == 8 and losses(tmp_path / "first") == losses(tmp_path / "straight")[:8]
     train(None, resume=halted["checkpoint"], overrides=[f"out={tmp_path / 'second'}"])
     assert losses(tmp_path / "second") == losses(tmp_path / "straight")[8:]
+
+
+def test_resume_changes_length_only_when_overrides_ask(tiny_config, tmp_path):
+    halted = train(tiny_config(tmp_path / "first", "max_steps=16", "halt_at_step=8"))["checkpoint"]
+    longer = train(None, resume=halted, overrides=[f"out={tmp_path / 'longer'}", "max_steps=20"])
+    assert longer["step"] == 20
+    assert load_training_state(longer["checkpoint"])["scheduler"]["lr_lambdas"][0]["max_steps"] == 20
+    # A config given whole (as with --config) carries max_steps as a cap: the checkpoint's length stands.
+    same = train(tiny_config(tmp_path / "same", "max_steps=99"), resume=halted)
+    assert same["step"] == 16
+
+
+def test_time_budget_refit():
+    # 20 steps in 2.05 s at 0.1 s a step; validating 2000 tokens at 100 tokens a step costs 0.7 s,
+    # which leaves 7.25 s: 72 more steps.
+    assert steps_within_time(20, 1000, 0.1, 2.05, 10.0, 2000, 100) == 92
+    assert steps_within_time(20, 50, 0.1, 2.05, 10.0, 2000, 100) == 50  # max_steps stays a cap
+    assert steps_within_time(20, 1000, 0.1, 12.0, 10.0, 2000, 100) == 21  # over budget: one more step
 
 
 def test_time_budget_fixes_length_at_end_of_warmup(tiny_config, tmp_path):

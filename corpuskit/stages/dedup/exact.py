@@ -3,7 +3,7 @@
 Phase 1 (`index`, per unit): write the 16-byte hash and the id of every document.
 Phase 2 (`reduce`, once): one stable sort of every hash (numpy, no per-document dict);
 the first document of each run of equal hashes is kept, the others are duplicates of it.
-Phase 3 (`run`, per unit): drop the marked positions as `exact_duplicate`, naming
+Phase 3 (`apply`, per unit): drop the marked positions as `exact_duplicate`, naming
 the kept document in `duplicate_of`.
 """
 
@@ -15,9 +15,12 @@ import re
 import unicodedata
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_bytes, atomic_write_text
-from corpuskit.stage import GlobalStage
+from corpuskit.stage import GlobalStage, StageContext
+from corpuskit.stages.dedup.store import read_drops, write_drops
 
 _SPACE = re.compile(r"\s+")
 
@@ -37,21 +40,18 @@ class ExactDedup(GlobalStage):
         super().__init__()
         self.lowercase = lowercase
 
-    def index(self, docs: Iterable[Document]) -> None:
+    def index(self, docs: Iterable[Document], ctx: StageContext) -> None:
         hashes, ids = [], []
         for doc in docs:
             hashes.append(normalized_hash(doc.text, self.lowercase))
             ids.append(json.dumps(doc.id) + "\n")
         # raw digests and JSON-lines ids: no Parquet here, whose reader imports pandas (~0.5 s)
-        atomic_write_text(self.workdir / f"ids-{self.unit:05d}.txt", "".join(ids))
-        atomic_write_bytes(self.workdir / f"hashes-{self.unit:05d}.bin", b"".join(hashes))
+        atomic_write_text(ctx.workdir / f"ids-{ctx.unit:05d}.txt", "".join(ids))
+        atomic_write_bytes(ctx.workdir / f"hashes-{ctx.unit:05d}.bin", b"".join(hashes))
 
-    def reduce(self, n_units: int) -> None:
-        import numpy as np
-
-        from corpuskit.stages.dedup.store import write_drops
-
-        raw = [(self.workdir / f"hashes-{u:05d}.bin").read_bytes() for u in range(n_units)]
+    def reduce(self, ctx: StageContext) -> None:
+        n_units = ctx.n_units
+        raw = [(ctx.workdir / f"hashes-{u:05d}.bin").read_bytes() for u in range(n_units)]
         offsets = np.zeros(n_units + 1, dtype=np.int64)
         np.cumsum([len(r) // 16 for r in raw], out=offsets[1:])
         pairs = np.frombuffer(b"".join(raw), dtype="<u8").reshape(-1, 2)
@@ -64,28 +64,25 @@ class ExactDedup(GlobalStage):
         keeper = np.empty(len(order), dtype=np.int64)
         keeper[order] = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
         dup = np.flatnonzero(keeper != np.arange(len(order)))
-        kept_ids = self._ids(keeper[dup], offsets)
+        kept_ids = self._ids(ctx.workdir, keeper[dup], offsets)
         for unit in range(n_units):
             a, b = np.searchsorted(dup, [offsets[unit], offsets[unit + 1]])
-            write_drops(self.workdir / f"drops-{unit:05d}.json", dup[a:b] - offsets[unit], kept_ids[a:b])
+            write_drops(ctx.workdir / f"drops-{unit:05d}.json", dup[a:b] - offsets[unit], kept_ids[a:b])
 
-    def _ids(self, wanted, offsets) -> list[str]:
+    @staticmethod
+    def _ids(workdir, wanted, offsets) -> list[str]:
         """Ids of the documents numbered `wanted`, reading only the units that hold them."""
-        import numpy as np
-
         units = np.searchsorted(offsets, wanted, side="right") - 1
         out: list[str] = [""] * len(wanted)
         for unit in np.unique(units).tolist():
-            with open(self.workdir / f"ids-{unit:05d}.txt", encoding="utf-8") as fh:
+            with open(workdir / f"ids-{unit:05d}.txt", encoding="utf-8") as fh:
                 ids = fh.read().splitlines()
             for i in np.flatnonzero(units == unit).tolist():
                 out[i] = json.loads(ids[int(wanted[i] - offsets[unit])])
         return out
 
-    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
-        from corpuskit.stages.dedup.store import read_drops
-
-        drops = read_drops(self.workdir / f"drops-{self.unit:05d}.json")
+    def apply(self, docs: Iterable[Document], ctx: StageContext) -> Iterator[Document]:
+        drops = read_drops(ctx.workdir / f"drops-{ctx.unit:05d}.json")
         for pos, doc in enumerate(docs):
             if pos in drops:
                 self.drop(doc, "exact_duplicate", duplicate_of=drops[pos][0])

@@ -6,8 +6,9 @@ Phase 1 (`index`, per unit, in parallel): word n-gram shingles of normalized tex
 Phase 2 (`reduce`, once): per band, sort the band hashes of every document (indexed ones
     first) to find shared buckets; union the candidate pairs (optionally only those whose
     exact shingle Jaccard reaches the threshold); pick a keeper per cluster; write the
-    per-unit drop lists, `clusters.json`, and the updated index when `index_dir` is set.
-Phase 3 (`run`, per unit): drop the listed documents as `minhash_duplicate`, naming the
+    per-unit drop lists and the updated index when `index_dir` is set; returns the cluster
+    report, which the runner writes to OUTPUT/reports/<name>.json.
+Phase 3 (`apply`, per unit): drop the listed documents as `minhash_duplicate`, naming the
     kept document in `duplicate_of`.
 
 Defaults: 5-word shingles, 112 permutations as 14 bands x 8 rows, so pairs with Jaccard
@@ -26,8 +27,12 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from corpuskit.document import Document
-from corpuskit.io import atomic_write_text
-from corpuskit.stage import GlobalStage
+from corpuskit.stage import GlobalStage, StageContext
+from corpuskit.stages.dedup.cluster import Corpus, decide
+from corpuskit.stages.dedup.index import next_generation_dir, open_index, publish
+from corpuskit.stages.dedup.shingles import shingle_hashes
+from corpuskit.stages.dedup.signatures import MinHasher, band_hashes, lsh_params, s_curve_threshold
+from corpuskit.stages.dedup.store import Store, StoreWriter, copy_rows, read_drops, write_drops
 
 log = logging.getLogger("corpuskit.dedup")
 
@@ -53,8 +58,6 @@ class MinhashDedup(GlobalStage):
         batch_size: int = 1024,  # documents per signature batch
     ):
         super().__init__()
-        from corpuskit.stages.dedup.signatures import lsh_params, s_curve_threshold
-
         if keep not in KEEPERS:
             raise ValueError(f"keep must be one of {', '.join(KEEPERS)}; got {keep!r}")
         if ngram < 1 or num_perm < 1 or batch_size < 1 or max_cluster_size < 2:
@@ -73,12 +76,9 @@ class MinhashDedup(GlobalStage):
                 "rows": self.rows, "normalization": 1, "scheme": "affine32"}
 
     # -- phase 1 ---------------------------------------------------------------------------
-    def index(self, docs: Iterable[Document]) -> None:
-        from corpuskit.stages.dedup.signatures import MinHasher
-        from corpuskit.stages.dedup.store import StoreWriter
-
+    def index(self, docs: Iterable[Document], ctx: StageContext) -> None:
         hasher = MinHasher(self.num_perm, self.seed)
-        writer = StoreWriter(self._unit_dir(self.unit), self.bands, self.num_perm, self.verify, self.params)
+        writer = StoreWriter(_unit_dir(ctx.workdir, ctx.unit), self.bands, self.num_perm, self.verify, self.params)
         try:
             batch: list[Document] = []
             chars = 0
@@ -96,9 +96,6 @@ class MinhashDedup(GlobalStage):
             raise
 
     def _index_batch(self, batch: list[Document], hasher, writer) -> None:
-        from corpuskit.stages.dedup.shingles import shingle_hashes
-        from corpuskit.stages.dedup.signatures import band_hashes
-
         texts = [d.text for d in batch]
         hashes, offsets = shingle_hashes(texts, self.ngram)
         sig = hasher.signatures(hashes, offsets)
@@ -107,16 +104,14 @@ class MinhashDedup(GlobalStage):
                    np.fromiter((len(t) for t in texts), np.int64, count=len(texts)), sets)
 
     # -- phase 2 ---------------------------------------------------------------------------
-    def reduce(self, n_units: int) -> None:
-        from corpuskit.stages.dedup.cluster import Corpus, decide
-        from corpuskit.stages.dedup.store import Store, write_drops
-
-        base = self._base_index()
-        units = [Store(self._unit_dir(i)) for i in range(n_units)]
+    def reduce(self, ctx: StageContext) -> dict | None:
+        n_units = ctx.n_units
+        base = self._base_index(ctx.workdir)
+        units = [Store(_unit_dir(ctx.workdir, i)) for i in range(n_units)]
         stores = ([base] if base is not None else []) + units
         corpus = Corpus(stores, n_indexed=base.n_docs if base is not None else 0)
         if not units:
-            return
+            return None
         decision = decide(corpus, self.bands, self.threshold, self.keep, self.verify, self.max_cluster_size)
 
         ids = [i for s in stores for i in s.ids()]  # the id table: the one thing that grows with the corpus
@@ -125,13 +120,13 @@ class MinhashDedup(GlobalStage):
         for u in range(n_units):
             lo, hi = corpus.offsets[first_unit + u], corpus.offsets[first_unit + u + 1]
             a, b = np.searchsorted(decision.removed, [lo, hi])
-            write_drops(self.workdir / f"drops-{u:05d}.json", decision.removed[a:b] - lo, kept_ids[a:b],
+            write_drops(ctx.workdir / f"drops-{u:05d}.json", decision.removed[a:b] - lo, kept_ids[a:b],
                         decision.similarity[a:b])
-        self._write_report(decision, ids, kept_ids)
         if self.index_dir:
-            self._update_index(corpus, decision, first_unit)
+            self._update_index(corpus, decision, first_unit, ctx.workdir)
+        return self._report(decision, ids, kept_ids)
 
-    def _write_report(self, decision, ids: list[str], kept_ids: list[str]) -> None:
+    def _report(self, decision, ids: list[str], kept_ids: list[str]) -> dict:
         examples = [{"kept": k, "removed": ids[r], "similarity": round(float(s), 4)}
                     for r, k, s in zip(decision.removed[:5].tolist(), kept_ids[:5], decision.similarity[:5])]
         report = {"stage": self.name, "params": {**self.params, "threshold": round(self.threshold, 4),
@@ -139,40 +134,28 @@ class MinhashDedup(GlobalStage):
                                                   "max_cluster_size": self.max_cluster_size,
                                                   "index_dir": self.index_dir},
                   **decision.report, "examples": examples}
-        text = json.dumps(report, indent=1)
-        atomic_write_text(self.workdir / "clusters.json", text)
-        # The runner's layout is OUTPUT/_work/stages/<name>: also put a copy at the top of the
-        # run folder, where a user looks first.
-        if self.workdir.parent.name == "stages" and self.workdir.parents[1].name == "_work":
-            suffix = "" if self.name == "minhash_dedup" else f"-{self.name}"
-            atomic_write_text(self.workdir.parents[2] / f"dedup_report{suffix}.json", text)
         r = decision.report
-        log.info("%s: %d clusters, %d of %d documents removed (report: %s)", self.name, r["clusters"],
-                 r["removed"], r["documents"], self.workdir / "clusters.json")
+        log.info("%s: %d clusters, %d of %d documents removed", self.name, r["clusters"], r["removed"],
+                 r["documents"])
+        return report
 
-    def _base_index(self):
+    def _base_index(self, workdir: Path) -> Store | None:
         """The index as it was before this run: snapshotted into the workdir on first use, so
         a reduce that is redone after a crash never sees its own documents in the index."""
-        from corpuskit.stages.dedup.index import open_index
-        from corpuskit.stages.dedup.store import Store
-
         if not self.index_dir:
             return None
-        snap = self.workdir / "index_base"
+        snap = workdir / "index_base"
         if not snap.exists():
             current = open_index(Path(self.index_dir), self.params)
             if current is None:
                 return None
-            tmp = self.workdir / ".index_base.tmp"
+            tmp = workdir / ".index_base.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.copytree(current.path, tmp)
             tmp.replace(snap)
         return Store(snap)
 
-    def _update_index(self, corpus, decision, first_unit: int) -> None:
-        from corpuskit.stages.dedup.index import next_generation_dir, publish
-        from corpuskit.stages.dedup.store import copy_rows
-
+    def _update_index(self, corpus, decision, first_unit: int, workdir: Path) -> None:
         index_dir = Path(self.index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         removed = np.zeros(corpus.n, dtype=bool)
@@ -186,14 +169,12 @@ class MinhashDedup(GlobalStage):
         with_shingles = all(s.has_shingles for s in corpus.stores)
         n = copy_rows(corpus.stores, keep_rows, dest, self.params, with_shingles)
         publish(index_dir, dest, self.params, {"documents": decision.report["documents"],
-                                              "added": n - corpus.n_indexed, "run": str(self.workdir)})
+                                              "added": n - corpus.n_indexed, "run": str(workdir)})
 
     # -- phase 3 ---------------------------------------------------------------------------
-    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
-        from corpuskit.stages.dedup.store import read_drops
-
-        drops = read_drops(self.workdir / f"drops-{self.unit:05d}.json")
-        meta = json.loads((self._unit_dir(self.unit) / "meta.json").read_text())
+    def apply(self, docs: Iterable[Document], ctx: StageContext) -> Iterator[Document]:
+        drops = read_drops(ctx.workdir / f"drops-{ctx.unit:05d}.json")
+        meta = json.loads((_unit_dir(ctx.workdir, ctx.unit) / "meta.json").read_text())
         n = 0
         for pos, doc in enumerate(docs):
             n += 1
@@ -204,10 +185,11 @@ class MinhashDedup(GlobalStage):
             else:
                 yield doc
         if n != meta["n_docs"]:
-            raise RuntimeError(f"{self.name}: unit {self.unit} has {n} documents now, {meta['n_docs']} when indexed")
+            raise RuntimeError(f"{self.name}: unit {ctx.unit} has {n} documents now, {meta['n_docs']} when indexed")
         no_words = meta.get("no_words", 0)
         if no_words:
             self.stats.inc("no_words", no_words)
 
-    def _unit_dir(self, unit: int) -> Path:
-        return self.workdir / f"unit-{unit:05d}"
+
+def _unit_dir(workdir: Path, unit: int) -> Path:
+    return workdir / f"unit-{unit:05d}"

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from corpuskit.stage import StageContext
 from corpuskit.stages.dedup.minhash import MinhashDedup
-
 from helpers.dedup import edit, kept_ids, prose, rejected, run_stages, write_jsonl
 
 
@@ -43,11 +43,11 @@ def test_near_duplicates_removed_with_duplicate_of(corpus, tmp_path):
     assert len(kept) == 40 + 32 + 4 - 4
     stats = json.loads((out / "stats.json").read_text())["stages"]["minhash_dedup"]
     assert stats["dropped_minhash_duplicate"] == 4
-    report = json.loads((out / "dedup_report.json").read_text())
+    report = json.loads((out / "reports" / "minhash_dedup.json").read_text())
     assert report["clusters"] == 3 and report["removed"] == 4
     assert report["cluster_sizes"] == {"2": 2, "3": 1}
     assert {"kept": "a0", "removed": "b_near0"} == {k: report["examples"][0][k] for k in ("kept", "removed")}
-    assert (out / "_work/stages/minhash_dedup/clusters.json").read_text() == (out / "dedup_report.json").read_text()
+    assert not (out / "dedup_report.json").exists()  # one report, where the run folder's layout puts it
 
 
 def test_unrelated_documents_never_merged(tmp_path):
@@ -80,7 +80,7 @@ def test_keep_longest_and_verify(corpus, tmp_path):
     assert rej["a5"]["duplicate_of"] == "b_near5"
     assert rej["a5"]["detail"].startswith("jaccard=")
     assert "b_near5" in kept_ids(out)
-    assert json.loads((out / "dedup_report.json").read_text())["verified_pairs"] >= 3
+    assert json.loads((out / "reports" / "minhash_dedup.json").read_text())["verified_pairs"] >= 3
 
 
 def test_verification_rejects_candidates_below_threshold(tmp_path):
@@ -138,7 +138,7 @@ def test_giant_cluster_keeps_documents_unlike_the_keeper(tmp_path):
     write_jsonl(tmp_path / "in" / "x.jsonl", [(f"c{i}", " ".join(w)) for i, w in enumerate(chain)])
     loose = {"bands": 28, "rows": 4, "max_cluster_size": 3}
     run_stages(tmp_path / "in", tmp_path / "out", [{"minhash_dedup": loose}])
-    report = json.loads((tmp_path / "out" / "dedup_report.json").read_text())
+    report = json.loads((tmp_path / "out" / "reports" / "minhash_dedup.json").read_text())
     assert report["giant_clusters"] == 1 and report["giant_cluster_documents_kept"] >= 1
     assert "c7" in kept_ids(tmp_path / "out")
 
@@ -164,8 +164,8 @@ def test_reduce_redone_after_publishing_the_index_gives_the_same_decisions(tmp_p
     workdir = tmp_path / "o2" / "_work" / "stages" / "minhash_dedup"
     before = (workdir / "drops-00000.json").read_text()
     again = MinhashDedup(index_dir=str(index))
-    again.workdir = Path(workdir)
-    again.reduce(1)
+    report = again.reduce(StageContext(workdir=Path(workdir), unit=0, n_units=1))
+    assert report["removed"] == 1
     assert (workdir / "drops-00000.json").read_text() == before
     assert json.loads(before)["duplicate_of"] == ["old1"]
     assert json.loads((index / "manifest.json").read_text())["n_docs"] == 6

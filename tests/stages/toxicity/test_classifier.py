@@ -6,11 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpuskit.stages.toxicity import train
 from corpuskit.stages.toxicity.classifier import WEIGHTS, HashedClassifier
 from corpuskit.stages.toxicity.evaluate import binary_metrics, roc_auc
+from helpers import FIXTURES, load_script
 
-FIXTURE = Path(__file__).parent / "fixtures" / "davidson_heldout_sample.csv"
+train = load_script("train_toxicity")
+
+FIXTURE = FIXTURES / "davidson_heldout_sample.csv"
 
 
 def _sample():

@@ -10,8 +10,9 @@ from corpuskit.document import Document
 from corpuskit.stages import build_stage, StageConfigError
 from corpuskit.stages.toxicity.aggregate import split_units
 from corpuskit.stages.toxicity.stage import ToxicityFilter
+from helpers import FIXTURES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "davidson_heldout_sample.csv"
+FIXTURE = FIXTURES / "davidson_heldout_sample.csv"
 
 NOVEL = (
     "The captain looked at the grey sea for a long while before he spoke.\n"
