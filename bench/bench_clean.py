@@ -23,7 +23,7 @@ from corpuskit.pipeline import parse_pipeline
 from corpuskit.presets import CLEAN_STAGES
 from corpuskit.runner import run_pipeline
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "stages" / "clean" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cc"
 
 
 def build_input(folder: Path, target_mb: float, n_files: int = 8) -> int:

@@ -8,7 +8,7 @@ from YAML or the command line against the annotation, the same way for every sec
                                 an int is accepted where a float is expected, a bool never
                                 counts as a number
     X | None                    None switches the parameter off
-    list[X], tuple[X, ...]      every element checked
+    list[X], tuple[X, ...]      every element checked (tuple[X, Y]: one type per position)
     Literal["a", "b"]           one of the listed values
     dict, Any, unannotated      taken as given
 """
@@ -57,8 +57,13 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: expected a list, got {value!r}")
-        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
-        items = [coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value)] if args else list(value)
+        args = typing.get_args(annotation)
+        if origin is tuple and args and Ellipsis not in args:  # tuple[int, float]: one type per position
+            if len(value) != len(args):
+                raise ConfigError(f"{key}: expected {len(args)} values ({_describe(annotation)}), got {value!r}")
+            return tuple(coerce(f"{key}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
+        item = args[0] if args else Any
+        items = [coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
         return items if origin is list else tuple(items)
     if origin is dict or annotation is dict:
         if not isinstance(value, dict):

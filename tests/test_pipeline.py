@@ -65,3 +65,30 @@ def test_fingerprint_changes_with_parameters_only(tmp_path):
 def test_fingerprint_ignores_the_output_folder(tmp_path):
     p = _write(tmp_path, f"input: {tmp_path}\nstages: []\n")
     assert load_pipeline(p, {"output": "a"}).fingerprint() == load_pipeline(p, {"output": "b"}).fingerprint()
+
+
+def test_stage_parameters_are_checked_against_their_annotations(tmp_path):
+    """One schema per parameter: the annotation decides, not the default."""
+    cfg = load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages:\n"
+                                          "  - length_filter: {max_chars: null}\n"  # int | None: null switches it off
+                                          "  - language_filter: {min_score: 5e-1, languages: [en, fr]}\n"
+                                          "  - gopher_repetition: {top_n_grams: [[2, 0.25]]}\n"))
+    params = [s.params for s in cfg.stages]
+    assert params[0] == {"max_chars": None}
+    assert params[1] == {"min_score": 0.5, "languages": ("en", "fr")}  # YAML reads 5e-1 as a string
+    assert params[2] == {"top_n_grams": ((2, 0.25),)}
+    for stage, value, message in [("length_filter", "{min_words: null}", "'min_words': expected int, got None"),
+                                  ("language_filter", "{languages: en}", "'languages': expected a list"),
+                                  ("gopher_repetition", "{top_n_grams: [[2]]}", "expected 2 values"),
+                                  ("length_filter", "{min_words: true}", "'min_words': expected int, got True")]:
+        with pytest.raises(PipelineError, match=message):
+            load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages:\n  - {stage}: {value}\n"))
+
+
+def test_numbers_read_the_same_in_every_section(tmp_path):
+    cfg = load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages: []\n"
+                                          "tokenizer: {vocab_size: 300}\nshards: {validation: 5e-2}\n"))
+    assert cfg.shards.validation == 0.05 and cfg.tokenizer.vocab_size == 300
+    assert cfg.to_dict()["shards"] == {"validation": 0.05}  # serialized as written, so fingerprints stay put
+    with pytest.raises(PipelineError, match="reader.target_chars: expected int"):
+        load_pipeline(_write(tmp_path, f"input: {tmp_path}\nstages: []\nreader: {{target_chars: many}}\n"))

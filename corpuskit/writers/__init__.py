@@ -1,5 +1,5 @@
 """Writers: documents to Parquet or JSONL files, written under a temporary name and renamed."""
 
-from corpuskit.writers.documents import REJECTED_EXTRA, DocumentWriter, output_name
+from corpuskit.writers.documents import FORMATS, REJECTED_EXTRA, DocumentWriter
 
-__all__ = ["DocumentWriter", "output_name", "REJECTED_EXTRA"]
+__all__ = ["DocumentWriter", "FORMATS", "REJECTED_EXTRA"]

@@ -22,10 +22,6 @@ FORMATS = ("parquet", "jsonl")
 _BATCH = 1000
 
 
-def output_name(stem: str, fmt: str) -> str:
-    return f"{stem}.{fmt}"
-
-
 def _schema(rejected: bool) -> pa.Schema:
     cols = [("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("metadata", pa.string())]
     if rejected:
@@ -37,8 +33,10 @@ class DocumentWriter:
     """Write documents to `path` (format from its suffix); call `commit()` when complete.
 
     With `rejected=True`, `write()` takes the extra fields `reason`, `stage`, `detail`
-    and `duplicate_of`. Metadata is stored as JSON with sorted keys, so the same
-    documents always give the same bytes.
+    and `duplicate_of`. A Parquet row stores metadata as a JSON string with sorted keys;
+    a JSONL line has the keys in the order id, text, source, (reason, stage, detail,
+    duplicate_of), metadata, with metadata an object in the document's own key order.
+    Either way the same documents always give the same bytes.
     """
 
     def __init__(self, path: Path, rejected: bool = False):
@@ -47,7 +45,6 @@ class DocumentWriter:
         if self.fmt not in FORMATS:
             raise ValueError(f"unknown output format {self.fmt!r}; expected one of {FORMATS}")
         self.rejected = rejected
-        self.count = 0
         self._tmp = tmp_path(self.path)
         self._rows: list[dict] = []
         self._pq: pq.ParquetWriter | None = None
@@ -62,7 +59,6 @@ class DocumentWriter:
         row = {"id": doc.id, "text": doc.text, "source": doc.source}
         if self.rejected:
             row.update({c: extra.get(c) for c in REJECTED_EXTRA})
-        self.count += 1
         if self._fh is not None:
             row["metadata"] = doc.metadata
             self._fh.write(json.dumps(row, ensure_ascii=False, sort_keys=False, default=str) + "\n")

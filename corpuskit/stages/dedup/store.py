@@ -153,7 +153,6 @@ def write_drops(path: Path, pos: np.ndarray, duplicate_of: list[str], similarity
     JSON, not Parquet: it is small, and reading Parquet makes pyarrow import pandas (~0.5 s
     in every worker process).
     """
-    from corpuskit.io import atomic_write_text
 
     record = {"pos": [int(p) for p in pos], "duplicate_of": list(duplicate_of)}
     if similarity is not None:

@@ -28,7 +28,7 @@ class GopherQuality(Filter):
                  min_mean_word_length: float = 3.0, max_mean_word_length: float = 10.0,
                  max_symbol_word_ratio: float = 0.1, max_bullet_lines_ratio: float = 0.9,
                  max_ellipsis_lines_ratio: float = 0.3, min_alpha_words_ratio: float = 0.8,
-                 min_stop_words: int = 2, stop_words: list = list(STOP_WORDS)):
+                 min_stop_words: int = 2, stop_words: tuple[str, ...] = tuple(STOP_WORDS)):
         super().__init__()
         self.min_words, self.max_words = min_words, max_words
         self.min_mean_word_length, self.max_mean_word_length = min_mean_word_length, max_mean_word_length
@@ -92,8 +92,8 @@ class GopherRepetition(Filter):
 
     def __init__(self, max_dup_para_frac: float = 0.3, max_dup_para_char_frac: float = 0.2,
                  max_dup_line_frac: float = 0.3, max_dup_line_char_frac: float = 0.2,
-                 top_n_grams: list = [[2, 0.2], [3, 0.18], [4, 0.16]],
-                 dup_n_grams: list = [[5, 0.15], [6, 0.14], [7, 0.13], [8, 0.12], [9, 0.11], [10, 0.10]],
+                 top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16)),
+                 dup_n_grams: tuple[tuple[int, float], ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)),
                  skip_label_lines: bool = False):
         super().__init__()
         self.max_dup_para_frac, self.max_dup_para_char_frac = max_dup_para_frac, max_dup_para_char_frac

@@ -40,7 +40,7 @@ class LanguageFilter(Filter):
 
     name = "language_filter"
 
-    def __init__(self, languages: list = ["en"], min_score: float = 0.5, max_chars: int = 500):
+    def __init__(self, languages: tuple[str, ...] = ("en",), min_score: float = 0.5, max_chars: int = 500):
         super().__init__()
         self.languages = frozenset(languages)
         self.min_score, self.max_chars = min_score, max_chars

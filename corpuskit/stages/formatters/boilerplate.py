@@ -49,7 +49,7 @@ class Boilerplate(Mapper):
     def __init__(self, javascript: bool = True, policy: bool = True, citations: bool = True,
                  navigation: bool = True, numeric: bool = True, nav_max_words: int = 4, nav_min_run: int = 3,
                  min_words_per_line: int = 0, require_terminal_punct: bool = False,
-                 policy_phrases: list = list(POLICY_PHRASES)):
+                 policy_phrases: tuple[str, ...] = tuple(POLICY_PHRASES)):
         super().__init__()
         self.javascript, self.policy, self.citations, self.navigation = javascript, policy, citations, navigation
         self.numeric = numeric
