@@ -10,18 +10,84 @@
     OUTPUT/_work/                      per-unit counters, completion markers, intermediate
                                        documents and the global stages' working folders
 
+    OUTPUT/.corpuskit-run              ownership marker: corpuskit created this folder
+    OUTPUT/.corpuskit-lock             held while a run writes here (pid and host of the owner)
+
 Nothing else in corpuskit spells these names: stages are handed their folders, readers
 ask `RunPaths.is_finished_run` whether a folder is a run, commands ask for its fingerprint.
+
+Ownership: corpuskit writes only into a folder it created (or found empty) and marked,
+and deletes only files whose names it gives (`part-00000.parquet`, never `part-of-my-thesis.docx`)
+inside such a folder. The same rule marks shard directories and MinHash index folders
+(`claim_folder`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+
+from corpuskit.errors import CorpuskitError
 
 OUTPUT_GLOB = "part-*"  # a run's kept documents, in unit order
+RUN_MARKER = ".corpuskit-run"
+LOCK = ".corpuskit-lock"
+# Names corpuskit gives; only these are ever deleted.
+_PART = re.compile(r"^part-\d{5}\.(parquet|jsonl)$")
+_REJECTED = re.compile(r"^seg\d+-part-\d{5}\.(parquet|jsonl)$")
+_REPORT = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
+_SHARD = re.compile(r"^shard-\d{5}\.arrow$")
+_TEMPORARY = re.compile(r"^\..+\.tmp(-\d+)?$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
+
+
+class RunError(CorpuskitError, RuntimeError):
+    """The run directory cannot be used as asked (not ours, in use, or holding a different run)."""
+
+
+def claim_folder(folder: Path, marker: str, what: str) -> None:
+    """Make `folder` ours: create it, or take it if it is empty, and mark it; refuse a
+    non-empty folder without the marker (RunError), since its files belong to someone else."""
+    folder = Path(folder)
+    if (folder / marker).is_file():
+        return
+    if folder.exists():
+        if not folder.is_dir():
+            raise RunError(f"{folder} is a file, not a folder; choose a folder for the {what}")
+        if any(folder.iterdir()):
+            raise RunError(f"{folder} is not empty and was not created by corpuskit; refusing to write "
+                           f"the {what} there (choose a new or empty folder)")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / marker).write_text(json.dumps({"corpuskit": what}) + "\n")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether `name` is one of corpuskit's temporary names (a crashed writer's leftover)."""
+    return _TEMPORARY.match(name) is not None
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Delete temporaries (files and folders) that writers killed mid-write left anywhere under `folder`."""
+    for p in sorted(Path(folder).rglob(".*"), key=lambda p: len(p.parts), reverse=True):
+        if is_temporary(p.name) and p.exists():
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+
+
+def _unlink_matching(folder: Path, pattern: re.Pattern) -> None:
+    if not folder.is_dir():
+        return
+    for p in folder.iterdir():
+        if p.is_file() and pattern.match(p.name):
+            p.unlink()
 
 
 @dataclass(frozen=True)
@@ -100,10 +166,92 @@ class RunPaths:
             return None
         return json.loads(self.config.read_text()).get("fingerprint")
 
+    @property
+    def marker(self) -> Path:
+        return self.root / RUN_MARKER
+
+    def claim(self) -> None:
+        """Create and mark the run folder, or refuse a folder that is someone else's."""
+        claim_folder(self.root, RUN_MARKER, "run")
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run folder's lock: a second run on the same folder is refused, not raced.
+
+        The lock file is linked into place whole (never seen half-written), holds the owner's
+        pid and host, and is taken over when its owner on this host is no longer alive.
+        """
+        path = self.root / LOCK
+        me = {"pid": os.getpid(), "host": socket.gethostname()}
+        tmp = self.root / f".{LOCK}.tmp-{os.getpid()}"
+        tmp.write_text(json.dumps(me))
+        try:
+            for _ in range(3):
+                try:
+                    os.link(tmp, path)
+                    break
+                except FileExistsError:
+                    if not _stale_lock(path, me["host"]):
+                        owner = _read_lock(path)
+                        raise RunError(f"{self.root} is in use by another corpuskit run (pid {owner.get('pid')} on "
+                                       f"{owner.get('host')}); wait for it, or delete {path} if that run is gone") from None
+                    path.unlink(missing_ok=True)
+            else:
+                raise RunError(f"could not take the lock {path}")
+        finally:
+            tmp.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            if _read_lock(path) == me:
+                path.unlink(missing_ok=True)
+
+    def remove_temporaries(self) -> None:
+        remove_temporaries(self.root)
+
     def remove_outputs(self) -> None:
-        """Remove what a run writes (never anything else the user keeps in the folder)."""
-        for folder in (self.work, self.rejected_dir, self.shards, self.root / "reports"):
-            shutil.rmtree(folder, ignore_errors=True)
-        for pattern in (OUTPUT_GLOB, "stats.json", "config.json", "tokenizer.json", ".part-*"):
-            for p in self.root.glob(pattern):
-                p.unlink()
+        """Remove what a run writes: only corpuskit's own names, never anything else in the folder."""
+        if not self.marker.is_file():
+            return  # not a corpuskit run folder: nothing here is ours to delete
+        shutil.rmtree(self.work, ignore_errors=True)  # `_work` is named and filled by corpuskit only
+        _unlink_matching(self.root, _PART)
+        for name in ("stats.json", "config.json", "tokenizer.json"):
+            (self.root / name).unlink(missing_ok=True)
+        _unlink_matching(self.rejected_dir, _REJECTED)
+        _unlink_matching(self.root / "reports", _REPORT)
+        if (self.shards / SHARDS_MARKER).is_file():
+            for split in ("train", "validation", "test"):
+                _unlink_matching(self.shards / split, _SHARD)
+            for name in ("manifest.json", "tokenizer.json", SHARDS_MARKER):
+                (self.shards / name).unlink(missing_ok=True)
+        for folder in (self.shards / "train", self.shards / "validation", self.shards / "test", self.shards,
+                       self.rejected_dir, self.root / "reports"):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: a user's file inside keeps its folder
+
+
+SHARDS_MARKER = ".corpuskit-shards"
+
+
+def _read_lock(path: Path) -> dict:
+    try:
+        owner = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return owner if isinstance(owner, dict) else {}
+
+
+def _stale_lock(path: Path, host: str) -> bool:
+    """A lock whose owner ran on this host and is gone. Another host's lock is never stale to us."""
+    owner = _read_lock(path)
+    if not owner:
+        return not path.exists()  # released while we looked: try again
+    if owner.get("host") != host or not isinstance(owner.get("pid"), int):
+        return False
+    try:
+        os.kill(owner["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

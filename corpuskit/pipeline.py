@@ -104,6 +104,7 @@ def parse_stages(entries: Any, where: str) -> list[StageSpec]:
         name = str(params.pop("name", type_name.rpartition(":")[2]))
         try:
             params = check_params(type_name, params)
+            build_stage(type_name, params)  # the stage's own range checks, now rather than mid-run
         except StageConfigError as err:
             raise PipelineError(f"{key}.{type_name}: {err}") from None
         if name in seen:

@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from corpuskit.document import Document
-from corpuskit.errors import CorpuskitError
 from corpuskit.execute import get_executor
 from corpuskit.io import atomic_write_text
-from corpuskit.layout import RunPaths
+from corpuskit.layout import RunError, RunPaths
 from corpuskit.pipeline import PipelineConfig, StageSpec
 from corpuskit.readers import READ_STAGE, Source, list_sources, read_source
 from corpuskit.readers.parquet import iter_documents
@@ -45,9 +44,7 @@ from corpuskit.writers import DocumentWriter
 
 Log = Callable[[str], None]
 
-
-class RunError(CorpuskitError, RuntimeError):
-    """The run directory cannot be used as asked (for example, it holds a different run)."""
+__all__ = ["RunError", "compile_plan", "run_pipeline", "run_unit", "load_stats", "summary_table"]
 
 
 @dataclass(frozen=True)
@@ -183,7 +180,10 @@ def run_unit(task: UnitTask) -> dict:
     stats = {**{name: s for name, s, _ in layers}, **stats}
     first, last = layers[0][1], layers[-1][1]
     write_unit_stats(paths.unit_stats(k, i), stats)
-    atomic_write_text(paths.done(k, i), json.dumps({"docs_out": last.docs_out}))
+    marker = {"docs_out": last.docs_out}
+    if k == 0:
+        marker["input"] = source_stamp(task.source)
+    atomic_write_text(paths.done(k, i), json.dumps(marker))
     return {"unit": i, "docs_in": first.docs_in, "bytes_in": first.bytes_in,
             "docs_out": last.docs_out, "bytes_out": last.bytes_out}
 
@@ -204,7 +204,36 @@ def _tee(docs: Iterable[Document], writer: DocumentWriter) -> Iterator[Document]
         yield doc
 
 
+def source_stamp(src: Source) -> dict | None:
+    """Size and modification time of a source, to notice an input edited after it was read."""
+    p = Path(src.path)
+    if src.kind == "hf_hub" or not p.exists():
+        return None
+    files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file())
+    stats = [f.stat() for f in files]
+    return {"size": sum(st.st_size for st in stats), "mtime_ns": max((st.st_mtime_ns for st in stats), default=0)}
+
+
+def _check_inputs_unchanged(paths: RunPaths, sources: list[Source]) -> None:
+    """Refuse to resume over an input that changed since a finished unit read it."""
+    for i, src in enumerate(sources):
+        marker = paths.done(0, i)
+        if marker.is_file() and json.loads(marker.read_text()).get("input") != source_stamp(src):
+            raise RunError(f"input changed since this run read it: {src.path}; "
+                           "use --force to redo the run, or choose another --output")
+
+
+def _check_not_inside(cfg: PipelineConfig) -> None:
+    if cfg.input.startswith("hf:"):
+        return
+    inp, out = Path(cfg.input).resolve(), Path(cfg.output).resolve()
+    if inp.is_dir() and (out == inp or out.is_relative_to(inp)):
+        raise RunError(f"the output folder {cfg.output} is inside the input folder {cfg.input}: "
+                       "a rerun would read its own output; choose an output outside the input")
+
+
 def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) -> RunPaths:
+    """Check the folder is ours and holds this run (or none); called with the lock held."""
     paths = RunPaths(Path(cfg.output), cfg.format)
     record = {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict(),
               "units": [asdict(s) for s in sources]}
@@ -216,10 +245,9 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
             raise RunError(
                 f"{paths.root} holds a run with a different configuration or input; "
                 "use --force to redo it, or choose another --output")
-    paths.root.mkdir(parents=True, exist_ok=True)
-    # Temporary files of units that died in an earlier run: never under a final name, now garbage.
-    for stale in paths.root.rglob(".*.tmp-*"):
-        stale.unlink()
+        _check_inputs_unchanged(paths, sources)
+    # Temporaries of writers that died in an earlier run: never under a final name, now garbage.
+    paths.remove_temporaries()
     atomic_write_text(paths.config, json.dumps(record, indent=2, default=str))
     return paths
 
@@ -295,22 +323,23 @@ def run_pipeline(
     """Run every stage over every unit (resuming completed work) and return merged stats."""
     log = log or (lambda msg: None if quiet else print(msg, file=sys.stderr))
     workers = workers or os.cpu_count() or 1
+    _check_not_inside(cfg)
     sources = list_sources(cfg.input, cfg.reader.glob)
-    paths = _prepare_run_dir(cfg, sources, force)
-    plan = compile_plan(cfg.stages)
-    with get_executor(executor, workers) as ex:
-        run = Run(cfg, paths, sources, plan, ex, quiet, log)
-        for step in plan:
-            run.run_pass(step)
-    stats = run.write_stats()
-    if cfg.tokenizer is not None:
-        from corpuskit.tokenize.steps import post_steps
+    paths = RunPaths(Path(cfg.output), cfg.format)
+    paths.claim()
+    with paths.lock():
+        _prepare_run_dir(cfg, sources, force)
+        plan = compile_plan(cfg.stages)
+        with get_executor(executor, workers) as ex:
+            run = Run(cfg, paths, sources, plan, ex, quiet, log)
+            for step in plan:
+                run.run_pass(step)
+        stats = run.write_stats()
+        if cfg.tokenizer is not None:
+            from corpuskit.tokenize.steps import post_steps
 
-        for post in post_steps(cfg, paths, workers):
-            if post.done():
-                log(post.skipped_line())
-            else:
-                log(post.run())
+            for post in post_steps(cfg, paths, workers):
+                log(post.skipped_line() if post.done() else post.run())
     return stats
 
 

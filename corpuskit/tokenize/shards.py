@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_bytes, tmp_path
+from corpuskit.layout import SHARDS_MARKER, claim_folder
 from corpuskit.tokenize.bpe import (
     EOT, load_tokenizer, special_token_ids, token_id, tokenizer_threads,
 )
@@ -172,7 +173,7 @@ def write_shards(
         "pad_token": pad_token,
     }
     dtype = dtype_for_vocab(info["vocab_size"])
-    out.mkdir(parents=True, exist_ok=True)
+    claim_folder(out, SHARDS_MARKER, "shard directory")  # never write into someone else's folder
     (out / MANIFEST).unlink(missing_ok=True)  # from here on the directory is incomplete
     if tokenizer_file.resolve() != (out / TOKENIZER_FILE).resolve():
         atomic_write_bytes(out / TOKENIZER_FILE, tokenizer_file.read_bytes())

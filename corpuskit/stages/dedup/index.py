@@ -1,6 +1,7 @@
 """A persistent MinHash index: the documents kept by earlier runs, so that a new batch
 is de-duplicated against them (`index_dir`).
 
+    INDEX/.corpuskit-index    ownership marker: the folder was created (or found empty) by corpuskit
     INDEX/manifest.json       format, generation, parameters, document count, batches
     INDEX/gen-000003/         a store (see store.py) holding every indexed document
 
@@ -13,25 +14,43 @@ manifest and its generation intact.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 from corpuskit.errors import ConfigError
 from corpuskit.io import atomic_write_text
+from corpuskit.layout import claim_folder
 from corpuskit.stages.dedup.store import Store
 
 FORMAT = 1
+MARKER = ".corpuskit-index"
+_GENERATION = re.compile(r"^gen-\d{6}$")
 
 
 class IndexMismatchError(ConfigError):
     """The index folder was written with other parameters, or is not an index."""
 
 
+def check_index_folder(index_dir: Path) -> None:
+    """Refuse an index folder that corpuskit did not create: it is someone else's."""
+    index_dir = Path(index_dir)
+    if index_dir.exists() and not (index_dir / MARKER).is_file() and (not index_dir.is_dir() or any(index_dir.iterdir())):
+        raise IndexMismatchError(f"{index_dir} is not a corpuskit MinHash index (no {MARKER}) and not empty; "
+                                 "choose a new or empty folder for --index")
+
+
 def read_manifest(index_dir: Path) -> dict | None:
     path = Path(index_dir) / "manifest.json"
     if not path.exists():
         return None
-    manifest = json.loads(path.read_text())
+    check_index_folder(index_dir)
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise IndexMismatchError(f"{path}: not a JSON object; the index is damaged")
     if manifest.get("format") != FORMAT:
         raise IndexMismatchError(f"{index_dir}: not a corpuskit MinHash index (format {manifest.get('format')!r})")
     return manifest
@@ -61,12 +80,13 @@ def publish(index_dir: Path, new_store: Path, params: dict, batch: dict) -> None
         "batches": (old["batches"] if old else []) + [batch],
     }
     atomic_write_text(index_dir / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
-    for p in index_dir.glob("gen-*"):
-        if p.name != new_store.name and p.is_dir():
+    for p in index_dir.iterdir():
+        if _GENERATION.match(p.name) and p.name != new_store.name and p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
 
 
 def next_generation_dir(index_dir: Path) -> Path:
+    claim_folder(Path(index_dir), MARKER, "MinHash index")
     manifest = read_manifest(index_dir)
     gen = (manifest["generation"] + 1) if manifest else 1
     return Path(index_dir) / f"gen-{gen:06d}"

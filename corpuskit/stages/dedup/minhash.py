@@ -29,7 +29,7 @@ import numpy as np
 from corpuskit.document import Document
 from corpuskit.stage import GlobalStage, StageContext
 from corpuskit.stages.dedup.cluster import Corpus, decide
-from corpuskit.stages.dedup.index import next_generation_dir, open_index, publish
+from corpuskit.stages.dedup.index import check_index_folder, next_generation_dir, open_index, publish
 from corpuskit.stages.dedup.shingles import shingle_hashes
 from corpuskit.stages.dedup.signatures import MinHasher, band_hashes, lsh_params, s_curve_threshold
 from corpuskit.stages.dedup.store import Store, StoreWriter, copy_rows, read_drops, write_drops
@@ -66,6 +66,8 @@ class MinhashDedup(GlobalStage):
         self.bands, self.rows = lsh_params(threshold, num_perm, bands, rows)
         self.threshold = threshold if threshold is not None else s_curve_threshold(self.bands, self.rows)
         self.keep, self.verify, self.max_cluster_size = keep, verify, max_cluster_size
+        if index_dir:
+            check_index_folder(Path(index_dir))  # at pipeline load, before any work
         self.index_dir = index_dir
         self.batch_size = batch_size
 
@@ -157,7 +159,6 @@ class MinhashDedup(GlobalStage):
 
     def _update_index(self, corpus, decision, first_unit: int, workdir: Path) -> None:
         index_dir = Path(self.index_dir)
-        index_dir.mkdir(parents=True, exist_ok=True)
         removed = np.zeros(corpus.n, dtype=bool)
         removed[decision.removed] = True
         keep_rows = []

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from corpuskit.io import atomic_write_text
+
 _RAW = {"sig": np.uint32, "nshingles": np.int64, "length": np.int64, "shingles": np.uint32, "shingle_off": np.int64}
 _EXT = {np.uint32: "u32", np.int64: "i64", np.uint64: "u64"}
 
