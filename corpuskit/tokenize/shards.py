@@ -157,6 +157,7 @@ def write_shards(
     counted as `empty_text`. Both are recorded in the manifest's `dropped`.
     """
     out = Path(out_dir)
+    claim_folder(out, SHARDS_MARKER, "shard directory")  # never write into someone else's folder
     tokenizer_file = Path(tokenizer_file)
     tok = load_tokenizer(tokenizer_file)
     eot_id = token_id(tok, eot_token, "eot")
@@ -173,7 +174,6 @@ def write_shards(
         "pad_token": pad_token,
     }
     dtype = dtype_for_vocab(info["vocab_size"])
-    claim_folder(out, SHARDS_MARKER, "shard directory")  # never write into someone else's folder
     (out / MANIFEST).unlink(missing_ok=True)  # from here on the directory is incomplete
     if tokenizer_file.resolve() != (out / TOKENIZER_FILE).resolve():
         atomic_write_bytes(out / TOKENIZER_FILE, tokenizer_file.read_bytes())

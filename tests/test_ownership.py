@@ -1,0 +1,157 @@
+"""Never touch what is not ours: run folders, shard directories and indexes are marked and claimed."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+
+import pytest
+
+from corpuskit.layout import LOCK, RunError
+from corpuskit.pipeline import PipelineError, parse_pipeline
+from corpuskit.runner import run_pipeline
+
+STAGES = [{"normalize": {}}, {"exact_dedup": {}}]
+
+
+def _run(inp, out, stages=STAGES, **kw):
+    return run_pipeline(parse_pipeline({"input": str(inp), "output": str(out), "stages": stages}),
+                        workers=1, quiet=True, **kw)
+
+
+def test_a_folder_we_did_not_create_is_refused_and_kept(prose_dir, tmp_path):
+    """`mkdir u; echo k > u/part-of-my-thesis.docx; corpuskit clean in u --force` used to lose the .docx."""
+    u = tmp_path / "u"
+    u.mkdir()
+    (u / "part-of-my-thesis.docx").write_text("k")
+    (u / "config.json").write_text("{}")
+    for force in (False, True):
+        with pytest.raises(RunError, match="not empty and was not created by corpuskit"):
+            _run(prose_dir, u, force=force)
+    assert sorted(p.name for p in u.iterdir()) == ["config.json", "part-of-my-thesis.docx"]
+
+
+def test_force_deletes_only_our_own_names(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    _run(prose_dir, out)
+    mine = {"part-of-my-thesis.docx": "k", "rejected/notes.txt": "n", ".hidden.tmp-notes": "h",
+            "reports/mine.txt": "r"}
+    for rel, text in mine.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text)
+    _run(prose_dir, out, force=True)  # a forced rerun ...
+    (out / "_work" / "done").mkdir(parents=True, exist_ok=True)
+    for rel, text in mine.items():  # ... and its stale-temporary cleanup leave them alone
+        assert (out / rel).read_text() == text, rel
+    assert sorted(p.name for p in out.glob("part-0*")) == ["part-00000.parquet", "part-00001.parquet",
+                                                          "part-00002.parquet"]
+
+
+def test_stale_temporaries_of_killed_writers_are_removed_files_and_folders(prose_dir, tmp_path):
+    """kill -9 during the MinHash index left `.unit-00000.tmp-PID/` and every rerun failed."""
+    out = tmp_path / "out"
+    stages = [{"minhash_dedup": {}}]
+    _run(prose_dir, out, stages)
+    work = out / "_work" / "stages" / "minhash_dedup"
+    stale_dir = work / ".unit-00007.tmp-4242"
+    stale_dir.mkdir()
+    (stale_dir / "band-000.u64").write_bytes(b"x" * 8)
+    stale_file = out / ".part-00001.parquet.tmp-4242"
+    stale_file.write_bytes(b"partial")
+    _run(prose_dir, out, stages)
+    assert not stale_dir.exists() and not stale_file.exists()
+
+
+def test_index_folder_must_be_ours_and_only_its_generations_are_removed(prose_dir, tmp_path):
+    """`--index DIR` used to delete any `gen-*` folder in DIR."""
+    foreign = tmp_path / "photos"
+    (foreign / "gen-holiday").mkdir(parents=True)
+    (foreign / "gen-holiday" / "beach.jpg").write_bytes(b"jpg")
+    with pytest.raises(PipelineError, match="not a corpuskit MinHash index"):
+        parse_pipeline({"input": str(prose_dir), "output": str(tmp_path / "o"),
+                        "stages": [{"minhash_dedup": {"index_dir": str(foreign)}}]})
+    index = tmp_path / "index"
+    stages = [{"minhash_dedup": {"index_dir": str(index)}}]
+    _run(prose_dir, tmp_path / "o1", stages)
+    (index / "gen-holiday").mkdir()  # a user's folder inside our index: not one of our generations
+    (index / "gen-holiday" / "beach.jpg").write_bytes(b"jpg")
+    _run(prose_dir, tmp_path / "o2", stages)
+    assert (index / "gen-holiday" / "beach.jpg").read_bytes() == b"jpg"
+    manifest = json.loads((index / "manifest.json").read_text())
+    assert manifest["generation"] == 2
+    assert sorted(p.name for p in index.glob("gen-0*")) == [manifest["current"]]
+
+
+def test_index_manifest_that_is_not_an_object_is_a_clear_error(prose_dir, tmp_path):
+    index = tmp_path / "index"
+    stages = [{"minhash_dedup": {"index_dir": str(index)}}]
+    _run(prose_dir, tmp_path / "o1", stages)
+    (index / "manifest.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="manifest.json: not a JSON object"):
+        _run(prose_dir, tmp_path / "o2", stages)
+
+
+def test_shard_directory_is_claimed(tmp_path):
+    from corpuskit.tokenize.config import ShardConfig
+    from corpuskit.tokenize.shards import write_shards
+
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "train").mkdir()
+    (target / "train" / "shard-00000.arrow").write_bytes(b"my own file")
+    with pytest.raises(RunError, match="not empty and was not created by corpuskit"):
+        write_shards([], tmp_path / "tokenizer.json", target, ShardConfig(), eot_token="<|endoftext|>")
+    assert (target / "train" / "shard-00000.arrow").read_bytes() == b"my own file"
+
+
+def test_edited_input_is_noticed(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    _run(prose_dir, out)
+    time.sleep(0.01)
+    (prose_dir / "b.txt").write_text("An entirely new text, written after the run.\n")
+    with pytest.raises(RunError, match="input changed since this run read it: .*b.txt"):
+        _run(prose_dir, out)
+    _run(prose_dir, out, force=True)
+
+
+def test_a_second_run_on_the_same_folder_is_refused(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    _run(prose_dir, out)
+    lock = out / LOCK
+    lock.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))  # a live process
+    with pytest.raises(RunError, match="in use by another corpuskit run"):
+        _run(prose_dir, out)
+    lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname()}))  # gone: stale
+    _run(prose_dir, out)
+    assert not lock.exists()
+
+
+def test_output_inside_input_is_refused(prose_dir):
+    with pytest.raises(RunError, match="inside the input folder"):
+        _run(prose_dir, prose_dir / "out")
+    assert not (prose_dir / "out").exists()
+
+
+def test_bad_stage_parameters_are_refused_at_load(prose_dir, tmp_path):
+    """`num_perm: 12.5` and `toxicity: {threshold: 2.0}` used to fail only after earlier passes ran."""
+    for stage, message in [({"minhash_dedup": {"num_perm": 12.5}}, "'num_perm': expected int"),
+                           ({"toxicity": {"threshold": 2.0}}, "threshold must be between 0 and 1")]:
+        with pytest.raises(PipelineError, match=message):
+            parse_pipeline({"input": str(prose_dir), "output": str(tmp_path / "o"),
+                            "stages": [{"exact_dedup": {}}, stage]})
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_paths_is_the_only_owner_of_the_layout(repo):
+    """No module but layout.py spells the run folder's file names."""
+    offenders = []
+    for path in (repo / "corpuskit").rglob("*.py"):
+        if path.name == "layout.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ('"_work"', '"stats.json"', '"rejected"', "parents[2]", '"dedup_report'):
+            if needle in text:
+                offenders.append(f"{path.relative_to(repo)}: {needle}")
+    assert offenders == []
