@@ -27,12 +27,17 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import numpy as np
 
 from corpuskit.document import Document
+from corpuskit.errors import ConfigError
 from corpuskit.io import atomic_write_text
 from corpuskit.tokenize.config import EOT, TokenizerConfig
 from corpuskit.tokenize.split import SplitConfig
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
+
+class TokenizerFileError(ConfigError, FileNotFoundError):
+    """A tokenizer file is missing or is not a tokenizer.json; the message names it."""
+
 
 @contextlib.contextmanager
 def tokenizer_threads(workers: int) -> Iterator[None]:
@@ -144,8 +149,12 @@ def load_tokenizer(path: str | Path) -> "Tokenizer":
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"tokenizer file not found: {path}")
-    return Tokenizer.from_file(str(path))
+        raise TokenizerFileError(f"tokenizer file not found: {path}")
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as err:  # tokenizers raises a bare Exception for a file it cannot parse
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise TokenizerFileError(f"{path}: not a Hugging Face tokenizer.json ({first})") from None
 
 
 def special_token_ids(tok: "Tokenizer") -> dict[str, int]:

@@ -70,3 +70,15 @@ def test_default_pipeline_configures_both_steps():
     raw = yaml.safe_load((Path(__file__).parents[2] / "pipelines" / "default.yaml").read_text())
     tcfg, scfg = check_post_config(raw["tokenizer"], raw["shards"])
     assert tcfg.vocab_size == 8192 and scfg.validation == 0.05
+
+
+def test_a_file_that_is_not_a_tokenizer_is_named(tmp_path):
+    from corpuskit.errors import CorpuskitError
+    from corpuskit.tokenize.bpe import load_tokenizer
+
+    bad = tmp_path / "some.csv"
+    bad.write_text("id,text\n1,hello\n")
+    with pytest.raises(CorpuskitError, match="some.csv: not a Hugging Face tokenizer.json"):
+        load_tokenizer(bad)
+    with pytest.raises(CorpuskitError, match="tokenizer file not found: .*missing.json"):
+        load_tokenizer(tmp_path / "missing.json")
