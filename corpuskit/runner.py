@@ -126,7 +126,9 @@ def run_unit(task: UnitTask) -> dict:
     def reject(doc: Document, reason: str, stage: str, **detail) -> None:
         if not rejected:
             rejected.append(DocumentWriter(paths.rejected(k, i), rejected=True))
-        if stage == READ_STAGE:
+        if stage == READ_STAGE:  # a record the reader could not use: in, and dropped (in = out + dropped)
+            read_stats.docs_in += 1
+            read_stats.bytes_in += utf8_len(doc.text)
             read_stats.drop(reason)
         rejected[0].write(doc, reason=reason, stage=stage, **detail)
 

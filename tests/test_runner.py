@@ -135,3 +135,18 @@ def test_changed_config_is_refused_unless_forced(prose_dir, tmp_path):
     run_pipeline(changed, workers=1, quiet=True, force=True)
     assert _ids(out) == ["a.txt#0", "b.txt#0", "c.txt#0"]
     assert not (out / "rejected").exists()
+
+
+def test_every_row_of_the_stats_adds_up_including_read(prose_dir, tmp_path):
+    """Records the reader rejects count as read in and dropped: in = out + dropped, for every stage."""
+    (prose_dir / "bad.jsonl").write_text('{"text": "a fine line of text"}\n{broken\n{"no_text": 1}\n')
+    (prose_dir / "notes.xyz").write_text("unknown format")
+    out = tmp_path / "out"
+    run_pipeline(_config(prose_dir, out, STAGES), workers=1, quiet=True)
+    summary = json.loads((out / "stats.json").read_text())
+    for name, row in summary["stages"].items():
+        assert row["docs_in"] == row["docs_out"] + row["dropped"], name
+    read = summary["stages"]["read"]
+    assert read["dropped_malformed_json"] == 1 and read["dropped_missing_field"] == 1
+    assert read["dropped_unsupported_format"] == 1
+    assert summary["documents_in"] == len(_ids(out)) + len(_rejected(out))
