@@ -44,7 +44,7 @@ _PART = re.compile(r"^part-\d{5}\.(parquet|jsonl)$")
 _REJECTED = re.compile(r"^seg\d+-part-\d{5}\.(parquet|jsonl)$")
 _REPORT = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
 _SHARD = re.compile(r"^shard-\d{5}\.arrow$")
-_TEMPORARY = re.compile(r"^\..+\.tmp(-\d+)?$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
+_TEMPORARY = re.compile(r"^\..+\.tmp-\d+$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
 
 
 class RunError(CorpuskitError, RuntimeError):

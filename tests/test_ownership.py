@@ -41,8 +41,9 @@ def test_force_deletes_only_our_own_names(prose_dir, tmp_path):
     for rel, text in mine.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_text(text)
+    (out / ".my-draft.tmp").write_text("d")
+    mine[".my-draft.tmp"] = "d"
     _run(prose_dir, out, force=True)  # a forced rerun ...
-    (out / "_work" / "done").mkdir(parents=True, exist_ok=True)
     for rel, text in mine.items():  # ... and its stale-temporary cleanup leave them alone
         assert (out / rel).read_text() == text, rel
     assert sorted(p.name for p in out.glob("part-0*")) == ["part-00000.parquet", "part-00001.parquet",
