@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from corpuskit.pipeline import parse_pipeline
-from corpuskit.presets import CLEAN_STAGES
+from corpuskit.presets import preset_stages
 from corpuskit.runner import run_pipeline
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cc"
@@ -68,7 +68,7 @@ def main() -> None:
         inp.mkdir()
         nbytes = build_input(inp, args.mb)
         base_s, base_cpu, _ = run(inp, Path(tmp) / "base", [], args.workers)
-        clean_s, clean_cpu, stats = run(inp, Path(tmp) / "clean", CLEAN_STAGES, args.workers)
+        clean_s, clean_cpu, stats = run(inp, Path(tmp) / "clean", preset_stages("clean"), args.workers)
         summary = json.loads((Path(tmp) / "clean" / "stats.json").read_text())
     mb = nbytes / 1e6
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

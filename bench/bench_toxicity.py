@@ -67,7 +67,7 @@ def quality() -> None:
         return
     from corpuskit.stages.toxicity.evaluate import binary_metrics
     from corpuskit.stages.toxicity.stage import ToxicityFilter
-    from corpuskit.stages.toxicity.train import is_heldout, read_labelled
+    from corpuskit.stages.toxicity.labelled import is_heldout, read_labelled
 
     texts, y = read_labelled(DAVIDSON, "tweet", "class", {"0", "1"})
     held = [i for i, t in enumerate(texts) if is_heldout(t)]

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from corpuskit.commands._common import corpus_options, execute, stages_config
+from corpuskit.commands._common import CorpuskitGroup, corpus_options, execute
 
-@click.group()
+
+@click.group(cls=CorpuskitGroup)
 @click.version_option(package_name="corpuskit")
 def cli():
     """corpuskit: turn raw text into training shards for a language model.
 
     Example:
 
+    \b
         corpuskit run pipelines/default.yaml --output data/
     """
 
@@ -34,15 +34,13 @@ def run(pipeline, input_path, output, executor, workers, fmt, force, quiet):
 
     Example:
 
+    \b
         corpuskit run pipelines/default.yaml --output data/ --workers 2
     """
-    from corpuskit.pipeline import PipelineError, load_pipeline
+    from corpuskit.pipeline import load_pipeline
 
-    try:
-        cfg = load_pipeline(pipeline, {"input": input_path, "output": output, "format": fmt})
-    except PipelineError as err:
-        raise click.ClickException(str(err)) from None
-    execute(cfg, workers, force, quiet, executor)
+    execute(load_pipeline(pipeline, {"input": input_path, "output": output, "format": fmt}),
+            workers, force, quiet, executor)
 
 
 @cli.command()
@@ -56,15 +54,17 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
 
     INPUT is a file or folder of .txt/.jsonl/.parquet/.csv (optionally .gz/.zst).
     Kept documents go to OUTPUT/part-*.parquet, dropped ones to OUTPUT/rejected/
-    with their reason, counters to OUTPUT/stats.json.
+    with their reason, counters to OUTPUT/stats.json. The stages are those of
+    pipelines/clean.yaml, or of --config FILE.
 
     Example:
 
+    \b
         corpuskit clean raw/ cleaned/ --workers 4
     """
-    from corpuskit.presets import CLEAN_STAGES
+    from corpuskit.presets import preset_pipeline
 
-    execute(stages_config(input_path, output, CLEAN_STAGES, fmt, config), workers, force, quiet)
+    execute(preset_pipeline("clean", input_path, output, fmt, config_file=config), workers, force, quiet)
 
 
 @cli.command()
@@ -76,7 +76,7 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
                    "(default: 14 bands x 8 rows, about 0.72).")
 @click.option("--ngram", type=click.IntRange(min=1), default=None, help="Words per shingle (default 5).")
 @click.option("--num-perm", type=click.IntRange(min=1), default=None, help="MinHash permutations (default 112).")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, resolve_path=True), default=None,
               help="Persistent index folder: remove duplicates of documents indexed by earlier runs, "
                    "then add this run's kept documents to it.")
 @corpus_options
@@ -86,21 +86,23 @@ def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir,
     Exact duplicates (same normalized text) go first, then near duplicates by
     MinHash LSH over word 5-grams. Removed documents go to OUTPUT/rejected/ with
     reason exact_duplicate or minhash_duplicate and duplicate_of naming the kept
-    document; OUTPUT/dedup_report.json counts the clusters and shows examples.
+    document; OUTPUT/reports/minhash_dedup.json counts the clusters and shows examples.
+    The stages are those of pipelines/dedup.yaml, changed by the options.
 
     Example:
 
+    \b
         corpuskit dedup cleaned/ deduped/ --index dedup-index/ --workers 4
     """
-    from corpuskit.presets import dedup_stages
+    from corpuskit.presets import preset_pipeline
 
     if exact_only and (index_dir or threshold or ngram or num_perm):
         raise click.UsageError("--threshold, --ngram, --num-perm and --index apply to near-duplicate "
                                "removal; drop them or --exact-only")
-    if index_dir:
-        index_dir = str(Path(index_dir).resolve())
-    stages = dedup_stages(exact_only, threshold=threshold, ngram=ngram, num_perm=num_perm, index_dir=index_dir)
-    execute(stages_config(input_path, output, stages, fmt, None), workers, force, quiet)
+    minhash = {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "index_dir": index_dir}
+    cfg = preset_pipeline("dedup", input_path, output, fmt, stage_params={"minhash_dedup": minhash},
+                          skip=["minhash_dedup"] if exact_only else [])
+    execute(cfg, workers, force, quiet)
 
 
 @cli.command()
@@ -111,16 +113,14 @@ def stats(run_dir, as_json):
 
     Example:
 
+    \b
         corpuskit stats data/
     """
     import json
 
-    from corpuskit.runner import RunError, load_stats, summary_table
+    from corpuskit.runner import load_stats, summary_table
 
-    try:
-        summary = load_stats(run_dir)
-    except RunError as err:
-        raise click.ClickException(str(err)) from None
+    summary = load_stats(run_dir)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return

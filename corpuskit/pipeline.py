@@ -158,13 +158,19 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
     )
 
 
-def load_pipeline(path: str | Path, overrides: dict | None = None) -> PipelineConfig:
-    """Load and validate a pipeline YAML file (safe_load only)."""
+def read_yaml(path: str | Path, what: str = "pipeline file") -> Any:
+    """A YAML file's content (safe_load only); PipelineError naming the file when it is missing or invalid."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PipelineError(f"pipeline file not found: {path}") from None
+        raise PipelineError(f"{what} not found: {path}") from None
+    except UnicodeDecodeError as err:
+        raise PipelineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except yaml.YAMLError as err:
         raise PipelineError(f"{path}: invalid YAML: {err}") from None
-    return parse_pipeline(raw, str(path), overrides)
+
+
+def load_pipeline(path: str | Path, overrides: dict | None = None) -> PipelineConfig:
+    """Load and validate a pipeline YAML file."""
+    return parse_pipeline(read_yaml(path), str(path), overrides)

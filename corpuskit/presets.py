@@ -1,36 +1,97 @@
-"""The stage lists behind the one-step commands (`corpuskit clean`, `corpuskit dedup`).
+"""The pipelines behind the one-step commands (`corpuskit clean`, `corpuskit dedup`).
 
-Each is the same list a pipeline YAML would hold, so a user can copy it into a
-pipeline file and tune it there.
+Their stages live in `pipelines/<name>.yaml`, next to `pipelines/default.yaml`, so there is
+no Python copy of a YAML list: a user reads, copies and tunes the same file the command runs.
+A command adds what it was given on the command line (input, output, format, a `--config`
+file, stage parameters from options) and gets back a validated `PipelineConfig`.
 """
 
 from __future__ import annotations
 
-# Repair first, then remove boilerplate lines and PII (so rejected records carry no PII
-# either), then the quality rules. Thresholds are the published ones except where noted:
-# those rules read hard-wrapped books and verse as junk (see docs/CLEANING.md).
-CLEAN_STAGES: list[dict] = [
-    {"repair": {}},
-    {"emoji": {"mode": "keep"}},
-    {"boilerplate": {}},
-    {"pii": {}},
-    {"c4_quality": {"min_sentences": 3}},  # C4: 5 per web page; a 2,000-char chunk of Austen has 3-4
-    {"gopher_quality": {}},
-    {"fineweb_quality": {"wrap_width": 80, "skip_label_lines": True, "char_duplicates_ratio": 0.05}},
-    {"gopher_repetition": {"skip_label_lines": True}},
-    {"language_filter": {"languages": ["en"], "min_score": 0.5}},
-]
+from pathlib import Path
+from typing import Any, Iterable
+
+from corpuskit.pipeline import PipelineConfig, PipelineError, parse_pipeline, read_yaml
+
+_PACKAGE = Path(__file__).resolve().parent
 
 
-def dedup_stages(exact_only: bool = False, threshold: float | None = None, ngram: int | None = None,
-                 num_perm: int | None = None, index_dir: str | None = None) -> list[dict]:
-    """Exact de-duplication, then near-duplicate MinHash LSH unless `exact_only`.
+def pipelines_dir() -> Path:
+    """The folder holding the pipeline YAML files.
 
-    Options left as None take the stage defaults (5-word shingles, 112 permutations as
-    14 bands x 8 rows, no persistent index).
+    A wheel carries `pipelines/` inside the package as `corpuskit/pipelines/` (setup.py maps
+    it there, so the files exist once, at the top of the repository); a source checkout or an
+    editable install reads the repository's own `pipelines/`.
     """
-    stages: list[dict] = [{"exact_dedup": {}}]
-    if not exact_only:
-        params = {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "index_dir": index_dir}
-        stages.append({"minhash_dedup": {k: v for k, v in params.items() if v is not None}})
-    return stages
+    installed = _PACKAGE / "pipelines"
+    return installed if installed.is_dir() else _PACKAGE.parent / "pipelines"
+
+
+def read_yaml_mapping(path: str | Path) -> dict:
+    """A YAML file that must hold a mapping (an empty file is an empty mapping); PipelineError otherwise."""
+    raw = read_yaml(path, "file")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{path}: expected a mapping with 'stages' and/or 'reader'")
+    return raw
+
+
+def preset_stages(name: str) -> list:
+    """The stage entries of `pipelines/<name>.yaml`, as YAML holds them."""
+    return read_yaml_mapping(pipelines_dir() / f"{name}.yaml").get("stages", [])
+
+
+def command_pipeline(input: str, output: str, stages: list, fmt: str | None = None,
+                     reader: dict | None = None, where: str = "<command line>") -> PipelineConfig:
+    """A validated pipeline that runs `stages` over `input` into `output` (format `fmt`, default parquet)."""
+    raw: dict[str, Any] = {"input": input, "output": output, "stages": stages}
+    if reader is not None:
+        raw["reader"] = reader
+    return parse_pipeline(raw, where, {"format": fmt})
+
+
+def preset_pipeline(name: str, input: str, output: str, fmt: str | None = None, config_file: str | None = None,
+                    stage_params: dict[str, dict] | None = None, skip: Iterable[str] = ()) -> PipelineConfig:
+    """The pipeline of `pipelines/<name>.yaml` over `input` into `output`.
+
+    `config_file`: a YAML mapping whose `stages` and `reader` replace the preset's.
+    `skip`: stage types to leave out. `stage_params`: per stage type, parameters that
+    override the file's; a value of None is an option that was not given and changes nothing.
+    Bad YAML, a non-mapping file and invalid stages are PipelineErrors naming the file.
+    """
+    where = str(pipelines_dir() / f"{name}.yaml")
+    raw = read_yaml_mapping(where)
+    if config_file:
+        where = str(config_file)
+        raw.update({k: v for k, v in read_yaml_mapping(config_file).items() if k in ("stages", "reader")})
+    stages = raw.get("stages", [])
+    if not isinstance(stages, list):
+        raise PipelineError(f"{where}: 'stages' must be a list")
+    skip = set(skip)
+    stages = [entry for entry in stages if _stage_type(entry) not in skip]
+    for type_name, params in (stage_params or {}).items():
+        given = {k: v for k, v in params.items() if v is not None}
+        if given:
+            stages = _override(stages, type_name, given, where)
+    return command_pipeline(input, output, stages, fmt, raw.get("reader"), where)
+
+
+def _stage_type(entry: Any) -> Any:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and len(entry) == 1:
+        return next(iter(entry))
+    return None  # malformed: left for parse_pipeline to report with its position
+
+
+def _override(stages: list, type_name: str, params: dict, where: str) -> list:
+    if not any(_stage_type(e) == type_name for e in stages):
+        raise PipelineError(f"{where}: no {type_name!r} stage for the options {', '.join(params)}")
+    out = []
+    for entry in stages:
+        if _stage_type(entry) == type_name:
+            current = {} if isinstance(entry, str) else dict(entry[type_name] or {})
+            entry = {type_name: {**current, **params}}
+        out.append(entry)
+    return out

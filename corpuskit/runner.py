@@ -22,6 +22,7 @@ The run folder's layout belongs to `corpuskit.layout.RunPaths`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -329,7 +330,7 @@ def run_pipeline(
     sources = list_sources(cfg.input, cfg.reader.glob)
     paths = RunPaths(Path(cfg.output), cfg.format)
     paths.claim()
-    with paths.lock():
+    with paths.lock(), _removing_temporaries_on_interrupt(paths):
         _prepare_run_dir(cfg, sources, force)
         plan = compile_plan(cfg.stages)
         with get_executor(executor, workers) as ex:
@@ -343,6 +344,16 @@ def run_pipeline(
             for post in post_steps(cfg, paths, workers):
                 log(post.skipped_line() if post.done() else post.run())
     return stats
+
+
+@contextlib.contextmanager
+def _removing_temporaries_on_interrupt(paths: RunPaths) -> Iterator[None]:
+    """Ctrl-C: completed units stay (a rerun resumes), half-written files go."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        paths.remove_temporaries()
+        raise
 
 
 def _run_with_progress(ex, tasks: list[UnitTask], n_units: int, label: str, quiet: bool) -> None:

@@ -4,31 +4,35 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pyarrow.parquet as pq
+import yaml
 from click.testing import CliRunner
 
+from helpers import FIXTURES
 from helpers.clean import prose, run_stage
 from corpuskit.cli import cli
 from corpuskit.document import Document
-from corpuskit.pipeline import load_pipeline, parse_pipeline
-from corpuskit.presets import CLEAN_STAGES
+from corpuskit.pipeline import load_pipeline
+from corpuskit.presets import preset_stages
 from corpuskit.runner import run_pipeline
 from corpuskit.stages import build_stage
-from corpuskit.stages.clean import STAGES
+from corpuskit.stages.filters import STAGES as FILTERS
+from corpuskit.stages.formatters import STAGES as FORMATTERS
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CC = FIXTURES / "cc"
+STAGES = {**FORMATTERS, **FILTERS}  # the cleaning and quality stages
 
 
 def _clean_specs(cfg):
     return [s for s in cfg.stages if s.type in STAGES]
 
 
-def test_default_pipeline_uses_the_clean_preset(repo):
-    cfg = load_pipeline(repo / "pipelines" / "default.yaml")
-    preset = parse_pipeline({"input": str(repo / "corpus"), "stages": CLEAN_STAGES})
-    assert [(s.type, s.params) for s in _clean_specs(cfg)] == [(s.type, s.params) for s in preset.stages]
+def test_default_pipeline_opens_with_the_clean_stages(repo):
+    """`corpuskit clean` runs what the default pipeline runs before de-duplication."""
+    default = yaml.safe_load((repo / "pipelines" / "default.yaml").read_text(encoding="utf-8"))
+    clean = yaml.safe_load((repo / "pipelines" / "clean.yaml").read_text(encoding="utf-8"))
+    assert clean["stages"] == [s for s in default["stages"] if next(iter(s)) in STAGES]
 
 
 def test_embedded_books_are_kept(repo, tmp_path):
@@ -49,7 +53,7 @@ def test_embedded_books_are_kept(repo, tmp_path):
 
 def _pages():
     docs = []
-    for path in sorted(FIXTURES.glob("dolma_*.jsonl.gz")):
+    for path in sorted(CC.glob("dolma_*.jsonl.gz")):
         for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines():
             rec = json.loads(line)
             docs.append(Document(text=rec["text"], id=rec["id"]))
@@ -57,7 +61,7 @@ def _pages():
 
 
 def _clean_texts(docs):
-    stages = [build_stage(*next(iter(e.items()))) for e in CLEAN_STAGES]
+    stages = [build_stage(*next(iter(e.items()))) for e in preset_stages("clean")]
     dropped = {}
     for st in stages:
         st.reject = lambda doc, reason, name, **kw: dropped.__setitem__(doc.id, reason)
@@ -122,7 +126,7 @@ def test_clean_command_keeps_ids_and_writes_reasons(tmp_path):
 def test_clean_is_deterministic_across_worker_counts(tmp_path):
     folder = tmp_path / "pages"
     folder.mkdir()
-    for path in FIXTURES.glob("dolma_*.jsonl.gz"):
+    for path in CC.glob("dolma_*.jsonl.gz"):
         (folder / path.name).write_bytes(path.read_bytes())
     outputs = []
     for workers in (1, 2):

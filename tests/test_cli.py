@@ -1,12 +1,15 @@
 """The command line, driven through click's CliRunner."""
 
+import inspect
 import json
 import re
 
 import pyarrow.parquet as pq
+import pytest
 from click.testing import CliRunner
 
 from corpuskit.cli import cli
+from corpuskit.layout import RunPaths
 
 
 def _commands(group, prefix=""):
@@ -24,6 +27,23 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(repo):
         if not hasattr(cmd, "commands"):
             assert "Example:" in result.output, f"`corpuskit {name} --help` has no example"
         assert f"corpuskit {name}" in readme, f"`corpuskit {name}` is not documented in README.md"
+
+
+def _example_lines(cmd) -> list[str]:
+    """The lines of the docstring's example block, as written."""
+    lines = inspect.cleandoc(cmd.help).splitlines()
+    block = lines[lines.index("Example:") + 1:]
+    return [line.strip() for line in block if line.strip() and line.strip() != "\b"]
+
+
+def test_every_example_is_shown_unwrapped():
+    for name, cmd in [("", cli), *_commands(cli)]:
+        assert "\b" in cmd.help, f"`corpuskit {name}`: no \\b before the example, so click rewraps it"
+        output = CliRunner().invoke(cli, name.split() + ["--help"]).output
+        examples = _example_lines(cmd)
+        assert examples, name
+        for line in examples:
+            assert any(out.strip() == line for out in output.splitlines()), f"`corpuskit {name} --help` wraps {line!r}"
 
 
 def test_run_command_with_overrides(repo, prose_dir, tmp_path, monkeypatch):
@@ -84,3 +104,45 @@ def test_jsonl_format_option(prose_dir, tmp_path):
 def test_stats_on_a_folder_that_is_not_a_run(tmp_path):
     result = CliRunner().invoke(cli, ["stats", str(tmp_path)])
     assert result.exit_code != 0 and "not a finished corpuskit run" in result.output
+
+
+def test_a_bug_in_a_stage_keeps_its_traceback(prose_dir, tmp_path, monkeypatch):
+    """Only corpuskit's own errors become one-line messages; a ValueError from stage code is a bug."""
+    from corpuskit.stages.formatters.repair import Normalize
+
+    def broken(self, text):
+        raise ValueError("a bug in a stage")
+
+    monkeypatch.setattr(Normalize, "map", broken)
+    config = tmp_path / "clean.yaml"
+    config.write_text("stages:\n  - normalize: {}\n")
+    result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "o"), "-w", "1", "-q", "-c", str(config)])
+    assert isinstance(result.exception, ValueError) and str(result.exception) == "a bug in a stage"
+    assert "Error: a bug in a stage" not in result.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("stages: [unclosed\n", "clean.yaml: invalid YAML"),
+    ("- normalize: {}\n", "clean.yaml: expected a mapping with 'stages' and/or 'reader'"),
+    ("stages:\n  - normalize: {form: 5}\n", "clean.yaml: stages[0].normalize"),
+    ("stages:\n  - normalize: {form: NFX}\n", "stage 'normalize': unicode must be NFC, NFKC or none"),
+])
+def test_clean_config_file_errors_are_one_line(prose_dir, tmp_path, text, message):
+    config = tmp_path / "clean.yaml"
+    config.write_text(text)
+    result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "o"), "-q", "-c", str(config)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ") and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_clean_and_dedup_presets_are_pipelines_too(repo, prose_dir, tmp_path):
+    """pipelines/clean.yaml and dedup.yaml run with `corpuskit run` as they run behind their commands."""
+    outputs = {}
+    for args in (["run", str(repo / "pipelines" / "dedup.yaml"), "--input", str(prose_dir), "--output"],
+                 ["dedup", str(prose_dir)]):
+        out = tmp_path / args[0]
+        result = CliRunner().invoke(cli, args + [str(out), "-w", "1", "-q"])
+        assert result.exit_code == 0, result.output
+        outputs[args[0]] = RunPaths(out).fingerprint()
+    assert outputs["run"] == outputs["dedup"] is not None

@@ -1,13 +1,32 @@
-"""Options and helpers shared by the commands that read a corpus. Top-level imports: click only."""
+"""What the commands share: the group that reports corpuskit's errors, corpus options, running a pipeline.
+
+Top-level imports: click, the standard library and `corpuskit.errors` (stdlib only).
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import click
 
+from corpuskit.errors import CorpuskitError
+
 DEFAULT_WORKERS = os.cpu_count() or 1
+
+
+class CorpuskitGroup(click.Group):
+    """A command group that prints a `CorpuskitError` (a user's mistake, a condition of their
+    data) as one line, `Error: ...`, exit status 1. Any other exception is a bug and keeps
+    its traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CorpuskitError as err:
+            raise click.ClickException(str(err)) from None
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: completed work is kept; run the same command again to resume", err=True)
+            ctx.exit(130)
 
 
 def corpus_options(f):
@@ -22,36 +41,11 @@ def corpus_options(f):
 
 
 def execute(cfg, workers: int, force: bool, quiet: bool, executor: str = "local") -> None:
-    from corpuskit.pipeline import PipelineError
-    from corpuskit.runner import RunError, load_stats, run_pipeline, summary_table
+    """Run a pipeline config, then print its per-stage summary unless `quiet`."""
+    from corpuskit.runner import load_stats, run_pipeline, summary_table
 
-    try:
-        run_pipeline(cfg, workers=workers, force=force, quiet=quiet, executor=executor)
-    except (RunError, PipelineError, ValueError) as err:
-        raise click.ClickException(str(err)) from None
+    run_pipeline(cfg, workers=workers, force=force, quiet=quiet, executor=executor)
     if not quiet:
         summary = load_stats(cfg.output)
         click.echo(summary_table(summary))
         click.echo(f"{summary['documents_out']} of {summary['documents_in']} documents kept; output in {cfg.output}")
-
-
-def stages_config(input_path: str, output: str, stages: list, fmt: str | None, config: str | None):
-    """A pipeline config for a one-step command; `--config FILE` may replace stages and reader."""
-    import yaml
-
-    from corpuskit.pipeline import PipelineError, parse_pipeline
-
-    raw: dict = {"input": input_path, "output": output, "stages": stages}
-    where = "<command line>"
-    if config:
-        where = config
-        extra = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-        if not isinstance(extra, dict):
-            raise click.ClickException(f"{config}: expected a mapping with 'stages' and/or 'reader'")
-        raw.update({k: v for k, v in extra.items() if k in ("stages", "reader")})
-    if fmt:
-        raw["format"] = fmt
-    try:
-        return parse_pipeline(raw, where)
-    except PipelineError as err:
-        raise click.ClickException(str(err)) from None

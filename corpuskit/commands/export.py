@@ -24,18 +24,15 @@ def command(shards_dir, output, fmt, prefix, shard_tokens, tokenizer_name, no_ve
 
     Example:
 
+    \b
         corpuskit export data/shards out/nanogpt --format nanogpt
     """
-    from corpuskit.export import ExportError, export_shards
-    from corpuskit.tokenize.manifest import ShardsError
+    from corpuskit.export import export_shards
 
     options = {"verify": not no_verify}
     if fmt == "llmc":
         options.update(prefix=prefix, shard_tokens=shard_tokens)
     if fmt == "datatrove":
         options["tokenizer_name"] = tokenizer_name
-    try:
-        files = export_shards(shards_dir, output, fmt, **options)
-    except (ExportError, ShardsError) as err:
-        raise click.ClickException(str(err)) from None
+    files = export_shards(shards_dir, output, fmt, **options)
     click.echo(f"export: {len(files)} files in {fmt} format -> {output}")

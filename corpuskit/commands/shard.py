@@ -6,17 +6,23 @@ import os
 
 import click
 
+from corpuskit.schema import field_default
+from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
+
 
 @click.command(name="shard")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--tokenizer", "tokenizer_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A Hugging Face tokenizer.json (from `corpuskit tokenizer train` or elsewhere).")
-@click.option("--validation", type=float, default=0.05, show_default=True, help="Fraction of documents for validation.")
-@click.option("--test", type=float, default=0.0, show_default=True, help="Fraction for a test split (0 = none).")
-@click.option("--shard-tokens", type=click.IntRange(min=1), default=10_000_000, show_default=True,
-              help="Start a new shard once one holds this many tokens (documents are never cut).")
-@click.option("--eot-token", default="<|endoftext|>", show_default=True, help="Appended to every document.")
+@click.option("--validation", type=float, default=field_default(ShardConfig, "validation"), show_default=True,
+              help="Fraction of documents for validation.")
+@click.option("--test", type=float, default=field_default(ShardConfig, "test"), show_default=True,
+              help="Fraction for a test split (0 = none).")
+@click.option("--shard-tokens", type=click.IntRange(min=1), default=field_default(ShardConfig, "shard_tokens"),
+              show_default=True, help="Start a new shard once one holds this many tokens (documents are never cut).")
+@click.option("--eot-token", default=field_default(TokenizerConfig, "eot_token"), show_default=True,
+              help="Appended to every document.")
 @click.option("--bos-token", default=None, help="Record this special token's id as bos_id in the manifest.")
 @click.option("--pad-token", default=None, help="Record this special token's id as pad_id in the manifest.")
 @click.option("--glob", default="**/*", show_default=True, help="Which files of a folder to read.")
@@ -33,26 +39,12 @@ def command(input_path, out_dir, tokenizer_file, validation, test, shard_tokens,
 
     Example:
 
+    \b
         corpuskit shard data/ data/shards --tokenizer tok/tokenizer.json
     """
-    import json
-    from pathlib import Path
+    from corpuskit.standalone import shard_corpus
 
-    from corpuskit.readers import ReaderConfig
-    from corpuskit.tokenize.inputs import InputDocuments
-    from corpuskit.tokenize.shards import ShardConfig
-    from corpuskit.tokenize.steps import shard_step
-
-    try:
-        cfg = ShardConfig(validation=validation, test=test, shard_tokens=shard_tokens)
-        docs = InputDocuments(input_path, ReaderConfig(glob=glob))
-    except ValueError as err:
-        raise click.ClickException(str(err)) from None
-    run_config = Path(input_path) / "config.json"  # a corpuskit run: its shards name the config that made them
-    pipeline_sha = json.loads(run_config.read_text()).get("fingerprint") if run_config.is_file() else None
-    try:
-        shard_step(docs, Path(tokenizer_file), Path(out_dir), cfg, workers=workers, eot_token=eot_token,
-                   bos_token=bos_token, pad_token=pad_token, pipeline_config_sha256=pipeline_sha, force=force,
-                   log=(lambda m: None) if quiet else click.echo)
-    except ValueError as err:
-        raise click.ClickException(str(err)) from None
+    shard_corpus(input_path, out_dir, tokenizer_file, {"validation": validation, "test": test,
+                                                       "shard_tokens": shard_tokens},
+                 eot_token=eot_token, bos_token=bos_token, pad_token=pad_token, glob=glob, workers=workers,
+                 force=force, log=(lambda m: None) if quiet else click.echo)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import click
 
-from corpuskit.commands._common import corpus_options, execute, stages_config
+from corpuskit.commands._common import CorpuskitGroup, corpus_options, execute
+from corpuskit.schema import signature_types
+from corpuskit.stages.toxicity.stage import ToxicityFilter  # stdlib-only until a scorer is loaded
 
+# The options' defaults are the stage's own parameter defaults.
+_DEFAULT = {name: p.default for name, p in signature_types(ToxicityFilter).items()}
+# Restated from corpuskit.stages.toxicity.scorers.SCORERS, which imports numpy; the stage checks it again.
 _SCORERS = ("ensemble", "classifier", "lexicon", "hf")
 
 
@@ -13,25 +18,20 @@ def scorer_options(f):
     """Options shared by every toxicity command: which scorer, on what units, aggregated how."""
     f = click.option("--aggregate", type=click.Choice(["char_fraction", "fraction", "max"]), default=None,
                      help="Document score: share of characters / units that are toxic, or the highest unit score.")(f)
-    f = click.option("--unit", type=click.Choice(["sentence", "line"]), default="sentence", show_default=True,
+    f = click.option("--unit", type=click.Choice(["sentence", "line"]), default=_DEFAULT["unit"], show_default=True,
                      help="What gets one score.")(f)
-    f = click.option("--model", default="", help="hf: folder of a saved text-classification model; "
+    f = click.option("--model", default=_DEFAULT["model"], help="hf: folder of a saved text-classification model; "
                      "classifier: another weights .npz.")(f)
-    f = click.option("--scorer", type=click.Choice(_SCORERS), default="ensemble", show_default=True,
+    f = click.option("--scorer", type=click.Choice(_SCORERS), default=_DEFAULT["scorer"], show_default=True,
                      help="Word list + shipped classifier (ensemble), either alone, or a local HF model.")(f)
     return f
 
 
-def _stage(scorer, model, unit, aggregate, **extra):
-    from corpuskit.stages.toxicity.stage import ToxicityFilter
-
-    try:
-        return ToxicityFilter(scorer=scorer, model=model, unit=unit, aggregate=aggregate, **extra)
-    except ValueError as err:
-        raise click.ClickException(str(err)) from None
+def _label_set(ctx, param, value: str) -> set[str]:
+    return {p.strip() for p in value.split(",") if p.strip()}
 
 
-@click.group(name="toxicity")
+@click.group(name="toxicity", cls=CorpuskitGroup)
 def command():
     """Score, filter and evaluate toxic text with offline scorers.
 
@@ -40,13 +40,15 @@ def command():
 
     Example:
 
+    \b
         corpuskit toxicity filter cleaned/ filtered/ --action drop
     """
 
 
 @command.command()
 @click.argument("input_path", metavar="INPUT")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write here, not to stdout.")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8", lazy=False), default="-",
+              metavar="FILE", help="Write here, not to stdout.")
 @click.option("--text-field", default="text", show_default=True, help="JSON key or column holding the text.")
 @scorer_options
 def score(input_path, output, text_field, scorer, model, unit, aggregate):
@@ -58,35 +60,26 @@ def score(input_path, output, text_field, scorer, model, unit, aggregate):
 
     Example:
 
+    \b
         corpuskit toxicity score comments.jsonl -o scores.jsonl
     """
     import json
-    import sys
 
-    from corpuskit.readers.stdin import iter_input
+    from corpuskit.stages.toxicity.score import score_input
 
-    stage = _stage(scorer, model, unit, aggregate or "max")
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    try:
-        for doc in iter_input(input_path, text_field):
-            value = stage.score(doc.text).value(stage.aggregate)
-            out.write(json.dumps({"id": doc.id, "score": round(value, 6)}, ensure_ascii=False) + "\n")
-    except (OSError, ValueError) as err:
-        raise click.ClickException(str(err)) from None
-    finally:
-        if output:
-            out.close()
+    for record in score_input(input_path, text_field, scorer=scorer, model=model, unit=unit, aggregate=aggregate):
+        output.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 @command.command(name="filter")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
 @click.argument("output", type=click.Path(file_okay=False))
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--threshold", type=click.FloatRange(0, 1), default=_DEFAULT["threshold"], show_default=True,
               help="A unit scoring at least this is toxic.")
-@click.option("--doc-threshold", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+@click.option("--doc-threshold", type=click.FloatRange(0, 1), default=_DEFAULT["doc_threshold"], show_default=True,
               help="drop: a document whose aggregate is at least this is dropped.")
-@click.option("--action", type=click.Choice(["drop", "redact", "annotate"]), default="drop", show_default=True,
-              help="Drop toxic documents, remove toxic units, or only record scores in metadata.")
+@click.option("--action", type=click.Choice(["drop", "redact", "annotate"]), default=_DEFAULT["action"],
+              show_default=True, help="Drop toxic documents, remove toxic units, or only record scores in metadata.")
 @scorer_options
 @corpus_options
 def filter_(input_path, output, threshold, doc_threshold, action, scorer, model, unit, aggregate,
@@ -98,21 +91,23 @@ def filter_(input_path, output, threshold, doc_threshold, action, scorer, model,
 
     Example:
 
+    \b
         corpuskit toxicity filter cleaned/ filtered/ --threshold 0.5 --action redact
     """
+    from corpuskit.presets import command_pipeline
 
     params = {"scorer": scorer, "model": model, "unit": unit, "threshold": threshold,
-              "aggregate": aggregate or "char_fraction", "doc_threshold": doc_threshold, "action": action}
-    execute(stages_config(input_path, output, [{"toxicity": params}], fmt, None), workers, force, quiet)
+              "aggregate": aggregate or _DEFAULT["aggregate"], "doc_threshold": doc_threshold, "action": action}
+    execute(command_pipeline(input_path, output, [{"toxicity": params}], fmt), workers, force, quiet)
 
 
 @command.command(name="eval")
 @click.argument("labelled", metavar="LABELLED.csv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--text-column", required=True, help="Column holding the text.")
 @click.option("--label-column", required=True, help="Column holding the label.")
-@click.option("--positive", default="1", show_default=True,
+@click.option("--positive", default="1", show_default=True, callback=_label_set,
               help="Comma-separated label values that count as toxic (Davidson's class: 0,1).")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--threshold", type=click.FloatRange(0, 1), default=_DEFAULT["threshold"], show_default=True,
               help="Score at or above which a text counts as predicted toxic.")
 @click.option("--split", type=click.Choice(["all", "train", "test"]), default="all", show_default=True,
               help="test: only the texts the shipped classifier was not trained on (its stable hash split).")
@@ -125,30 +120,20 @@ def eval_(labelled, text_column, label_column, positive, threshold, split, as_js
 
     Example:
 
+    \b
         corpuskit toxicity eval davidson.csv --text-column tweet --label-column class --positive 0,1 --split test
     """
     import json
 
-    from corpuskit.stages.toxicity.evaluate import binary_metrics
-    from corpuskit.stages.toxicity.train import is_heldout, read_labelled
+    from corpuskit.stages.toxicity.evaluate import evaluate_labelled
 
-    try:
-        texts, labels = read_labelled(labelled, text_column, label_column,
-                                      {p.strip() for p in positive.split(",") if p.strip()})
-    except KeyError as err:
-        raise click.ClickException(f"{labelled}: no column {err}") from None
-    if split != "all":
-        keep = [i for i, t in enumerate(texts) if is_heldout(t) == (split == "test")]
-        texts, labels = [texts[i] for i in keep], labels[keep]
-    if not texts:
-        raise click.ClickException(f"{labelled}: no texts to evaluate")
-    stage = _stage(scorer, model, unit, aggregate or "max", threshold=threshold)
-    scores = [stage.score(t).value(stage.aggregate) for t in texts]
-    m = binary_metrics(scores, labels, threshold)
+    result = evaluate_labelled(labelled, text_column, label_column, positive, threshold, split,
+                               scorer=scorer, model=model, unit=unit, aggregate=aggregate)
+    m = result.metrics
     if as_json:
         click.echo(json.dumps(m))
         return
-    click.echo(f"{m['n']} texts, {m['positives']} toxic; scorer {scorer}, aggregate {stage.aggregate}")
+    click.echo(f"{m['n']} texts, {m['positives']} toxic; scorer {scorer}, aggregate {result.aggregate}")
     click.echo(f"ROC-AUC    {m['roc_auc']:.4f}")
     click.echo(f"precision  {m['precision']:.4f}  (threshold {threshold})")
     click.echo(f"recall     {m['recall']:.4f}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator
 
@@ -31,7 +32,8 @@ class LocalExecutor:
         if self._pool is None:
             # spawn, not fork: workers may use threaded libraries (tokenizers, pyarrow)
             # that are not fork-safe.
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_ignore_sigint)
         return self._pool
 
     def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
@@ -46,12 +48,30 @@ class LocalExecutor:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for fut in done:
                     yield fut.result()  # re-raises a worker's exception here
+        except KeyboardInterrupt:
+            # Ctrl-C reaches the whole process group; workers ignore it and this process stops
+            # them, so the user gets one message instead of a traceback from every worker.
+            # Their half-written files are temporaries, removed by the runner.
+            self._terminate()
+            raise
         except BaseException:
             for fut in pending:
                 fut.cancel()
             # A failed or killed worker can leave the pool broken: start a fresh one next time.
             self.__exit__()
             raise
+
+    def _terminate(self) -> None:
+        if self._pool is None:
+            return
+        for proc in list(getattr(self._pool, "_processes", {}).values()):  # no public API for this
+            proc.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def get_executor(name: str = "local", workers: int = 1):

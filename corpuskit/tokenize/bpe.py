@@ -169,5 +169,5 @@ def token_id(tok: "Tokenizer", token: str | None, role: str) -> int | None:
         return None
     i = tok.token_to_id(token)
     if i is None:
-        raise ValueError(f"the tokenizer has no {role} token {token!r}; set {role}_token to one of its tokens")
+        raise ConfigError(f"the tokenizer has no {role} token {token!r}; set {role}_token to one of its tokens")
     return i

@@ -3,6 +3,7 @@ import json
 from click.testing import CliRunner
 
 from corpuskit.cli import cli
+from corpuskit.layout import RunPaths
 
 
 def test_tokenizer_train_then_shard_then_export(corpus, tmp_path):
@@ -38,3 +39,25 @@ def test_every_command_has_help_with_an_example():
     for args in (["tokenizer"], ["tokenizer", "train"], ["shard"], ["export"]):
         r = runner.invoke(cli, args + ["--help"])
         assert r.exit_code == 0 and "Example:" in r.output, args
+
+
+def test_shards_of_a_run_name_its_config(corpus, tokenizer_file, tmp_path):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"input: {corpus[0]}\noutput: {tmp_path / 'run'}\nstages:\n  - normalize: {{}}\n")
+    runner = CliRunner()
+    r = runner.invoke(cli, ["run", str(pipeline), "-w", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["shard", str(tmp_path / "run"), str(tmp_path / "sh"), "--tokenizer", str(tokenizer_file),
+                            "-q"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "sh" / "manifest.json").read_text())
+    assert m["pipeline_config_sha256"] == RunPaths(tmp_path / "run").fingerprint() is not None
+
+
+def test_bad_option_values_are_one_line(corpus, tokenizer_file, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["shard", str(corpus[0]), str(tmp_path / "sh"), "--tokenizer", str(tokenizer_file),
+                            "--validation", "0.6", "--test", "0.5"])
+    assert r.exit_code == 1 and r.output == "Error: validation + test must leave documents for training; got 1.1\n"
+    r = runner.invoke(cli, ["tokenizer", "train", str(corpus[0]), str(tmp_path / "t"), "--bos-token", "<|endoftext|>"])
+    assert r.exit_code == 1 and "special tokens must be distinct" in r.output

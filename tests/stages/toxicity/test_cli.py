@@ -1,14 +1,14 @@
 """`corpuskit toxicity score | filter | eval` through click's runner."""
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
 
+from helpers import FIXTURES
 from corpuskit.cli import cli
 from corpuskit.readers.parquet import iter_documents
 
-FIXTURE = Path(__file__).parent / "fixtures" / "davidson_heldout_sample.csv"
+FIXTURE = FIXTURES / "davidson_heldout_sample.csv"
 
 
 def test_score_reads_jsonl_from_stdin_and_reports_bad_lines():
@@ -66,3 +66,26 @@ def test_eval_unknown_column_is_an_error():
                                       "--label-column", "class"])
     assert result.exit_code != 0
     assert "no column" in result.output
+
+
+def test_bad_scorer_options_are_one_line(tmp_path):
+    result = CliRunner().invoke(cli, ["toxicity", "score", "-", "--scorer", "hf"], input="")
+    assert result.exit_code == 1
+    assert result.output == "Error: scorer 'hf' needs model: the folder of a saved text-classification model\n"
+    result = CliRunner().invoke(cli, ["toxicity", "eval", str(FIXTURE), "--text-column", "tweet",
+                                      "--label-column", "class", "--split", "test", "--positive", "0,1",
+                                      "--scorer", "hf"])
+    assert result.exit_code == 1 and "needs model" in result.output
+
+
+def test_filter_defaults_are_the_stage_defaults(tmp_path):
+    from corpuskit.schema import signature_types
+    from corpuskit.stages.toxicity.stage import ToxicityFilter
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "A quiet walk by the river."}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["toxicity", "filter", str(src), str(tmp_path / "out"), "-w", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    params = json.loads((tmp_path / "out" / "config.json").read_text())["config"]["stages"][0]["params"]
+    defaults = {n: p.default for n, p in signature_types(ToxicityFilter).items() if n != "wordlist"}
+    assert params == defaults
