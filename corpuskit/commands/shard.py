@@ -42,7 +42,7 @@ def command(input_path, out_dir, tokenizer_file, validation, test, shard_tokens,
     \b
         corpuskit shard data/ data/shards --tokenizer tok/tokenizer.json
     """
-    from corpuskit.standalone import shard_corpus
+    from corpuskit.tokenize.standalone import shard_corpus
 
     shard_corpus(input_path, out_dir, tokenizer_file, {"validation": validation, "test": test,
                                                        "shard_tokens": shard_tokens},

@@ -57,7 +57,7 @@ def train(input_path, out_dir, vocab_size, min_frequency, train_bytes, validatio
     \b
         corpuskit tokenizer train data/ tok/ --vocab-size 8192
     """
-    from corpuskit.standalone import train_tokenizer
+    from corpuskit.tokenize.standalone import train_tokenizer
 
     tokenizer = {"vocab_size": vocab_size, "min_frequency": min_frequency, "train_bytes": train_bytes,
                  "bos_token": bos_token, "pad_token": pad_token}

@@ -6,6 +6,7 @@
     bpe.py       byte-level BPE training, deterministic
     shards.py    Arrow shards by split; manifest.py reads and checks a shard directory
     steps.py     the tokenizer and shard steps, each skipped when already done
+    standalone.py  the same steps from plain option values (`corpuskit tokenizer train`, `corpuskit shard`)
 
 Nothing is imported here, so that reading a config does not import numpy or pyarrow.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -22,6 +23,9 @@ FORMAT = "corpuskit-shards"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 TOKENIZER_FILE = "tokenizer.json"
+# A split name, or a file name inside the shard directory: one path component, never '.' or '..'.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+SHARD_KEYS = ("file", "n_documents", "n_tokens", "sha256")
 
 
 class ShardsError(CorpuskitError, ValueError):
@@ -92,12 +96,47 @@ def load_manifest(shards_dir: str | Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ShardsError(f"{path}: invalid JSON: {err}") from None
+    if not isinstance(manifest, dict):
+        raise ShardsError(f"{path}: expected a JSON object")
     if manifest.get("format") != FORMAT:
         raise ShardsError(f"{path}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ShardsError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
                           f"(this corpuskit reads version {FORMAT_VERSION})")
+    check_names(manifest, path)
     return manifest
+
+
+def is_plain_name(name: object) -> bool:
+    return isinstance(name, str) and PLAIN_NAME.fullmatch(name) is not None and name not in (".", "..")
+
+
+def check_names(manifest: dict, path: Path) -> None:
+    """Every name the manifest gives is a plain name in its place (ShardsError naming the key):
+    readers and exporters join them to folders, so a shard directory from elsewhere must not
+    be able to lead them outside it (`../../victim`, `/etc/passwd`)."""
+    plain = "a plain name (letters, digits, '_', '.', '-'; not '.' or '..')"
+    tokenizer = manifest.get("tokenizer")
+    if not isinstance(tokenizer, dict) or not is_plain_name(tokenizer.get("file")):
+        file = tokenizer.get("file") if isinstance(tokenizer, dict) else None
+        raise ShardsError(f"{path}: tokenizer.file: {file!r} is not {plain}")
+    splits = manifest.get("splits")
+    if not isinstance(splits, dict):
+        raise ShardsError(f"{path}: splits: expected a mapping from split names to splits")
+    for split, info in splits.items():
+        if not is_plain_name(split):
+            raise ShardsError(f"{path}: splits[{split!r}]: a split name must be {plain}")
+        shards = info.get("shards") if isinstance(info, dict) else None
+        if not isinstance(shards, list):
+            raise ShardsError(f"{path}: splits.{split}.shards: expected a list of shards")
+        for i, entry in enumerate(shards):
+            key = f"splits.{split}.shards[{i}]"
+            if not isinstance(entry, dict) or any(k not in entry for k in SHARD_KEYS):
+                raise ShardsError(f"{path}: {key}: expected a mapping with {', '.join(SHARD_KEYS)}")
+            folder, _, name = str(entry["file"]).partition("/")
+            if folder != split or not is_plain_name(name) or not name.endswith(".arrow"):
+                raise ShardsError(f"{path}: {key}.file: {entry['file']!r} is not '{split}/NAME.arrow' "
+                                  f"with NAME {plain}")
 
 
 def read_shard(path: str | Path) -> pa.Table:
@@ -122,10 +161,13 @@ def iter_split_tokens(shards_dir: str | Path, manifest: dict, split: str, verify
             raise ShardsError(f"{path}: listed in the manifest but missing")
         if verify and file_sha256(path) != entry["sha256"]:
             raise ShardsError(f"{path}: sha256 differs from the manifest (corrupt or replaced shard)")
-        table = read_shard(path)
-        ids = table.column("input_ids").combine_chunks()
-        tokens = ids.flatten().to_numpy(zero_copy_only=False)
-        lengths = table.column("n_tokens").to_numpy().astype(np.int64)
+        try:
+            table = read_shard(path)
+            tokens = table.column("input_ids").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            lengths = table.column("n_tokens").to_numpy().astype(np.int64)
+        except (pa.ArrowException, OSError, KeyError) as err:  # a damaged file whose manifest entry was rewritten to match
+            raise ShardsError(f"{path}: not a readable shard (an Arrow IPC stream with input_ids and n_tokens): "
+                              f"{err}") from None
         if verify and (len(lengths) != entry["n_documents"] or len(tokens) != entry["n_tokens"]):
             raise ShardsError(f"{path}: counts differ from the manifest")
         yield tokens, lengths
