@@ -31,7 +31,7 @@ data: $(STAMP)
 	$(VENV)/bin/corpuskit run pipelines/default.yaml --output data --workers $(WORKERS)
 
 train: $(STAMP)
-	$(PY) -m trainer train --config trainer/configs/default.yaml --data data/shards --out runs/default
+	$(PY) -m trainer train --config trainer/configs/default.yaml --data data/shards --out runs/default --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

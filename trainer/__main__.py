@@ -1,15 +1,32 @@
 """Command line: `python -m trainer {train,eval,sample,export-hf,sweep}`. Each command parses its
-options, calls one library function and prints the result."""
+options, calls one library function and prints the result. A user's mistake (a TrainerError)
+is printed as one line, `Error: ...`, with exit status 1; only a bug shows a traceback."""
 
+import contextlib
 import json
 
 import click
 
 from .config import load_config
+from .errors import TrainerError
 
 
 def _overrides(pairs, **named):
     return [f"{k}={v}" for k, v in named.items() if v is not None] + list(pairs)
+
+
+@contextlib.contextmanager
+def _user_errors(*also):
+    """A TrainerError (or one of `also`) as a one-line `Error: MESSAGE`, exit 1, no traceback."""
+    try:
+        yield
+    except (TrainerError, *also) as e:
+        raise click.ClickException(" ".join(str(e).split())) from e
+
+
+OVERWRITE = click.option("--overwrite", is_flag=True,
+                         help="Replace a run already in the output folder (its checkpoints, metrics.jsonl, loss.png; "
+                              "other files stay). Without it such a folder is refused.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,8 +40,9 @@ def cli():
 @click.option("--out", help="Run directory for checkpoints and logs (overrides the config's out).")
 @click.option("--resume", type=click.Path(exists=True), help="Continue from a checkpoint (or the newest in a run directory).")
 @click.option("--init-from", type=click.Path(exists=True), help="Start from a checkpoint's weights (fine-tune / continue pretraining).")
+@OVERWRITE
 @click.argument("overrides", nargs=-1)
-def train(config_path, data, out, resume, init_from, overrides):
+def train(config_path, data, out, resume, init_from, overwrite, overrides):
     """Train a model; prints the checkpoint path, validation bits per byte and a sample.
 
     OVERRIDES are key=value pairs, dotted for model settings.
@@ -38,11 +56,9 @@ def train(config_path, data, out, resume, init_from, overrides):
     if not config_path and not resume:
         raise click.UsageError("give --config FILE (or --resume CHECKPOINT)")
     extra = _overrides(overrides, data=data, out=out, init_from=init_from)
-    try:
+    with _user_errors(ValueError, ImportError):
         cfg = load_config(config_path, extra) if config_path else None
-        run_train(cfg, resume=resume, overrides=() if config_path else extra)
-    except (ValueError, ImportError) as e:
-        raise click.ClickException(str(e)) from e
+        run_train(cfg, resume=resume, overrides=() if config_path else extra, overwrite=overwrite)
 
 
 @cli.command("eval")
@@ -61,7 +77,9 @@ def eval_cmd(checkpoint, text, split, data, batch_size, device):
     """
     from .evaluate import eval_checkpoint
 
-    click.echo(json.dumps(eval_checkpoint(checkpoint, text, split, data, batch_size, device)))
+    with _user_errors():
+        metrics = eval_checkpoint(checkpoint, text, split, data, batch_size, device)
+    click.echo(json.dumps(metrics))
 
 
 @cli.command()
@@ -83,8 +101,9 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, num_sa
     """
     from .sample import sample_checkpoint
 
-    texts = sample_checkpoint(checkpoint, prompt, device, max_new_tokens=max_new_tokens, temperature=temperature,
-                              top_k=top_k, top_p=top_p, num_samples=num_samples, seed=seed)
+    with _user_errors():
+        texts = sample_checkpoint(checkpoint, prompt, device, max_new_tokens=max_new_tokens, temperature=temperature,
+                                  top_k=top_k, top_p=top_p, num_samples=num_samples, seed=seed)
     for i, text in enumerate(texts):
         if i:
             click.echo("-" * 40)
@@ -101,12 +120,10 @@ def export_hf(checkpoint, out):
 
         python -m trainer export-hf --checkpoint runs/default/ckpt-000600 hf/default
     """
-    from .export_hf import ExportError, export
+    from .export_hf import export
 
-    try:
+    with _user_errors():
         arch = export(checkpoint, out)
-    except ExportError as e:
-        raise click.ClickException(str(e)) from e
     click.echo(f"wrote {arch} to {out}")
 
 
@@ -121,8 +138,9 @@ def _floats(text):
 @click.option("--lr", default=None, help="Comma-separated learning rates.")
 @click.option("--batch-size", default=None, help="Comma-separated batch sizes.")
 @click.option("--dropout", default=None, help="Comma-separated dropout rates.")
+@OVERWRITE
 @click.argument("overrides", nargs=-1)
-def sweep(config_path, data, out, lr, batch_size, dropout, overrides):
+def sweep(config_path, data, out, lr, batch_size, dropout, overwrite, overrides):
     """Train every combination of the given values; print a table, best validation loss first.
 
     Example:
@@ -131,13 +149,11 @@ def sweep(config_path, data, out, lr, batch_size, dropout, overrides):
     """
     from .sweep import format_table, run_sweep
 
-    try:
+    with _user_errors(ValueError):
         cfg = load_config(config_path, _overrides(overrides, data=data))
         grid = {k: v for k, v in {"lr": lr and _floats(lr), "batch_size": batch_size and [int(b) for b in batch_size.split(",")],
                                   "model.dropout": dropout and _floats(dropout)}.items() if v}
-        rows = run_sweep(cfg, grid, out)
-    except ValueError as e:
-        raise click.ClickException(str(e)) from e
+        rows = run_sweep(cfg, grid, out, overwrite)
     click.echo(format_table(rows))
 
 

@@ -1,4 +1,5 @@
-"""Checkpoints: one directory per checkpoint, written atomically (temp dir, then rename).
+"""Checkpoints: one directory per checkpoint, written atomically (temp dir, then rename), and
+the run directory that holds them, which a new run does not take over unasked (`check_out`).
 
     CKPT/
       model.safetensors    weights (a tied output head is stored once, as the embedding)
@@ -11,13 +12,16 @@
 
 import json
 import os
+import pickle  # only for its error type: torch.load(weights_only=True) raises UnpicklingError
 import re
 import shutil
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import from_dict, to_dict
+from .errors import CheckpointError, RunDirError
 from .model import build_model
 
 STATE_FILE = "training_state.pt"
@@ -57,27 +61,46 @@ def resolve_checkpoint(path):
         return path
     found = sorted(d for d in os.listdir(path) if re.fullmatch(r"ckpt-\d+", d)) if os.path.isdir(path) else []
     if not found:
-        raise FileNotFoundError(f"{path}: not a checkpoint directory and holds no ckpt-* checkpoints")
+        raise CheckpointError(f"{path}: not a checkpoint directory and holds no ckpt-* checkpoints")
     return os.path.join(path, found[-1])
 
 
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:  # missing, unreadable, not UTF-8, not JSON
+        raise CheckpointError(f"{path}: cannot read this checkpoint file: {e}") from None
+
+
 def load_config_from(path):
-    with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
-        return from_dict(json.load(f))
+    file = os.path.join(path, "config.json")
+    try:
+        return from_dict(_read_json(file))
+    except CheckpointError:
+        raise
+    except ValueError as e:  # a setting out of range or of the wrong type
+        raise CheckpointError(f"{file}: {e}") from None
 
 
 def load_manifest(path):
-    with open(os.path.join(path, "manifest.json"), encoding="utf-8") as f:
-        return json.load(f)
+    manifest = _read_json(os.path.join(path, "manifest.json"))
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("tokenizer"), dict):
+        raise CheckpointError(f"{os.path.join(path, 'manifest.json')}: expected a shard manifest with a tokenizer")
+    return manifest
 
 
 def load_weights(model, path):
     """Load model.safetensors from checkpoint `path` into `model` (tied heads re-tied by construction)."""
-    tensors = load_file(os.path.join(path, "model.safetensors"))
+    file = os.path.join(path, "model.safetensors")
+    try:
+        tensors = load_file(file)
+    except (OSError, SafetensorError) as e:
+        raise CheckpointError(f"{file}: cannot read the weights: {e}") from None
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [k for k in missing if not (k == "lm_head.weight" and model.cfg.tie_weights)]
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not fit the model (missing {missing}, unexpected {unexpected})")
+        raise CheckpointError(f"{path}: weights do not fit the model (missing {missing}, unexpected {unexpected})")
 
 
 def load_model(path, device="cpu"):
@@ -90,4 +113,50 @@ def load_model(path, device="cpu"):
 
 
 def load_training_state(path):
-    return torch.load(os.path.join(path, STATE_FILE), map_location="cpu", weights_only=True)
+    file = os.path.join(path, STATE_FILE)
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)  # tensors and containers only: no code runs
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        raise CheckpointError(f"{file}: cannot read the training state: {' '.join(str(e).split())[:300]}") from None
+
+
+# What a run writes into its `out` folder (save_checkpoint, metrics.py, loss.png): the only names --overwrite deletes.
+RUN_NAMES = re.compile(r"ckpt-\d+|metrics\.jsonl|loss\.png|tb|\.tmp-ckpt-\d+-\d+(\.old)?")
+
+
+def previous_run(out):
+    """The names in folder `out` that a training run wrote there, sorted (empty: no run there)."""
+    return sorted(n for n in os.listdir(out) if RUN_NAMES.fullmatch(n)) if os.path.isdir(out) else []
+
+
+def _inside(path, folder):
+    return os.path.commonpath([os.path.realpath(path), os.path.realpath(folder)]) == os.path.realpath(folder)
+
+
+def check_out(out, resume=None, init_from="", overwrite=False):
+    """Refuse (RunDirError) to train into a folder holding another run, unless `overwrite`; a resumed
+    run may continue in the folder of its own checkpoint. Runs in every process before any writes."""
+    found = previous_run(out)
+    if not found:
+        return
+    if overwrite:
+        kept = [p for p in (resume, init_from) if p and _inside(p, out)]
+        if kept:
+            raise RunDirError(f"--overwrite would delete {kept[0]}, which this run starts from; "
+                              "copy it elsewhere first, or choose another --out")
+        return
+    if resume and os.path.realpath(os.path.dirname(os.path.abspath(resume))) == os.path.realpath(out):
+        return  # continuing its own run
+    shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+    raise RunDirError(f"{out} already holds a training run ({shown}); pass --overwrite to replace it, "
+                      "--resume to continue it, or choose another --out")
+
+
+def remove_previous_run(out):
+    """Delete what an earlier run wrote into `out` (RUN_NAMES only: a user's own files stay)."""
+    for name in previous_run(out):
+        path = os.path.join(out, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)

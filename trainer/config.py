@@ -2,17 +2,24 @@
 
 A YAML file holds top-level training keys and a `model:` mapping (see configs/default.yaml).
 Overrides use the same names, dotted for the model: `lr=1e-3 model.n_layer=6`. Values are parsed
-as YAML scalars and checked against the field's type; unknown keys are errors, never ignored.
+as YAML scalars and checked against the field's type, then against the range or the choices its
+annotation declares (checks.py); unknown keys are errors, never ignored.
 """
 
 import dataclasses
 import difflib
 import typing
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import yaml
 
+from .checks import Range, check_fields
+from .errors import ConfigError
 from .model import ModelConfig
+
+AT_LEAST_0, AT_LEAST_1, POSITIVE = Range(0), Range(1), Range(0, low_open=True)
+FRACTION, BETA = Range(0, 1), Range(0, 1, high_open=True)
 
 
 @dataclass
@@ -20,40 +27,43 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     # data
     data: str = "data/shards"  # shard directory (manifest.json, tokenizer.json, train/, validation/)
-    sampling: str = "random"  # "random" windows, or "sequential" shuffled non-overlapping windows per epoch
-    seed: int = 1337  # model init, dropout and data order all derive from it
+    sampling: Literal["random", "sequential"] = "random"  # random windows, or shuffled non-overlapping windows per epoch
+    seed: Annotated[int, AT_LEAST_0] = 1337  # model init, dropout and data order all derive from it
     # optimisation
-    batch_size: int = 32  # sequences per micro-batch per process
-    grad_accum: int = 1  # micro-batches per optimizer step per process
-    max_steps: int = 1000  # optimizer steps; the LR schedule spans exactly this many
-    max_time: float = 0.0  # seconds; >0 rescales max_steps after a short timing run so training ends on time
-    lr: float = 1e-3  # peak learning rate
-    min_lr: float = 1e-4  # floor at the end of the schedule
-    schedule: str = "cosine"  # "cosine" or "wsd" (warmup-stable-decay)
-    warmup_steps: int = 50
-    decay_frac: float = 0.2  # wsd only: fraction of steps spent decaying linearly to min_lr
-    weight_decay: float = 0.1  # matrices only; norms, biases and embeddings are not decayed
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0  # max global grad norm; 0 disables clipping
+    batch_size: Annotated[int, AT_LEAST_1] = 32  # sequences per micro-batch per process
+    grad_accum: Annotated[int, AT_LEAST_1] = 1  # micro-batches per optimizer step per process
+    max_steps: Annotated[int, AT_LEAST_1] = 1000  # optimizer steps; the LR schedule spans exactly this many
+    max_time: Annotated[float, AT_LEAST_0] = 0.0  # seconds; >0 rescales max_steps after a short timing run so training ends on time
+    lr: Annotated[float, POSITIVE] = 1e-3  # peak learning rate
+    min_lr: Annotated[float, AT_LEAST_0] = 1e-4  # floor at the end of the schedule
+    schedule: Literal["cosine", "wsd"] = "cosine"  # cosine, or wsd (warmup-stable-decay)
+    warmup_steps: Annotated[int, AT_LEAST_0] = 50
+    decay_frac: Annotated[float, FRACTION] = 0.2  # wsd only: fraction of steps spent decaying linearly to min_lr
+    weight_decay: Annotated[float, AT_LEAST_0] = 0.1  # matrices only; norms, biases and embeddings are not decayed
+    beta1: Annotated[float, BETA] = 0.9
+    beta2: Annotated[float, BETA] = 0.95
+    grad_clip: Annotated[float, AT_LEAST_0] = 1.0  # max global grad norm; 0 disables clipping
     # systems
     device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:1", ...
-    dtype: str = "auto"  # "auto": bf16 on CUDA and on CPUs with a bf16 matrix unit (AMX), else fp32
+    dtype: Literal["auto", "bfloat16", "bf16", "float32", "fp32"] = "auto"  # auto: bf16 on CUDA and on CPUs with a bf16 matrix unit (AMX), else fp32
     compile: bool = False  # torch.compile the model (pays a compile of ~30 s or more up front)
-    threads: int = 0  # torch intra-op threads on CPU; 0 keeps torch's default
+    threads: Annotated[int, AT_LEAST_0] = 0  # torch intra-op threads on CPU; 0 keeps torch's default
     # evaluation, logging, checkpoints
-    eval_interval: int = 0  # steps between validation evals during training; 0: only at the end
-    eval_batches: int = 20  # batches per scheduled eval; the final eval reads the whole split
-    log_interval: int = 10  # steps between metric lines in metrics.jsonl
-    checkpoint_interval: int = 0  # steps between checkpoints; 0: only the final one
-    halt_at_step: int = 0  # >0: stop after this step (schedule unchanged), as a preempted job would
+    eval_interval: Annotated[int, AT_LEAST_0] = 0  # steps between validation evals during training; 0: only at the end
+    eval_batches: Annotated[int, AT_LEAST_1] = 20  # batches per scheduled eval; the final eval reads the whole split
+    log_interval: Annotated[int, AT_LEAST_1] = 10  # steps between metric lines in metrics.jsonl
+    checkpoint_interval: Annotated[int, AT_LEAST_0] = 0  # steps between checkpoints; 0: only the final one
+    halt_at_step: Annotated[int, AT_LEAST_0] = 0  # >0: stop after this step (schedule unchanged), as a preempted job would
     out: str = "runs/default"  # run directory: checkpoints, metrics.jsonl, loss.png
     init_from: str = ""  # checkpoint whose weights and model.* settings (all but dropout) start this run
     tensorboard: bool = False  # also write TensorBoard events (needs the tensorboard package)
     plot: bool = True  # write loss.png at the end (matplotlib)
     progress: bool = True  # progress bar with tokens/s and MFU (measures peak FLOP/s at start, ~0.3 s)
-    sample_tokens: int = 64  # tokens generated at the end of training; 0 disables
+    sample_tokens: Annotated[int, AT_LEAST_0] = 64  # tokens generated at the end of training; 0 disables
     sample_prompt: str = "The"
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 def _fields(cls):
@@ -61,7 +71,7 @@ def _fields(cls):
 
 
 def _check_type(name, value, annotation):
-    """`value` converted to `annotation` (int, float, bool, str or a Literal of them), or a ValueError naming the key."""
+    """`value` converted to `annotation` (int, float, bool, str or a Literal of them), or a ConfigError naming the key."""
     if typing.get_origin(annotation) is typing.Literal:  # which of the choices is for the dataclass to check
         annotation = type(typing.get_args(annotation)[0])
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
@@ -75,15 +85,15 @@ def _check_type(name, value, annotation):
         return str(value)  # e.g. sample_prompt=1984
     if annotation in (int, float, bool, str) and isinstance(value, annotation):
         if annotation is int and isinstance(value, bool):
-            raise ValueError(f"{name}: expected int, got bool {value!r}")
+            raise ConfigError(f"{name}: expected int, got bool {value!r}")
         return value
-    raise ValueError(f"{name}: expected {annotation.__name__}, got {type(value).__name__} {value!r}")
+    raise ConfigError(f"{name}: expected {annotation.__name__}, got {type(value).__name__} {value!r}")
 
 
 def _unknown(name, known):
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return ValueError(f"unknown config key {name!r}{hint}")
+    return ConfigError(f"unknown config key {name!r}{hint}")
 
 
 def _known_keys():
@@ -92,10 +102,12 @@ def _known_keys():
 
 def from_dict(d):
     """A TrainConfig from a nested dict (as in YAML or a checkpoint's config.json), type-checked."""
+    if d is not None and not isinstance(d, dict):
+        raise ConfigError(f"expected a mapping of config keys, got {type(d).__name__}")
     d = dict(d or {})
     model_d = d.pop("model", None) or {}
     if not isinstance(model_d, dict):
-        raise ValueError("model: expected a mapping of model settings")
+        raise ConfigError("model: expected a mapping of model settings")
     hints = typing.get_type_hints(TrainConfig)
     top = {}
     for k, v in d.items():
@@ -129,7 +141,7 @@ def apply_overrides(cfg, overrides):
     d = to_dict(cfg)
     for item in overrides:
         if "=" not in item:
-            raise ValueError(f"override {item!r} is not of the form key=value")
+            raise ConfigError(f"override {item!r} is not of the form key=value")
         key, raw = item.split("=", 1)
         parts = key.split(".")
         if len(parts) == 2 and parts[0] == "model" and parts[1] in d["model"]:
@@ -139,7 +151,7 @@ def apply_overrides(cfg, overrides):
         else:
             err = _unknown(key, _known_keys())
             if len(parts) == 1 and key in d["model"]:
-                err = ValueError(f"unknown config key {key!r}; model settings are dotted: model.{key}={raw}")
+                err = ConfigError(f"unknown config key {key!r}; model settings are dotted: model.{key}={raw}")
             raise err
     return from_dict(d)
 
@@ -149,7 +161,10 @@ def load_config(path=None, overrides=()):
     d = {}
     if path:
         with open(path, encoding="utf-8") as f:
-            d = yaml.safe_load(f) or {}
+            try:
+                d = yaml.safe_load(f) or {}
+            except yaml.YAMLError as e:
+                raise ConfigError(f"{path}: invalid YAML: {' '.join(str(e).split())}") from None
         if not isinstance(d, dict):
-            raise ValueError(f"{path}: expected a mapping at the top level")
+            raise ConfigError(f"{path}: expected a mapping at the top level")
     return apply_overrides(from_dict(d), list(overrides))

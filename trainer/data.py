@@ -7,28 +7,40 @@ token) straight from memory-mapped Arrow buffers. Batches are a pure function of
 batch: resuming, or splitting a step's micro-batches across DDP ranks, changes nothing.
 """
 
+import hashlib
 import json
 import os
+import re
 
 import numpy as np
 import pyarrow as pa
 import torch
 
+from .errors import ConfigError, ShardsError
+
 FORMAT, FORMAT_VERSION = "corpuskit-shards", 1
+NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a split or file name: one path component
 
 
 class TokenStream:
     """The concatenated `input_ids` of some Arrow shard files, without copying them into memory."""
 
     def __init__(self, paths):
-        self._maps, self._chunks = [], []
+        self._maps, self._chunks, self.file_tokens = [], [], []
         for path in paths:
-            source = pa.memory_map(path)  # kept open: the arrays below point into it
+            n = 0
+            try:
+                source = pa.memory_map(path)  # kept open: the arrays below point into it
+                for batch in pa.ipc.open_stream(source):
+                    ids = batch.column("input_ids").flatten()  # zero-copy view of the list values
+                    if len(ids):
+                        self._chunks.append(ids.to_numpy(zero_copy_only=True))
+                        n += len(ids)
+            except (pa.ArrowException, OSError, KeyError, AttributeError) as e:
+                raise ShardsError(f"{path}: not a readable shard (an Arrow IPC stream with an input_ids list "
+                                  f"column): {e}") from None
             self._maps.append(source)
-            for batch in pa.ipc.open_stream(source):
-                ids = batch.column("input_ids").flatten()  # zero-copy view of the list values
-                if len(ids):
-                    self._chunks.append(ids.to_numpy(zero_copy_only=True))
+            self.file_tokens.append(n)
         lengths = [len(c) for c in self._chunks]
         self._starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)  # (n_chunks + 1,)
         self.n_tokens = int(self._starts[-1])
@@ -53,6 +65,34 @@ class TokenStream:
         return max(int(c.max()) for c in self._chunks) if self._chunks else -1
 
 
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _refuse_escapes(manifest, where):
+    """ShardsError naming the key unless every path the manifest gives stays inside its directory:
+    tokenizer.file a plain name, split names plain, each shard file exactly SPLIT/NAME.arrow."""
+    def plain(name):
+        return isinstance(name, str) and NAME.fullmatch(name) is not None and name not in (".", "..")
+
+    tok = manifest.get("tokenizer") if isinstance(manifest.get("tokenizer"), dict) else {}
+    if not plain(tok.get("file")):
+        raise ShardsError(f"{where}: tokenizer.file: {tok.get('file')!r} is not a plain file name")
+    splits = manifest.get("splits")
+    for split, info in (splits.items() if isinstance(splits, dict) else [("splits", None)]):
+        if not plain(split) or not isinstance(info, dict) or not isinstance(info.get("shards"), list):
+            raise ShardsError(f"{where}: splits[{split!r}]: expected a plain split name mapped to its shards")
+        for i, entry in enumerate(info["shards"]):
+            file = entry.get("file") if isinstance(entry, dict) else None
+            parts = file.split("/") if isinstance(file, str) else []
+            if len(parts) != 2 or parts[0] != split or not plain(parts[1]) or not parts[1].endswith(".arrow"):
+                raise ShardsError(f"{where}: splits.{split}.shards[{i}].file: {file!r} is not {split}/NAME.arrow")
+
+
 class Shards:
     """A shard directory: its manifest, tokenizer file, and a TokenStream per split."""
 
@@ -60,34 +100,52 @@ class Shards:
         self.path = path
         manifest_path = os.path.join(path, "manifest.json")
         if not os.path.isfile(manifest_path):
-            raise FileNotFoundError(f"{path}: no manifest.json; expected a shard directory (docs/SHARDS.md)")
-        with open(manifest_path, encoding="utf-8") as f:
-            self.manifest = json.load(f)
+            raise ShardsError(f"{path}: no manifest.json; expected a shard directory (docs/SHARDS.md)")
+        try:
+            with open(manifest_path, encoding="utf-8") as f:
+                self.manifest = json.load(f)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ShardsError(f"{manifest_path}: invalid JSON: {e}") from None
+        if not isinstance(self.manifest, dict):
+            raise ShardsError(f"{manifest_path}: expected a JSON object")
         fmt, version = self.manifest.get("format"), self.manifest.get("format_version")
         if fmt != FORMAT or version != FORMAT_VERSION:
-            raise ValueError(f"{manifest_path}: format {fmt!r} v{version}; this trainer reads {FORMAT!r} v{FORMAT_VERSION}")
+            raise ShardsError(f"{manifest_path}: format {fmt!r} v{version}; this trainer reads {FORMAT!r} v{FORMAT_VERSION}")
+        _refuse_escapes(self.manifest, manifest_path)
         tok = self.manifest["tokenizer"]
         self.tokenizer_path = os.path.join(path, tok["file"])
-        self.vocab_size = int(tok["vocab_size"])
-        self.eot_id = tok["eot_id"]
+        try:
+            self.vocab_size = int(tok["vocab_size"])
+            self.eot_id = int(tok["eot_id"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ShardsError(f"{manifest_path}: tokenizer.vocab_size and tokenizer.eot_id must be integers ({e!r})") from None
         self.splits = self.manifest["splits"]
 
     def bytes_per_token(self, split):
         return float(self.splits[split]["bytes_per_token"])
 
     def tokens(self, split):
+        """The split's TokenStream, each shard checked against the manifest as it is opened: present,
+        the same sha256, the same token count, and no id beyond the vocabulary."""
         if split not in self.splits:
-            raise KeyError(f"{self.path}: no {split!r} split; manifest has {sorted(self.splits)}")
-        info = self.splits[split]
-        paths = [os.path.join(self.path, s["file"]) for s in info["shards"]]
-        for p in paths:
+            raise ShardsError(f"{self.path}: no {split!r} split; manifest has {sorted(self.splits)}")
+        shards = self.splits[split]["shards"]
+        paths = [os.path.join(self.path, s["file"]) for s in shards]
+        # Hashing reads each file once more, at ~1 GB/s: measured on the default shards (train,
+        # 3 files, 5.8 MB) 8 ms, against a 225 s training budget, and a few seconds for a
+        # multi-GB split. Nothing else catches a shard overwritten with other, well-formed tokens.
+        for p, entry in zip(paths, shards):
             if not os.path.isfile(p):
-                raise FileNotFoundError(f"{p}: listed in the manifest but missing")
+                raise ShardsError(f"{p}: listed in the manifest but missing")
+            if _sha256(p) != entry.get("sha256"):
+                raise ShardsError(f"{p}: sha256 differs from the manifest (overwritten or corrupt shard); "
+                                  "rebuild the shards or restore the file")
         stream = TokenStream(paths)
-        if len(stream) != int(info["n_tokens"]):
-            raise ValueError(f"{self.path}/{split}: manifest says {info['n_tokens']} tokens, shards hold {len(stream)}")
+        for p, entry, n in zip(paths, shards, stream.file_tokens):
+            if n != entry.get("n_tokens"):
+                raise ShardsError(f"{p}: manifest says {entry.get('n_tokens')} tokens, the file holds {n}")
         if stream.max_token() >= self.vocab_size:
-            raise ValueError(f"{self.path}/{split}: token id {stream.max_token()} >= vocab_size {self.vocab_size}")
+            raise ShardsError(f"{self.path}/{split}: token id {stream.max_token()} >= vocab_size {self.vocab_size}")
         return stream
 
 
@@ -105,7 +163,7 @@ class Batches:
         if mode not in ("random", "sequential"):
             raise ValueError(f"unknown sampling {mode!r}; expected 'random' or 'sequential'")
         if len(stream) < block_size + 1:
-            raise ValueError(f"split has {len(stream)} tokens, fewer than block_size + 1 = {block_size + 1}")
+            raise ShardsError(f"split has {len(stream)} tokens, fewer than block_size + 1 = {block_size + 1}")
         self.stream, self.B, self.T, self.seed, self.mode = stream, batch_size, block_size, seed, mode
         self.rank, self.world_size = rank, world_size
         self.index = 0  # next global micro-batch index: the data cursor
@@ -143,7 +201,7 @@ class Batches:
     def load_state_dict(self, state):
         for key, mine in (("mode", self.mode), ("seed", self.seed), ("batch_size", self.B), ("block_size", self.T)):
             if state[key] != mine:
-                raise ValueError(f"data cursor was saved with {key}={state[key]!r}, this run has {mine!r}")
+                raise ConfigError(f"data cursor was saved with {key}={state[key]!r}, this run has {mine!r}")
         self.index = int(state["index"])
 
 

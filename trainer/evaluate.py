@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 
 from .checkpoint import load_manifest, load_model, resolve_checkpoint
 from .data import Shards, eval_batches, eval_windows
+from .errors import InputError
 
 
 @torch.no_grad()
@@ -47,6 +48,8 @@ def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_
     tokenizer, preceded by an end-of-text token so every token is predicted; bits per byte from
     the file's actual byte count.
     """
+    if batch_size < 1:
+        raise InputError(f"batch_size must be at least 1, got {batch_size}")
     path = resolve_checkpoint(checkpoint)
     model, cfg = load_model(path, device)
     block_size = cfg.model.block_size
@@ -54,8 +57,7 @@ def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_
         shards = Shards(data or cfg.data)
         loss, n = mean_loss(model, shards.tokens(split), block_size, batch_size, device)
         return {**summarize(loss, shards.bytes_per_token(split)), "tokens": n}
-    with open(text, "rb") as f:
-        raw = f.read()
+    raw = read_text(text)
     tokenizer = Tokenizer.from_file(os.path.join(path, "tokenizer.json"))
     eot_id = load_manifest(path)["tokenizer"]["eot_id"]
     ids = [eot_id] + tokenizer.encode(raw.decode("utf-8")).ids
@@ -64,6 +66,19 @@ def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_
     bits = loss * n / math.log(2)
     return {"loss": loss, "perplexity": math.exp(loss), "bits_per_byte": bits / max(len(raw), 1),
             "tokens": n, "bytes": len(raw)}
+
+
+def read_text(path):
+    """The bytes of UTF-8 text file `path`, or InputError naming it (empty, or not UTF-8)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if not raw:  # no token to predict: the loss would be 0 / 0
+        raise InputError(f"{path}: the file is empty; there is nothing to evaluate")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+    return raw
 
 
 class _ListStream:

@@ -15,10 +15,11 @@ import torch
 from safetensors.torch import save_file
 
 from .checkpoint import load_manifest, load_model, resolve_checkpoint
+from .errors import TrainerError
 
 
-class ExportError(ValueError):
-    pass
+class ExportError(TrainerError, ValueError):
+    """The checkpoint has no exact Hugging Face equivalent."""
 
 
 def hf_architecture(m):

@@ -7,14 +7,15 @@ ModelConfig; `build_model` picks one by `arch`, and `generate` (sample.py) works
 """
 
 import math
-import typing
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .checks import Range, check_fields
+from .errors import ConfigError
 from .loss import linear_cross_entropy
 from .lstm import LSTMLM
 
@@ -102,31 +103,33 @@ class Block(nn.Module):
 
 @dataclass
 class ModelConfig:
-    """Every Literal field is a switch: an unknown value is refused here, when the config is made or
-    loaded, rather than deep inside model construction."""
+    """Every field's range and every switch's choices are checked here (checks.py), when the
+    config is made or loaded, rather than deep inside model construction."""
 
     arch: Literal["gpt", "lstm"] = "gpt"  # transformer, or the recurrent baseline in lstm.py
-    vocab_size: int = 0  # 0: taken from the shard manifest
-    block_size: int = 128  # context length in tokens
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 256
-    mlp_hidden: int = 0  # 0: 4*n_embd for gelu, ~8/3*n_embd (multiple of 32) for swiglu
-    dropout: float = 0.0
+    vocab_size: Annotated[int, Range(0)] = 0  # 0: taken from the shard manifest
+    block_size: Annotated[int, Range(1)] = 128  # context length in tokens
+    n_layer: Annotated[int, Range(1)] = 4
+    n_head: Annotated[int, Range(1)] = 4
+    n_embd: Annotated[int, Range(1)] = 256
+    mlp_hidden: Annotated[int, Range(0)] = 0  # 0: 4*n_embd for gelu, ~8/3*n_embd (multiple of 32) for swiglu
+    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0
     bias: bool = False  # biases in Linear and LayerNorm layers
     pos: Literal["rope", "learned"] = "rope"  # rotary, or learned absolute position embeddings
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     mlp: Literal["swiglu", "gelu"] = "swiglu"
-    norm_eps: float = 1e-5
-    rope_theta: float = 10000.0
+    norm_eps: Annotated[float, Range(0, low_open=True)] = 1e-5
+    rope_theta: Annotated[float, Range(0, low_open=True)] = 10000.0
     tie_weights: bool = True  # share the token embedding with the output head
 
     def __post_init__(self):
-        for name, hint in typing.get_type_hints(ModelConfig).items():
-            allowed = typing.get_args(hint) if typing.get_origin(hint) is Literal else ()
-            value = getattr(self, name)
-            if allowed and value not in allowed:
-                raise ValueError(f"unknown {name} {value!r}; expected {' or '.join(map(repr, allowed))}")
+        check_fields(self, "model.")
+        if self.arch == "gpt" and self.n_embd % self.n_head:
+            raise ConfigError(f"model.n_embd {self.n_embd} is not divisible by model.n_head {self.n_head}; "
+                              "each head takes n_embd / n_head channels")
+        if self.arch == "gpt" and self.pos == "rope" and (self.n_embd // self.n_head) % 2:
+            raise ConfigError(f"model: head size {self.n_embd // self.n_head} (n_embd / n_head) must be even "
+                              "for pos=rope, which rotates channels in pairs")
 
     def hidden_size(self):
         """MLP width: mlp_hidden, or the usual default (4C for GELU, 8C/3 rounded up to 32 for SwiGLU)."""

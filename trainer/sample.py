@@ -4,6 +4,7 @@ import torch
 from tokenizers import Tokenizer
 
 from .checkpoint import load_manifest, load_model, resolve_checkpoint
+from .errors import InputError
 
 
 @torch.no_grad()
@@ -40,6 +41,13 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=0, top_p=1.0, eo
 def complete(model, tokenizer, prompt, eot_id, max_new_tokens=100, temperature=0.8, top_k=50, top_p=0.95,
              num_samples=1, seed=0):
     """`num_samples` continuations of `prompt` (prompt included), decoded up to the first end-of-text."""
+    for name, value, ok, rule in (("temperature", temperature, temperature >= 0, ">= 0 (0 is greedy)"),
+                                  ("top_k", top_k, top_k >= 0, ">= 0 (0 disables it)"),
+                                  ("top_p", top_p, 0 < top_p <= 1, "in (0, 1] (1 disables it)"),
+                                  ("max_new_tokens", max_new_tokens, max_new_tokens >= 0, ">= 0"),
+                                  ("num_samples", num_samples, num_samples >= 1, ">= 1")):
+        if not ok:
+            raise InputError(f"{name} must be {rule}, got {value}")
     device = next(model.parameters()).device
     ids = tokenizer.encode(prompt).ids if prompt else []
     ids = ids or [eot_id]  # an empty prompt starts a fresh document

@@ -6,9 +6,10 @@ import os
 from .config import apply_overrides
 
 
-def run_sweep(cfg, grid, out_dir):
+def run_sweep(cfg, grid, out_dir, overwrite=False):
     """Train `cfg` once per point of `grid` ({"lr": [...], "batch_size": [...], "model.dropout": [...]});
-    each run lives in its own directory under `out_dir`. Returns result rows, best first."""
+    each run lives in its own directory under `out_dir` (an earlier sweep's runs are replaced only
+    with `overwrite`). Returns result rows, best first."""
     from .train import train
 
     keys = list(grid)
@@ -18,7 +19,7 @@ def run_sweep(cfg, grid, out_dir):
         overrides = [f"{k}={v!r}" for k, v in zip(keys, values)] + [f"out={os.path.join(out_dir, name)}"]
         run_cfg = apply_overrides(cfg, overrides)
         print(f"== sweep run {name}", flush=True)
-        result = train(run_cfg)
+        result = train(run_cfg, overwrite=overwrite)
         rows.append({"run": name, **{k.split(".")[-1]: v for k, v in zip(keys, values)}, "val_loss": result["val_loss"],
                      "val_bits_per_byte": result["val_bits_per_byte"], "checkpoint": result["checkpoint"]})
     return sorted(rows, key=lambda r: r["val_loss"])

@@ -16,9 +16,11 @@ import torch.distributed as dist
 from tokenizers import Tokenizer
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .checkpoint import load_config_from, load_manifest, load_training_state, load_weights, resolve_checkpoint, save_checkpoint
+from .checkpoint import (check_out, load_config_from, load_manifest, load_training_state, load_weights, remove_previous_run,
+                         resolve_checkpoint, save_checkpoint)
 from .config import apply_overrides
 from .data import Batches, Shards
+from .errors import CheckpointError, ConfigError
 from .evaluate import mean_loss, summarize
 from .metrics import MetricsLog, peak_flops, plot_losses
 from .model import build_model
@@ -144,9 +146,11 @@ def gather_rng_states(d, device):
     return states
 
 
-def train(cfg, resume=None, overrides=()):
+def train(cfg, resume=None, overrides=(), overwrite=False):
     """Train per `cfg` (or continue checkpoint `resume`, whose config `overrides` may amend).
-    Returns a dict with the final checkpoint path and validation metrics (on rank 0)."""
+    A folder `cfg.out` that holds another run is refused unless `overwrite` (which deletes that
+    run's checkpoints and metrics first). Returns a dict with the final checkpoint path and
+    validation metrics (on rank 0)."""
     state = None
     if resume:
         resume = resolve_checkpoint(resume)
@@ -157,7 +161,10 @@ def train(cfg, resume=None, overrides=()):
         new_length = asked.max_steps != saved.max_steps
         cfg = apply_overrides(cfg, overrides) if cfg else asked
         state = load_training_state(resume)
+    check_out(cfg.out, resume, cfg.init_from, overwrite)  # in every process, before any of them writes
     d = setup_distributed(cfg.device)
+    if overwrite and d.master:
+        remove_previous_run(cfg.out)
     device = resolve_device(cfg.device, d)
     dtype = resolve_dtype(cfg.dtype, device)
     if cfg.threads:
@@ -173,11 +180,11 @@ def train(cfg, resume=None, overrides=()):
         cfg.model = load_config_from(init_path).model
         cfg.model.dropout = dropout
         if load_manifest(init_path)["tokenizer"].get("sha256") != shards.manifest["tokenizer"].get("sha256"):
-            raise ValueError(f"{init_path} was trained with a different tokenizer than {cfg.data}; ids would not match")
+            raise CheckpointError(f"{init_path} was trained with a different tokenizer than {cfg.data}; ids would not match")
     if cfg.model.vocab_size == 0:
         cfg.model.vocab_size = shards.vocab_size
     elif cfg.model.vocab_size < shards.vocab_size:
-        raise ValueError(f"model.vocab_size {cfg.model.vocab_size} < the shard set's vocabulary {shards.vocab_size}")
+        raise ConfigError(f"model.vocab_size {cfg.model.vocab_size} < the shard set's vocabulary {shards.vocab_size}")
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = build_model(cfg.model)

@@ -1,16 +1,17 @@
-"""What every exporter shares: reading the shard directory, atomic output files, dtype checks."""
+"""What every exporter shares: the output folder, atomic output files, dtype checks."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from corpuskit.errors import CorpuskitError
-from corpuskit.io import atomic_write_bytes, tmp_path
-from corpuskit.tokenize.manifest import TOKENIZER_FILE, load_manifest
+from corpuskit.io import atomic_write_bytes, atomic_write_text, tmp_path
+from corpuskit.tokenize.manifest import TOKENIZER_FILE, ShardsError, load_manifest
 
 FORMATS = {
     "nanogpt": "corpuskit.export.nanogpt",
@@ -18,23 +19,70 @@ FORMATS = {
     "megatron": "corpuskit.export.megatron",
     "datatrove": "corpuskit.export.datatrove",
 }
+RECORD = ".corpuskit-export.json"  # the files corpuskit's exports wrote into the folder: the only ones they delete
 
 
 class ExportError(CorpuskitError, ValueError):
     """The shard directory cannot be exported in the asked format."""
 
 
+class OutputFolder:
+    """An export's output folder: every path it hands out lies inside it, and of the files already
+    there it deletes only those an earlier export recorded as its own.
+
+    The manifest's names are checked when it is loaded; `path` checks again after resolving
+    symbolic links, so neither a name nor a link inside the folder can lead a write elsewhere.
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._resolved = self.root.resolve()
+        try:
+            self._ours = set(json.loads((self.root / RECORD).read_text(encoding="utf-8"))["files"])
+        except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
+            self._ours = set()  # no (readable) record: nothing here is known to be ours
+
+    def path(self, *parts: str) -> Path:
+        """`root/parts...`, or ExportError if it resolves outside the folder."""
+        path = self.root.joinpath(*parts)
+        if not path.resolve().is_relative_to(self._resolved):
+            raise ExportError(f"{path} lies outside the output folder {self.root}; refusing to write it")
+        return path
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def remove_stale(self, candidates: Iterable[Path], written: Iterable[Path]) -> None:
+        """Delete those `candidates` (files named like this export's) that an earlier export wrote
+        and this one did not, such as the extra shards of a larger earlier export."""
+        keep = set(written)
+        for p in candidates:
+            if p not in keep and self._name(p) in self._ours:
+                self.path(self._name(p)).unlink(missing_ok=True)
+
+    def record(self, written: Iterable[Path]) -> None:
+        """Remember `written` (and what earlier exports wrote that is still there) as ours."""
+        ours = {self._name(p) for p in written} | {n for n in self._ours if (self.root / n).is_file()}
+        atomic_write_text(self.root / RECORD, json.dumps({"files": sorted(ours)}, indent=1) + "\n")
+
+
 def export_shards(shards_dir: str | Path, out_dir: str | Path, fmt: str, **options) -> list[Path]:
     """Write the shard directory in format `fmt` under `out_dir`; returns the files written."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    shards_dir, out_dir = Path(shards_dir), Path(out_dir)
+    shards_dir = Path(shards_dir)
     manifest = load_manifest(shards_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = importlib.import_module(FORMATS[fmt]).export(shards_dir, manifest, out_dir, **options)
+    tokenizer = shards_dir / manifest["tokenizer"]["file"]
+    if not tokenizer.is_file():
+        raise ShardsError(f"{tokenizer}: named by the manifest's tokenizer.file but missing")
+    out = OutputFolder(Path(out_dir))
+    files = importlib.import_module(FORMATS[fmt]).export(shards_dir, manifest, out, **options)
     # The tokenizer travels with the tokens: ids mean nothing without it.
-    atomic_write_bytes(out_dir / TOKENIZER_FILE, (shards_dir / manifest["tokenizer"]["file"]).read_bytes())
-    return files + [out_dir / TOKENIZER_FILE]
+    files.append(out.path(TOKENIZER_FILE))
+    atomic_write_bytes(files[-1], tokenizer.read_bytes())
+    out.record(files)
+    return files
 
 
 def require_uint16(manifest: dict, fmt: str) -> None:

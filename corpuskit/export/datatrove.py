@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpuskit.export.common import ExportError, atomic_open
+from corpuskit.export.common import ExportError, OutputFolder, atomic_open
 from corpuskit.io import atomic_write_text
 from corpuskit.tokenize.manifest import iter_split_tokens
 
@@ -28,7 +28,7 @@ def _metric(n: int) -> str:
     return f"{n} T"
 
 
-def export(shards_dir: Path, manifest: dict, out_dir: Path, tokenizer_name: str = "tokenizer.json",
+def export(shards_dir: Path, manifest: dict, out: OutputFolder, tokenizer_name: str = "tokenizer.json",
            verify: bool = True) -> list[Path]:
     if "|" in tokenizer_name or "\n" in tokenizer_name:
         raise ExportError("tokenizer_name cannot contain '|' or a newline (they delimit the metadata file)")
@@ -37,15 +37,12 @@ def export(shards_dir: Path, manifest: dict, out_dir: Path, tokenizer_name: str 
     files: list[Path] = []
     for split in manifest["splits"]:
         for i, (tokens, lengths) in enumerate(iter_split_tokens(shards_dir, manifest, split, verify)):
-            path = out_dir / split / f"{i:05d}.ds"
-            with atomic_open(path) as fh:
+            ds, index, metadata = (out.path(split, f"{i:05d}.ds{suffix}") for suffix in ("", ".index", ".metadata"))
+            with atomic_open(ds) as fh:
                 fh.write(tokens.astype(dtype).tobytes())
-            with atomic_open(path.with_name(path.name + ".index")) as fh:
+            with atomic_open(index) as fh:
                 fh.write(np.cumsum(lengths, dtype=np.uint64).astype("<u8").tobytes())
-            atomic_write_text(path.with_name(path.name + ".metadata"),
-                              f"{tokenizer_name}|{token_size}\n{len(tokens)}\n{_metric(len(tokens))}")
-            files += [path, path.with_name(path.name + ".index"), path.with_name(path.name + ".metadata")]
-        for old in (out_dir / split).glob("*.ds*"):  # from an earlier export with more shards
-            if old not in files:
-                old.unlink()
+            atomic_write_text(metadata, f"{tokenizer_name}|{token_size}\n{len(tokens)}\n{_metric(len(tokens))}")
+            files += [ds, index, metadata]
+        out.remove_stale(out.path(split).glob("*.ds*"), files)  # an earlier export's extra shards
     return files

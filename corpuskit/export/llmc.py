@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from corpuskit.export.common import ExportError, atomic_open, require_uint16
-from corpuskit.tokenize.manifest import iter_split_tokens
+from corpuskit.export.common import ExportError, OutputFolder, atomic_open, require_uint16
+from corpuskit.tokenize.manifest import is_plain_name, iter_split_tokens
 
 MAGIC, VERSION, HEADER_INTS = 20240520, 1, 256
 MAX_TOKENS = 2**31 - 1  # the count is an int32
@@ -37,9 +37,11 @@ def _write(path: Path, chunks: list[np.ndarray]) -> None:
             fh.write(c.astype("<u2", copy=False).tobytes())
 
 
-def export(shards_dir: Path, manifest: dict, out_dir: Path, prefix: str = "corpus",
+def export(shards_dir: Path, manifest: dict, out: OutputFolder, prefix: str = "corpus",
            shard_tokens: int = 100_000_000, verify: bool = True) -> list[Path]:
     require_uint16(manifest, "llmc")
+    if not is_plain_name(prefix):
+        raise ExportError(f"prefix {prefix!r} must be a plain file name (letters, digits, '_', '.', '-')")
     if not 0 < shard_tokens <= MAX_TOKENS:
         raise ExportError(f"shard_tokens must be between 1 and {MAX_TOKENS:,} (the header's count is an int32)")
     files: list[Path] = []
@@ -48,7 +50,7 @@ def export(shards_dir: Path, manifest: dict, out_dir: Path, prefix: str = "corpu
             chunks = [t for t, _ in iter_split_tokens(shards_dir, manifest, split, verify)]
             if sum(len(c) for c in chunks) > MAX_TOKENS:
                 raise ExportError(f"the {split} split has more than {MAX_TOKENS:,} tokens, too many for one llm.c file")
-            files.append(out_dir / f"{prefix}_{name}_000000.bin")
+            files.append(out.path(f"{prefix}_{name}_000000.bin"))
             _write(files[-1], chunks)
     index, pending, n = 1, [], 0
     for tokens, lengths in iter_split_tokens(shards_dir, manifest, "train", verify):
@@ -57,16 +59,14 @@ def export(shards_dir: Path, manifest: dict, out_dir: Path, prefix: str = "corpu
         for end in ends:  # cut only at document ends
             if n + (end - start) >= shard_tokens:
                 pending.append(tokens[start:end])
-                files.append(out_dir / f"{prefix}_train_{index:06d}.bin")
+                files.append(out.path(f"{prefix}_train_{index:06d}.bin"))
                 _write(files[-1], pending)
                 index, pending, n, start = index + 1, [], 0, end
         if start < len(tokens):
             pending.append(tokens[start:])
             n += len(tokens) - start
     if pending:
-        files.append(out_dir / f"{prefix}_train_{index:06d}.bin")
+        files.append(out.path(f"{prefix}_train_{index:06d}.bin"))
         _write(files[-1], pending)
-    for old in out_dir.glob(f"{prefix}_train_*.bin"):  # from an earlier export with more shards
-        if old not in files:
-            old.unlink()
+    out.remove_stale(out.root.glob(f"{prefix}_train_*.bin"), files)  # an earlier export's extra shards
     return files

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpuskit.export.common import atomic_open
+from corpuskit.export.common import OutputFolder, atomic_open
 from corpuskit.tokenize.manifest import iter_split_tokens
 
 MAGIC = b"MMIDIDX\x00\x00"
@@ -35,13 +35,14 @@ def token_dtype(vocab_size: int) -> str:
     return "uint16" if vocab_size < 65500 else "int32"
 
 
-def export(shards_dir: Path, manifest: dict, out_dir: Path, verify: bool = True) -> list[Path]:
+def export(shards_dir: Path, manifest: dict, out: OutputFolder, verify: bool = True) -> list[Path]:
     dtype = token_dtype(manifest["tokenizer"]["vocab_size"])
     np_dtype = np.dtype(dtype).newbyteorder("<")
     files: list[Path] = []
     for split in manifest["splits"]:
         lengths: list[np.ndarray] = []
-        with atomic_open(out_dir / f"{split}.bin") as fh:
+        bin_path, idx_path = out.path(f"{split}.bin"), out.path(f"{split}.idx")
+        with atomic_open(bin_path) as fh:
             for tokens, lens in iter_split_tokens(shards_dir, manifest, split, verify):
                 fh.write(tokens.astype(np_dtype).tobytes())
                 lengths.append(lens)
@@ -49,7 +50,7 @@ def export(shards_dir: Path, manifest: dict, out_dir: Path, verify: bool = True)
         n = len(seq_lengths)
         pointers = np.zeros(n, dtype="<i8")
         np.cumsum(seq_lengths[:-1].astype("<i8") * np_dtype.itemsize, out=pointers[1:])
-        with atomic_open(out_dir / f"{split}.idx") as fh:
+        with atomic_open(idx_path) as fh:
             fh.write(MAGIC)
             fh.write(struct.pack("<Q", 1))
             fh.write(struct.pack("<B", DTYPE_CODES[dtype]))
@@ -58,5 +59,5 @@ def export(shards_dir: Path, manifest: dict, out_dir: Path, verify: bool = True)
             fh.write(seq_lengths.tobytes())
             fh.write(pointers.tobytes())
             fh.write(np.arange(n + 1, dtype="<i8").tobytes())
-        files += [out_dir / f"{split}.bin", out_dir / f"{split}.idx"]
+        files += [bin_path, idx_path]
     return files

@@ -142,3 +142,33 @@ def test_a_corrupt_shard_is_never_exported(shards_dir, tmp_path):
     with pytest.raises(ShardsError, match="sha256"):
         export_shards(copy, tmp_path / "out", "nanogpt")
     assert not (tmp_path / "out" / "train.bin").exists()
+
+
+def _fewer_train_shards(shards_dir, tmp_path):
+    """A copy of the shard directory whose manifest lists one train shard less."""
+    import shutil
+
+    copy = tmp_path / "fewer"
+    shutil.copytree(shards_dir, copy)
+    m = json.loads((copy / "manifest.json").read_text())
+    m["splits"]["train"]["shards"].pop()
+    (copy / "manifest.json").write_text(json.dumps(m))
+    return copy
+
+
+@pytest.mark.parametrize("fmt, folder, theirs, options", [
+    ("datatrove", "train", ["mine.ds", "00099.ds", "notes.ds.txt"], {}),
+    ("llmc", ".", ["corpus_train_000099.bin", "corpus_train_notes.bin"], {"shard_tokens": 1000}),
+])
+def test_an_export_deletes_only_stale_files_it_wrote_itself(shards_dir, tmp_path, fmt, folder, theirs, options):
+    out = tmp_path / "out"
+    (out / folder).mkdir(parents=True)
+    for name in theirs:  # files of the user's (or of another tool) that look like ours
+        (out / folder / name).write_bytes(b"not corpuskit's")
+    first = export_shards(shards_dir, out, fmt, **options)
+    second = export_shards(_fewer_train_shards(shards_dir, tmp_path), out, fmt, **options)
+    stale = set(first) - set(second)
+    assert stale and not any(p.exists() for p in stale)  # an earlier export's extra shards are removed
+    assert all(p.exists() for p in second)
+    for name in theirs:
+        assert (out / folder / name).read_bytes() == b"not corpuskit's"

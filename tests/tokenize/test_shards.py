@@ -162,3 +162,19 @@ def test_copying_a_shard_dir_keeps_it_valid(shards, tmp_path):
     shutil.copytree(shards, copy)
     m = load_manifest(copy)
     assert sum(len(t) for t, _ in iter_split_tokens(copy, m, "train")) == m["splits"]["train"]["n_tokens"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random bytes"])
+def test_an_unreadable_shard_is_named_even_when_its_checksum_matches(shards, tmp_path, damage):
+    from corpuskit.tokenize.manifest import ShardsError, iter_split_tokens, load_manifest
+
+    copy = tmp_path / "copy"
+    shutil.copytree(shards, copy)
+    victim = copy / "train" / "shard-00001.arrow"
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2] if damage == "truncated" else bytes(range(256)) * 8)
+    m = json.loads((copy / "manifest.json").read_text())
+    m["splits"]["train"]["shards"][1]["sha256"] = hashlib.sha256(victim.read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ShardsError, match=f"{victim}: not a readable shard"):
+        list(iter_split_tokens(copy, load_manifest(copy), "train"))

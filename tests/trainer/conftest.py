@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -101,3 +102,32 @@ def tiny_config(shards):
 def losses():
     """losses(run_dir) -> the training losses logged in run_dir/metrics.jsonl, in order."""
     return lambda run_dir: [r["loss"] for r in read_metrics(os.path.join(run_dir, "metrics.jsonl")) if "loss" in r]
+
+
+@pytest.fixture
+def copy_shards(shards, tmp_path):
+    """copy_shards(edit=None) -> a copy of the fixture shards, deep enough that '../../../..' stays under
+    tmp_path; `edit(manifest)` changes its manifest."""
+    def copy(edit=None):
+        path = tmp_path / "a" / "b" / "c" / "shards"
+        shutil.copytree(shards, path)
+        if edit:
+            manifest = json.loads((path / "manifest.json").read_text())
+            edit(manifest)
+            (path / "manifest.json").write_text(json.dumps(manifest))
+        return str(path)
+    return copy
+
+
+@pytest.fixture
+def rewrite_tokens():
+    """rewrite_tokens(path): replace a shard by a well-formed one holding other tokens (same counts),
+    as an overwritten shard would be: only its checksum tells."""
+    def rewrite(path):
+        with open(path, "rb") as f:  # into memory: the file is rewritten below
+            table = pa.ipc.open_stream(f.read()).read_all()
+        ids = [[(t + 1) % 256 for t in row] for row in table.column("input_ids").to_pylist()]
+        table = table.set_column(0, "input_ids", pa.array(ids, type=table.schema.field("input_ids").type))
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+    return rewrite

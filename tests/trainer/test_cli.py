@@ -92,3 +92,60 @@ def test_sweep_prints_table_best_first(shards, tmp_path):
     assert table[1].split()[0] == "0.01"  # a 1000x larger learning rate wins in 12 steps
     assert sorted(os.listdir(tmp_path / "sw")) == ["lr=0.01_dropout=0", "lr=0.01_dropout=0.1",
                                                   "lr=1e-05_dropout=0", "lr=1e-05_dropout=0.1"]
+
+
+def fails_cleanly(result, *needles):
+    """A user's mistake: exit 1 or 2 through click (no traceback), the last line an error naming `needles`."""
+    assert result.exit_code in (1, 2), result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not an uncaught exception
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and all(n in last for n in needles), result.output
+
+
+TINY_YAML = ("model: {n_layer: 1, n_head: 2, n_embd: 16, block_size: 16}\nbatch_size: 4\nmax_steps: 2\n"
+             "warmup_steps: 1\nprogress: false\nplot: false\nsample_tokens: 0\n")
+
+
+@pytest.fixture
+def train_args(tmp_path, shards):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY_YAML)
+    return lambda *extra, data=shards, out=tmp_path / "run": (
+        ["train", "--config", str(config), "--data", str(data), "--out", str(out), *extra])
+
+
+def test_train_mistakes_are_one_line_errors(train_args, checkpoint, copy_shards, rewrite_tokens, tmp_path):
+    run = CliRunner().invoke
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fails_cleanly(run(cli, train_args(data=empty)), str(empty), "manifest.json")
+    fails_cleanly(run(cli, train_args("model.n_head=5", "model.n_embd=192")), "model.n_head 5", "192")
+    fails_cleanly(run(cli, train_args("batch_size=0")), "batch_size", "0")
+    fails_cleanly(run(cli, train_args("model.dropout=2")), "model.dropout", "2")
+    damaged = copy_shards()
+    rewrite_tokens(os.path.join(damaged, "train", "shard-00000.arrow"))
+    fails_cleanly(run(cli, train_args(data=damaged)), os.path.join(damaged, "train", "shard-00000.arrow"), "sha256")
+    existing = os.path.dirname(checkpoint)
+    fails_cleanly(run(cli, train_args(out=existing)), existing, "--overwrite")
+    assert not (tmp_path / "run").exists()
+
+
+def test_eval_and_sample_mistakes_are_one_line_errors(checkpoint, tmp_path):
+    import shutil
+
+    run = CliRunner().invoke
+    damaged = tmp_path / "ckpt"
+    shutil.copytree(checkpoint, damaged)
+    (damaged / "config.json").write_text('{"model": {"n_layer": 2,')
+    fails_cleanly(run(cli, ["eval", "--checkpoint", str(damaged)]), str(damaged / "config.json"))
+    (damaged / "config.json").write_text('{"batch_size": 0}')
+    fails_cleanly(run(cli, ["eval", "--checkpoint", str(damaged)]), str(damaged / "config.json"), "batch_size")
+    fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--split", "test"]), "'test'", "validation")
+    bad_utf8, empty = tmp_path / "latin1.txt", tmp_path / "empty.txt"
+    bad_utf8.write_bytes("caf\u00e9 au lait".encode("latin-1"))
+    empty.write_bytes(b"")
+    fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--text", str(bad_utf8)]), str(bad_utf8), "UTF-8")
+    fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--text", str(empty)]), str(empty), "empty")
+    fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--batch-size", "0"]), "batch_size")
+    for option, value in (("--temperature", "-1"), ("--top-p", "0"), ("--top-k", "-1"), ("--num-samples", "0")):
+        fails_cleanly(run(cli, ["sample", "--checkpoint", checkpoint, option, value]), option.lstrip("-").replace("-", "_"))

@@ -24,6 +24,9 @@ def test_yaml_then_overrides(tmp_path):
     ("novalue", "key=value"),
     ("model.norm=batchnorm", "unknown norm 'batchnorm'; expected 'rmsnorm' or 'layernorm'"),
     ("model.mlp=relu", "unknown mlp 'relu'; expected 'swiglu' or 'gelu'"),
+    ("sampling=shuffled", "unknown sampling 'shuffled'; expected 'random' or 'sequential'"),
+    ("schedule=linear", "unknown schedule 'linear'; expected 'cosine' or 'wsd'"),
+    ("dtype=fp16", "unknown dtype 'fp16'"),
 ])
 def test_bad_overrides_are_rejected(override, message):
     with pytest.raises(ValueError, match=message):
@@ -57,3 +60,34 @@ def test_shipped_configs_load_and_export():
         assert hf_architecture(cfg.model) in ("LlamaForCausalLM", "GPT2LMHeadModel")
     big = load_config(os.path.join(CONFIGS, "gpt2-small.yaml"))
     assert (big.model.n_layer, big.model.n_embd, big.model.block_size, big.compile) == (12, 768, 1024, True)
+
+
+@pytest.mark.parametrize("override", [
+    "batch_size=0", "grad_accum=0", "max_steps=0", "max_time=-1", "lr=0", "lr=-1e-3", "min_lr=-1e-4",
+    "warmup_steps=-1", "decay_frac=1.5", "weight_decay=-0.1", "beta1=1", "beta2=-0.5", "grad_clip=-1",
+    "seed=-1", "threads=-2", "eval_interval=-1", "eval_batches=0", "log_interval=0", "checkpoint_interval=-5",
+    "halt_at_step=-1", "sample_tokens=-1", "model.vocab_size=-1", "model.block_size=0", "model.n_layer=0",
+    "model.n_head=0", "model.n_embd=0", "model.mlp_hidden=-1", "model.dropout=1", "model.dropout=-0.1",
+    "model.norm_eps=0", "model.rope_theta=-1",
+])
+def test_every_number_is_range_checked_at_load(override):
+    from trainer.errors import ConfigError
+
+    key, value = override.split("=")
+    with pytest.raises(ConfigError, match=rf"^{key}: must be .+, got -?[0-9.e-]+$"):
+        load_config(None, [override])
+    if not key.startswith("model."):  # a checkpoint's config.json goes through the same check
+        with pytest.raises(ConfigError, match=key):
+            from_dict({key: float(value) if "." in value or "e" in value else int(value)})
+
+
+def test_heads_must_divide_the_width():
+    from trainer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"model.n_embd 192 is not divisible by model.n_head 5"):
+        load_config(None, ["model.n_head=5", "model.n_embd=192"])
+    assert load_config(None, ["model.n_head=3", "model.n_embd=192"]).model.n_head == 3  # 3 heads of 64
+    with pytest.raises(ConfigError, match=r"head size 15 .* even"):  # rotary embeddings rotate pairs
+        load_config(None, ["model.n_head=2", "model.n_embd=30"])
+    assert load_config(None, ["model.n_head=2", "model.n_embd=30", "model.pos=learned"]).model.n_embd == 30
+    assert load_config(None, ["model.arch=lstm", "model.n_head=5", "model.n_embd=192"]).model.n_head == 5

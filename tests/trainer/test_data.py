@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 
@@ -23,7 +24,12 @@ def test_stream_matches_shards_across_chunk_boundaries(shards):
 
 
 def test_manifest_errors_are_clear(shards, tmp_path):
-    with pytest.raises(FileNotFoundError, match="manifest.json"):
+    from trainer.errors import ShardsError
+
+    with pytest.raises(ShardsError, match="manifest.json"):
+        Shards(str(tmp_path))
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(ShardsError, match=f"{tmp_path / 'manifest.json'}: invalid JSON"):
         Shards(str(tmp_path))
     manifest = json.load(open(os.path.join(shards, "manifest.json")))
     manifest["format_version"] = 99
@@ -78,3 +84,60 @@ def test_eval_windows_cover_every_predicted_token_once(shards):
     ys = [y for _, y in eval_batches(stream, 16, 4, eval_windows(stream, 16))]
     assert sum(y.numel() for y in ys) == len(stream) - 1
     assert len(eval_windows(stream, 16, max_windows=3)) == 3
+
+
+def _rename_validation(m):
+    m["splits"]["../../../../victim"] = m["splits"].pop("validation")
+
+
+def _set_first_train_file(value):
+    return lambda m: m["splits"]["train"]["shards"][0].__setitem__("file", value)
+
+
+@pytest.mark.parametrize("edit, key", [
+    (_rename_validation, "splits['../../../../victim']"),
+    (lambda m: m["tokenizer"].__setitem__("file", "../../../../etc/passwd"), "tokenizer.file"),
+    (lambda m: m["tokenizer"].__setitem__("file", "/etc/passwd"), "tokenizer.file"),
+    (_set_first_train_file("train/../../../../outside.arrow"), "splits.train.shards[0].file"),
+    (_set_first_train_file("/etc/passwd"), "splits.train.shards[0].file"),
+    (_set_first_train_file("validation/shard-00000.arrow"), "splits.train.shards[0].file"),
+])
+def test_manifest_names_must_be_plain(copy_shards, edit, key):
+    from trainer.errors import ShardsError
+
+    path = copy_shards(edit)
+    with pytest.raises(ShardsError) as err:
+        Shards(path)
+    assert os.path.join(path, "manifest.json") in str(err.value) and key in str(err.value)
+
+
+def test_overwritten_tokens_are_refused(copy_shards, rewrite_tokens):
+    from trainer.errors import ShardsError
+
+    path = copy_shards()
+    victim = os.path.join(path, "train", "shard-00001.arrow")
+    rewrite_tokens(victim)
+    assert Shards(path).tokens("validation")  # the other splits are unaffected
+    with pytest.raises(ShardsError, match=f"{victim}: sha256 differs from the manifest"):
+        Shards(path).tokens("train")
+
+
+@pytest.mark.parametrize("damage, fix_checksum, message", [
+    ("truncate", False, "sha256 differs"), ("random", False, "sha256 differs"),
+    ("truncate", True, "not a readable shard"), ("random", True, "not a readable shard"),
+])
+def test_a_damaged_shard_is_named(copy_shards, damage, fix_checksum, message):
+    from trainer.errors import ShardsError
+
+    path = copy_shards()
+    victim = os.path.join(path, "train", "shard-00001.arrow")
+    data = open(victim, "rb").read()
+    with open(victim, "wb") as f:
+        f.write(data[: len(data) // 2] if damage == "truncate" else np.random.default_rng(0).bytes(len(data)))
+    if fix_checksum:  # as if the manifest had been rewritten to match: the reader must still name the file
+        manifest = json.loads(open(os.path.join(path, "manifest.json")).read())
+        manifest["splits"]["train"]["shards"][1]["sha256"] = hashlib.sha256(open(victim, "rb").read()).hexdigest()
+        with open(os.path.join(path, "manifest.json"), "w") as f:
+            json.dump(manifest, f)
+    with pytest.raises(ShardsError, match=f"{victim}: {message}"):
+        Shards(path).tokens("train")

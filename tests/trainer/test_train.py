@@ -123,3 +123,32 @@ def test_ddp_two_processes_match_one_with_double_accumulation(shards, losses, tm
     one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
     assert len(one) == len(two) == 8 and one[-1] < one[0]
     assert one == pytest.approx(two, rel=1e-4, abs=1e-4)
+
+
+def test_training_into_an_existing_run_is_refused_unless_asked(tiny_config, losses, tmp_path):
+    from trainer.errors import RunDirError
+
+    out = tmp_path / "run"
+    train(tiny_config(out, "max_steps=4"))
+    (out / "notes.txt").write_text("mine")
+    before = sorted(os.listdir(out))
+    with pytest.raises(RunDirError, match=f"{out} already holds a training run .*--overwrite"):
+        train(tiny_config(out, "max_steps=3"))
+    assert sorted(os.listdir(out)) == before and len(losses(out)) == 4  # nothing touched
+    train(tiny_config(out, "max_steps=3"), overwrite=True)
+    assert sorted(os.listdir(out)) == ["ckpt-000003", "metrics.jsonl", "notes.txt"]  # the old run is gone, not notes
+    assert len(losses(out)) == 3
+
+
+def test_resume_continues_in_its_own_run_folder_only(tiny_config, losses, tmp_path):
+    from trainer.errors import RunDirError
+
+    halted = train(tiny_config(tmp_path / "run", "max_steps=12", "halt_at_step=6"))["checkpoint"]
+    train(None, resume=halted)  # into the run's own folder (its config's out)
+    assert sorted(os.listdir(tmp_path / "run")) == ["ckpt-000006", "ckpt-000012", "metrics.jsonl"]
+    assert len(losses(tmp_path / "run")) == 12
+    train(tiny_config(tmp_path / "other", "max_steps=2"))
+    with pytest.raises(RunDirError, match="--overwrite"):  # continuing into another run's folder
+        train(None, resume=halted, overrides=[f"out={tmp_path / 'other'}"])
+    with pytest.raises(RunDirError, match="would delete"):  # --overwrite must not delete what it resumes
+        train(None, resume=halted, overwrite=True)
