@@ -75,7 +75,7 @@ class MinhashDedup(GlobalStage):
     def params(self) -> dict:
         """What makes signatures and buckets comparable across runs (checked against an index)."""
         return {"ngram": self.ngram, "num_perm": self.num_perm, "seed": self.seed, "bands": self.bands,
-                "rows": self.rows, "normalization": 1, "scheme": "affine32"}
+                "rows": self.rows, "normalization": 2, "scheme": "affine32"}
 
     # -- phase 1 ---------------------------------------------------------------------------
     def index(self, docs: Iterable[Document], ctx: StageContext) -> None:
