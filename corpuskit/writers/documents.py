@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -20,6 +21,28 @@ from corpuskit.io import tmp_path
 REJECTED_EXTRA = ("reason", "stage", "detail", "duplicate_of")
 FORMATS = ("parquet", "jsonl")
 _BATCH = 1000
+
+
+_FLUSH_BYTES = 64 << 20  # also flush a batch at this much text: int32 offsets, bounded memory
+
+
+def string_array(values: list[str | None]) -> pa.Array:
+    """A pyarrow string array built from its buffers.
+
+    `pa.array(list_of_str)` imports pandas to check for pandas objects, which costs about a
+    second in every worker process; the buffers give the same array (and the same file bytes).
+    """
+    encoded = [v.encode("utf-8", "surrogatepass") if v is not None else b"" for v in values]
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        raise ValueError("a batch of more than 2 GiB of text; write smaller batches")
+    offsets = offsets.astype(np.int32)
+    buffers = [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded))]
+    if any(v is None for v in values):
+        valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+        buffers[0] = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
+    return pa.Array.from_buffers(pa.string(), len(values), buffers)
 
 
 def _schema(rejected: bool) -> pa.Schema:
@@ -47,6 +70,7 @@ class DocumentWriter:
         self.rejected = rejected
         self._tmp = tmp_path(self.path)
         self._rows: list[dict] = []
+        self._bytes = 0
         self._pq: pq.ParquetWriter | None = None
         self._fh = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,13 +89,16 @@ class DocumentWriter:
             return
         row["metadata"] = json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True, default=str)
         self._rows.append(row)
-        if len(self._rows) >= _BATCH:
+        self._bytes += len(doc.text)
+        if len(self._rows) >= _BATCH or self._bytes >= _FLUSH_BYTES:
             self._flush()
 
     def _flush(self) -> None:
         if self._rows and self._pq is not None:
-            self._pq.write_table(pa.Table.from_pylist(self._rows, schema=self._pq.schema))
-            self._rows = []
+            schema = self._pq.schema
+            columns = [string_array([r[name] for r in self._rows]) for name in schema.names]
+            self._pq.write_table(pa.Table.from_arrays(columns, schema=schema))
+            self._rows, self._bytes = [], 0
 
     def commit(self) -> None:
         """Finish the file and move it to its final name."""
