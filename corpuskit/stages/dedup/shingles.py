@@ -6,9 +6,10 @@ give the words `well i`; apostrophes too, so `don't` and `don’t` are both `don
 `\\w+` tokenizer splits them), invisible format characters (soft hyphen, zero-width space)
 removed, every decimal digit folded to `0` ("Page 12" == "page 37"), whitespace collapsed.
 Splitting instead of deleting matters for older editions: deleting `--` glued `well--I`
-into one word `welli`, and an edition pair at word 5-gram Jaccard 0.79 looked like 0.65. Words are hashed once (a per-process cache, since vocabularies
-are Zipfian), and the n-gram hashes are combined with vector operations over a whole
-batch of documents instead of one Python call per shingle.
+into one word `welli`, and an edition pair at word 5-gram Jaccard 0.79 looked like 0.65.
+
+Words are hashed with vector operations over a whole batch of documents (a polynomial
+hash from prefix sums), and so are the n-grams: no Python call per word or per shingle.
 
 A document with fewer than `n` words gets one shingle of all its words: a short
 document is still de-duplicated, never silently skipped. A document with no word at
@@ -17,11 +18,9 @@ all (only punctuation) gets no shingle; the stage keeps it and counts it.
 
 from __future__ import annotations
 
-import itertools
 import re
 import sys
 import unicodedata
-import zlib
 
 import numpy as np
 
@@ -96,32 +95,69 @@ _NON_ASCII = _NonAsciiFold()
 _NON_ASCII_CHAR = re.compile(r"[^\x00-\x7f]")
 
 
-def _word_bytes(text: str) -> list[bytes]:
-    """normalize_words(text), UTF-8 encoded, without a per-character Python dict lookup:
-    bytes.translate folds the ASCII characters, and each distinct non-ASCII character that
-    needs folding (curly quotes, dashes, no-break spaces, soft hyphens) is replaced once."""
+def _normalized_bytes(text: str) -> bytes:
+    """The text folded for shingling, UTF-8, words separated by spaces (every whitespace and
+    punctuation character is a space here). bytes.translate folds the ASCII characters, and
+    each distinct non-ASCII character that needs folding (curly quotes, dashes, no-break
+    spaces, soft hyphens) is replaced once, so there is no per-character Python work."""
     if text.isascii():
-        return text.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE).split()
+        return text.encode("ascii").translate(_ASCII_TABLE, _ASCII_DELETE)
     low = text.lower()
     raw = low.encode("utf-8", "surrogatepass").translate(_ASCII_TABLE, _ASCII_DELETE)
     for ch in set(_NON_ASCII_CHAR.findall(low)):  # faster than set(low) on mostly-ASCII text
         rep = _NON_ASCII[ch]
         if rep is not None:
             raw = raw.replace(ch.encode("utf-8", "surrogatepass"), rep)
-    return raw.split()
+    return raw
 
 
-class _WordHashes(dict):
-    """Per-process cache word -> 64-bit hash (two crc32s with different seeds, so word
-    collisions are negligible); vocabularies are Zipfian, so most lookups hit."""
-
-    def __missing__(self, word: bytes) -> int:
-        h = self[word] = (zlib.crc32(word) << 32) | zlib.crc32(word, 0x5BD1E995)
-        return h
+def _word_bytes(text: str) -> list[bytes]:
+    """normalize_words(text), UTF-8 encoded: the words `shingle_hashes` hashes."""
+    return [w for w in _normalized_bytes(text).split(b" ") if w]
 
 
-_WORD_HASHES = _WordHashes()
-_WORD_CACHE_MAX = 2_000_000
+_P = np.uint64(0x100000001B3)  # the FNV prime: odd, so invertible modulo 2**64
+_P_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
+
+
+_POWERS: dict[int, np.ndarray] = {}
+
+
+def _powers(base: np.uint64, n: int) -> np.ndarray:
+    """[1, base, base**2, ...] modulo 2**64, at least n of them (cached: batches are alike)."""
+    cached = _POWERS.get(int(base))
+    if cached is None or len(cached) < n:
+        cached = np.full(max(n, 1 << 16), base, dtype=np.uint64)
+        cached[:1] = 1
+        _POWERS[int(base)] = cached = np.multiply.accumulate(cached, out=cached)
+    return cached
+
+
+def _word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every word of every text, in order, and the number of words per text.
+
+    Vectorized over the whole batch, with no Python work per word: the normalized texts are
+    joined with spaces into bytes c_0 c_1 ...; with H[j] = sum_{i<j} (c_i + 1) * P**i
+    (modulo 2**64), the word at [s, e) hashes to (H[e] - H[s]) * P**-s, a polynomial hash of
+    its own bytes wherever it sits, then mixed with its length through fmix64.
+    """
+    parts = [_normalized_bytes(t) for t in texts]
+    arr = np.frombuffer(b" ".join(parts) + b" ", dtype=np.uint8)  # ends with a space: every word ends
+    space = arr == 32
+    after_space = np.empty_like(space)
+    after_space[0] = True
+    after_space[1:] = space[:-1]
+    starts = np.flatnonzero(~space & after_space)
+    ends = np.flatnonzero(space & ~after_space)
+    text_starts = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(p) + 1 for p in parts), dtype=np.int64, count=len(parts)), out=text_starts[1:])
+    counts = np.diff(np.searchsorted(starts, text_starts))
+    with np.errstate(over="ignore"):
+        prefix = np.zeros(len(arr) + 1, dtype=np.uint64)
+        np.cumsum((arr.astype(np.uint64) + np.uint64(1)) * _powers(_P, len(arr))[: len(arr)], out=prefix[1:])
+        words = (prefix[ends] - prefix[starts]) * _powers(_P_INV, len(arr))[starts]
+        words = _fmix64(words ^ (ends - starts).astype(np.uint64))
+    return words, counts
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -141,12 +177,7 @@ def shingle_hashes(texts: list[str], n: int = 5) -> tuple[np.ndarray, np.ndarray
     """
     if n < 1 or n > len(_POSITION_MULT):
         raise ValueError(f"ngram must be between 1 and {len(_POSITION_MULT)}")
-    word_lists = [_word_bytes(t) for t in texts]
-    lengths = np.fromiter((len(w) for w in word_lists), dtype=np.int64, count=len(word_lists))
-    if len(_WORD_HASHES) > _WORD_CACHE_MAX:  # bound memory on huge vocabularies (hashes are stable)
-        _WORD_HASHES.clear()
-    words_arr = np.fromiter(map(_WORD_HASHES.__getitem__, itertools.chain.from_iterable(word_lists)),
-                            dtype=np.uint64, count=int(lengths.sum()))
+    words_arr, lengths = _word_hashes(texts)
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
     # shingles per text: len-n+1 full n-grams, or one shingle of all words when shorter than n

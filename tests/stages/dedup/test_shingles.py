@@ -92,3 +92,13 @@ def test_ascii_fast_path_matches_unicode_path():
     ascii_text = text[:-2]
     assert _word_bytes(ascii_text) == [w.encode() for w in normalize_words(ascii_text)]
     assert _word_bytes(text) == [w.encode() for w in normalize_words(text)]
+
+
+def test_a_word_hashes_the_same_wherever_it_is():
+    from corpuskit.stages.dedup.shingles import _word_hashes
+
+    words, counts = _word_hashes(["Alpha, beta  gamma", "", "gamma alpha", "alphabet beta-gamma"])
+    assert counts.tolist() == [3, 0, 2, 3]
+    alpha, beta, gamma = words[:3].tolist()
+    assert words[3:5].tolist() == [gamma, alpha] and words[6:8].tolist() == [beta, gamma]
+    assert len({alpha, beta, gamma, int(words[5])}) == 4  # "alphabet" is not "alpha"
