@@ -58,3 +58,12 @@ def rejected(out: Path) -> dict[str, dict]:
         for r in pq.read_table(p).to_pylist():
             rows[r["id"]] = r
     return rows
+
+
+def kept_docs(out: Path) -> dict[str, str]:
+    """id -> text of the kept documents."""
+    docs: dict[str, str] = {}
+    for p in sorted(out.glob("part-*.parquet")):
+        t = pq.read_table(p, columns=["id", "text"])
+        docs.update(zip(t["id"].to_pylist(), t["text"].to_pylist()))
+    return docs
