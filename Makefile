@@ -9,8 +9,8 @@ STAMP  := $(VENV)/.installed
 .PHONY: install data train test bench clean help
 
 help:
-	@echo "make data    install, then run pipelines/default.yaml on the embedded corpus -> data/"
-	@echo "make train   train the default model on data/shards -> runs/default"
+	@echo "make data    install, then run pipelines/default.yaml on the embedded corpus -> data/ and data/report.html"
+	@echo "make train   train the default model on data/shards -> runs/default, report in runs/report.html"
 	@echo "make test    install, then run the test suite"
 	@echo "make bench   run the benchmark scripts (prints figures)"
 
@@ -29,11 +29,17 @@ install: $(STAMP)
 
 data: $(STAMP)
 	$(VENV)/bin/corpuskit run pipelines/default.yaml --output data --workers $(WORKERS)
+	$(VENV)/bin/corpuskit report data --output data/report.html
 
 train: $(STAMP)
 	$(PY) -m trainer train --config trainer/configs/default.yaml --data data/shards --out runs/default --overwrite
+	$(VENV)/bin/corpuskit report data --output runs/report.html \
+	  $$(for m in runs/*/metrics.jsonl; do printf -- '--train %s ' "$${m%/metrics.jsonl}"; done)
 
+# The browser test renders the run report in a real headless Chromium (Debian's package).
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium: the browser test will be skipped"
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)

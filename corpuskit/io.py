@@ -1,27 +1,166 @@
-"""Small file helpers: transparent decompression and atomic writes."""
+"""Small file helpers: transparent decompression that notices a cut file, and atomic writes."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
+import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd")
+_BLOCK = 1 << 16  # compressed bytes decoded at a time
+_CHUNK = 1 << 20  # decoded bytes handed on at a time
+
+
+class ArchiveError(EOFError):
+    """A compressed file ends before its end-of-stream marker, or holds data that does not decode.
+
+    `partial` holds the decoded bytes that the reading function had not handed on yet:
+    the whole prefix for `read_bytes`, the unfinished last line for `iter_lines`.
+    """
+
+    def __init__(self, message: str, partial: bytes = b""):
+        super().__init__(message)
+        self.partial = partial
+
+
+class _Decoded(io.RawIOBase):
+    """The decoded bytes of a .gz or .zst file, every gzip member or zstd frame of it.
+
+    gzip.open raises at a cut too, but zstandard's stream reader ends quietly there, so
+    both go through this one loop: a decoder still in the middle of a member or frame
+    when the file ends means the file was cut. Output comes in the order it decodes and
+    nothing decoded is held back when the error is raised.
+    """
+
+    def __init__(self, path: str, gzip: bool):
+        self._file = open(path, "rb")  # an OSError here is the file's, not the archive's
+        self._gzip = gzip
+        if not gzip:
+            import zstandard  # optional dependency, imported when a .zst file is read
+
+            self._zstd = zstandard.ZstdDecompressor()
+            self._errors: tuple[type[Exception], ...] = (zstandard.ZstdError,)
+        else:
+            self._errors = (zlib.error,)
+        self._decoder = None  # the member or frame in progress
+        self._started = False  # a member or frame was decoded before: trailing zeros are padding
+        self._unused = b""  # input after the end of the last member or frame
+        self._out = memoryview(b"")  # decoded and not returned yet
+        self._read = 0  # compressed bytes read, for messages
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        while not self._out:
+            if not self._decode_block():
+                return 0
+        n = min(len(buf), len(self._out))
+        buf[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _decode_block(self) -> bool:
+        """Decode the next block of input; False at a clean end of the file."""
+        if self._unused:
+            data, self._unused = self._unused, b""
+        else:
+            data = self._file.read(_BLOCK)
+            self._read += len(data)
+        if not data:
+            if self._decoder is not None:
+                raise ArchiveError(f"{self._kind} data ends before its end-of-stream marker "
+                                   f"(file cut short after {self._read} bytes)")
+            return False
+        if self._decoder is None:
+            if self._gzip and self._started:
+                data = data.lstrip(b"\0")  # gzip allows zero padding after a member, as gzip.open does
+                if not data:
+                    return True
+            self._decoder = zlib.decompressobj(wbits=31) if self._gzip else self._zstd.decompressobj()
+            self._started = True
+        try:
+            self._out = memoryview(self._decoder.decompress(data))
+        except self._errors as err:
+            raise ArchiveError(f"not valid {self._kind} data (within its first {self._read} bytes): {err}") from None
+        if self._decoder.eof:
+            self._unused, self._decoder = self._decoder.unused_data, None
+        return True
+
+    @property
+    def _kind(self) -> str:
+        return "gzip" if self._gzip else "zstd"
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def is_compressed(path: str | Path) -> bool:
+    return str(path).lower().endswith(COMPRESSED_SUFFIXES)
 
 
 def open_binary(path: str | Path) -> BinaryIO:
-    """Open a file for reading bytes, decompressing .gz and .zst transparently."""
-    path = str(path)
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if path.endswith((".zst", ".zstd")):
-        import zstandard
+    """Open a file for reading bytes, decompressing .gz and .zst transparently.
 
-        fh = open(path, "rb")
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
-    return open(path, "rb")
+    A compressed file that is cut short or corrupt raises `ArchiveError` where the bad
+    data is reached, never a quiet end of file.
+    """
+    path = str(path)
+    if not is_compressed(path):
+        return open(path, "rb")
+    return io.BufferedReader(_Decoded(path, gzip=path.lower().endswith(".gz")), buffer_size=_CHUNK)
+
+
+def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+    # read1 makes at most one call to the decoder: a chunk is handed on before any error after it.
+    while chunk := fh.read1(_CHUNK):
+        yield chunk
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The decoded bytes of a whole file; a cut archive raises `ArchiveError` with the bytes before the cut."""
+    with open_binary(path) as fh:
+        if not is_compressed(path):
+            return fh.read()
+        parts: list[bytes] = []
+        try:
+            for chunk in _chunks(fh):
+                parts.append(chunk)
+        except ArchiveError as err:
+            err.partial = b"".join(parts)
+            raise
+        return b"".join(parts)
+
+
+def iter_lines(path: str | Path) -> Iterator[bytes]:
+    """The lines of a file, each ending with b"\\n" but perhaps the last.
+
+    A cut archive raises `ArchiveError` after the last whole line, with the unfinished
+    line in `partial`. A line longer than a chunk is put together once, not re-copied.
+    """
+    with open_binary(path) as fh:
+        head: list[bytes] = []  # the pieces of a line that started in an earlier chunk
+        try:
+            for chunk in _chunks(fh):
+                lines = chunk.split(b"\n")
+                if len(lines) == 1:
+                    head.append(chunk)
+                    continue
+                head += (lines[0], b"\n")
+                line = b"".join(head)
+                head.clear()  # a long line is not kept twice, in pieces and whole, while it is used
+                yield line
+                for line in lines[1:-1]:
+                    yield line + b"\n"
+                head = [lines[-1]] if lines[-1] else []
+        except ArchiveError as err:
+            err.partial = b"".join(head)
+            raise
+        if head:
+            yield b"".join(head)
 
 
 def base_suffix(path: str | Path) -> str:

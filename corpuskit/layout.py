@@ -7,6 +7,7 @@
     OUTPUT/reports/<stage>.json        what a global stage reports (de-duplication clusters)
     OUTPUT/tokenizer.json              the tokenizer (trained, or a copy of `tokenizer.file`)
     OUTPUT/shards/                     the shard directory for trainers (docs/SHARDS.md)
+    OUTPUT/report.html                 `corpuskit report`: the run on one page (docs/REPORT.md)
     OUTPUT/_work/                      per-unit counters, completion markers, intermediate
                                        documents and the global stages' working folders
 
@@ -125,6 +126,14 @@ class RunPaths:
     def shards(self) -> Path:
         return self.root / "shards"
 
+    @property
+    def shards_manifest(self) -> Path:
+        return self.shards / "manifest.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
     # -- the runner's own files ---------------------------------------------------------
     @property
     def work(self) -> Path:
@@ -215,7 +224,7 @@ class RunPaths:
             return  # not a corpuskit run folder: nothing here is ours to delete
         shutil.rmtree(self.work, ignore_errors=True)  # `_work` is named and filled by corpuskit only
         _unlink_matching(self.root, _PART)
-        for name in ("stats.json", "config.json", "tokenizer.json"):
+        for name in ("stats.json", "config.json", "tokenizer.json", "report.html"):
             (self.root / name).unlink(missing_ok=True)
         _unlink_matching(self.rejected_dir, _REJECTED)
         _unlink_matching(self.root / "reports", _REPORT)

@@ -61,9 +61,10 @@ class PipelineConfig:
     shards: ShardConfig | None = None
 
     def to_dict(self) -> dict:
-        """Plain data (for config.json and workers); the sections as the user wrote them."""
+        """Plain data (for config.json and workers); the sections as the user wrote them, so a
+        new option with a default does not change the fingerprint of existing pipelines."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["reader"] = dataclasses.asdict(self.reader)
+        d["reader"] = given_dict(self.reader)
         d["stages"] = [dataclasses.asdict(s) for s in self.stages]
         for section in ("tokenizer", "shards"):
             d[section] = given_dict(d[section]) if d[section] is not None else None

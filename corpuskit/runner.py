@@ -40,7 +40,7 @@ from corpuskit.readers import READ_STAGE, Source, list_sources, read_source
 from corpuskit.readers.parquet import iter_documents
 from corpuskit.stage import GlobalStage, StageContext, utf8_len
 from corpuskit.stages.registry import stage_class
-from corpuskit.stats import StageStats, format_table, merge_stats, write_unit_stats
+from corpuskit.stats import StageStats, format_table, merge_stats, observe_doc, observe_drop, write_unit_stats
 from corpuskit.writers import DocumentWriter
 
 Log = Callable[[str], None]
@@ -123,6 +123,7 @@ def run_unit(task: UnitTask) -> dict:
     writers: list[DocumentWriter] = []
     rejected: list[DocumentWriter] = []
     read_stats = StageStats()
+    by_name: dict[str, StageStats] = {READ_STAGE: read_stats}  # whose examples a rejected document joins
 
     def reject(doc: Document, reason: str, stage: str, **detail) -> None:
         if not rejected:
@@ -132,6 +133,8 @@ def run_unit(task: UnitTask) -> dict:
             read_stats.bytes_in += utf8_len(doc.text)
             read_stats.drop(reason)
         rejected[0].write(doc, reason=reason, stage=stage, **detail)
+        if stage in by_name:
+            observe_drop(by_name[stage], doc, reason, detail)
 
     # (name, counters, timer) of each layer of the document stream, upstream first
     layers: list[tuple[str, StageStats, _Timer]] = []
@@ -144,15 +147,17 @@ def run_unit(task: UnitTask) -> dict:
         prev = step.apply.build()
         prev.reject = reject
         timer = _Timer()
-        docs = timer.wrap(prev(iter_documents(str(paths.intermediate(k - 1, i))),
-                               _context(paths, step.apply, i, task.n_units)))
+        docs = timer.wrap(_observe(prev(iter_documents(str(paths.intermediate(k - 1, i))),
+                                        _context(paths, step.apply, i, task.n_units)), prev.stats))
         layers.append((prev.name, prev.stats, timer))
+        by_name[prev.name] = prev.stats
     for spec in step.stream:
         stage = spec.build()
         stage.reject = reject
         timer = _Timer()
-        docs = timer.wrap(stage(docs))
+        docs = timer.wrap(_observe(stage(docs), stage.stats))
         layers.append((stage.name, stage.stats, timer))
+        by_name[stage.name] = stage.stats
 
     stats: dict[str, StageStats] = {}
     try:
@@ -167,7 +172,9 @@ def run_unit(task: UnitTask) -> dict:
         else:
             out = DocumentWriter(paths.output(i))
             writers.append(out)
+            kept = layers[-1][1]
             for doc in docs:
+                observe_doc(kept, "kept", doc, words=True, metadata=True)
                 out.write(doc)
         for w in rejected + writers:
             w.commit()
@@ -198,6 +205,14 @@ def _count(docs: Iterable[Document], stats: StageStats) -> Iterator[Document]:
         stats.docs_out += 1
         stats.bytes_in += n
         stats.bytes_out += n
+        observe_doc(stats, "out", doc, words=True)  # the length distribution before any stage
+        yield doc
+
+
+def _observe(docs: Iterable[Document], stats: StageStats) -> Iterator[Document]:
+    """Record the length of each document a stage lets through, for the report."""
+    for doc in docs:
+        observe_doc(stats, "out", doc)
         yield doc
 
 
@@ -309,7 +324,9 @@ class Run:
             "documents_in": stats[READ_STAGE].docs_in,
             "documents_out": sum(json.loads(self.paths.done(last, i).read_text())["docs_out"]
                                  for i in range(len(self.sources))),
-            "stages": {name: s.to_dict() for name, s in stats.items()},
+            "stages": {name: s.to_dict(profile=False) for name, s in stats.items()},
+            # histograms and rejected examples per stage, for `corpuskit report` (docs/REPORT.md)
+            "profile": {name: s.profile_dict() for name, s in stats.items() if s.hists or s.examples},
         }
         atomic_write_text(self.paths.stats, json.dumps(summary, indent=2))
         return stats

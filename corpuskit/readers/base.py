@@ -1,21 +1,49 @@
 """What every reader shares: options, the unit of input, and record-to-document rules.
 
 A reader turns one input source into documents. Bad input is never dropped silently:
-a record that cannot be read becomes a rejected document with a reason
-(`invalid_utf8`, `malformed_json`, `missing_field`, `bad_field_type`, `binary_file`,
-`truncated_archive`, `unsupported_format`) and the reader goes on with the rest.
+a record that cannot be read becomes a rejected document with a reason and the reader
+goes on with the rest. The reasons, by what is wrong:
+
+- the bytes: `invalid_utf8`, `invalid_utf16`, `utf16` (UTF-16 JSON Lines or CSV, not
+  decoded), `binary_file` (NUL bytes in the first 8 KB);
+- a record: `malformed_json`, `malformed_csv`, `missing_field`, `bad_field_type`;
+- the file: `truncated_archive` (a cut or corrupt .gz, .zst or .parquet; what came before
+  the cut is kept), `unreadable` (the system refuses it: permissions, a folder that cannot
+  be listed, a FIFO or device, a dangling link), `empty_file`, `unsupported_format`,
+  `gutenberg_markers_missing`;
+- where it is: `outside_input` (a symbolic link that leads out of the input folder),
+  `symlink_loop`.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Callable, Iterator
 
 from corpuskit.document import Document
+from corpuskit.errors import CorpuskitError
+from corpuskit.io import ArchiveError
 
 RejectFn = Callable[..., None]
 READ_STAGE = "read"
+# (position, where, record, error): what a tabular reader yields for each record; see records_to_docs.
+Record = tuple[int, str, dict | None, str | None]
+# What stops a reader in the middle of a file: a cut or corrupt archive, or the system refusing to read.
+READ_ERRORS = (ArchiveError, OSError)
+
+
+class InputError(CorpuskitError, ValueError):
+    """The input path does not exist, holds nothing to read, or cannot be read as asked."""
+
+
+def check_glob(glob: str) -> None:
+    """A glob picks files inside the input folder: refuse one that is absolute or climbs out with `..`."""
+    if not glob or glob.startswith(("/", "\\")) or ".." in PurePosixPath(glob.replace("\\", "/")).parts:
+        raise InputError(f"glob {glob!r} must be a pattern relative to the input folder, without '..' "
+                         "(for files elsewhere, make that folder the input)")
 
 
 @dataclass
@@ -27,6 +55,7 @@ class ReaderConfig:
     gutenberg: str = "auto"  # strip Project Gutenberg header/footer: "auto" (when markers are found), "on", "off"
     glob: str = "**/*"  # which files of a folder to read
     csv_delimiter: str = ","
+    csv_max_record_lines: int = 10_000  # a CSV record still open after this many lines is an unclosed quote
     encoding_errors: str = "quarantine"  # invalid UTF-8 in a text file: "quarantine" the file, or "replace" bytes
     hf_split: str = "train"  # split to read from a hub dataset ("hf:NAME")
     hf_streaming: bool = True  # stream hub datasets instead of downloading them whole
@@ -37,6 +66,9 @@ class ReaderConfig:
         _choice("encoding_errors", self.encoding_errors, ("quarantine", "replace"))
         if self.target_chars < 1:
             raise ValueError("target_chars must be positive")
+        if self.csv_max_record_lines < 1:
+            raise ValueError("csv_max_record_lines must be positive")
+        check_glob(self.glob)
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -50,11 +82,50 @@ class Source:
 
     path: str
     rel: str
-    kind: str  # text | jsonl | parquet | csv | hf_disk | hf_hub | unsupported
+    kind: str  # text | jsonl | parquet | csv | hf_disk | hf_hub; or why it is not read (see readers.REFUSED)
+
+
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+              (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def wide_codec(head: bytes) -> str | None:
+    """"utf-16" or "utf-32" when `head` starts with that encoding's byte-order mark."""
+    return next((codec for bom, codec in _WIDE_BOMS if head.startswith(bom)), None)
+
+
+def bad_record(pos: int, where: str, reason: str, raw: str, why: str) -> Record:
+    """A record rejected with `reason`: its text as read, and a detail `where: why`."""
+    return pos, where, {"_raw": raw, "_detail": f"{where}: {why}"}, reason
+
+
+def utf16_record(src: Source, codec: str) -> Record:
+    """The one record of a JSON Lines or CSV file in UTF-16: its lines cannot be cut at b"\\n"."""
+    name = codec.upper()
+    why = f"{name} text (byte-order mark); convert it to UTF-8: iconv -f {name} -t UTF-8"
+    return bad_record(0, src.rel, "utf16", "", why)
+
+
+def read_failure(err: Exception) -> tuple[str, str, str]:
+    """(reason, text read before the failure, why) for one of READ_ERRORS."""
+    if isinstance(err, ArchiveError):
+        return "truncated_archive", err.partial.decode("utf-8", errors="replace"), str(err)
+    return "unreadable", "", getattr(err, "strerror", None) or str(err)
+
+
+def failure_record(err: Exception, src: Source, pos: int, line: int) -> Record:
+    """The last record of a file that could not be read to its end.
+
+    A cut archive is named at the line of the cut; a refusal by the system is about the
+    whole file, so it is named by the file alone.
+    """
+    reason, raw, why = read_failure(err)
+    return bad_record(pos, f"{src.rel}:{line}" if isinstance(err, ArchiveError) else src.rel, reason, raw, why)
 
 
 def records_to_docs(
-    records: Iterator[tuple[int, str, dict | None, str | None]],
+    records: Iterator[Record],
     cfg: ReaderConfig,
     src: Source,
     reject: RejectFn,
@@ -62,20 +133,22 @@ def records_to_docs(
     """Turn (position, where, record, error) tuples from a tabular reader into documents.
 
     `where` names the record for humans (`file.jsonl:17`). A tuple with an error carries
-    the raw text in `record["_raw"]` and is rejected with that reason.
+    the raw text in `record["_raw"]` (and optionally a `_detail`) and is rejected with that reason.
     """
     for pos, where, rec, error in records:
         doc_id = f"{src.rel}#{pos}"
         if error is not None:
-            raw = (rec or {}).get("_raw", "")
-            reject(Document(text=raw, id=doc_id, source=where), error, READ_STAGE)
+            rec = rec or {}
+            reject(Document(text=rec.get("_raw", ""), id=doc_id, source=where), error, READ_STAGE,
+                   detail=rec.get("_detail") or where)
             continue
         assert rec is not None
         text = rec.get(cfg.text_field)
         if text is None:
             raw = json.dumps(rec, ensure_ascii=False, default=str)
+            why = "is null" if cfg.text_field in rec else "is missing"
             reject(Document(text=raw, id=doc_id, source=where), "missing_field", READ_STAGE,
-                   detail=f"{where}: no field {cfg.text_field!r}")
+                   detail=f"{where}: field {cfg.text_field!r} {why}")
             continue
         if not isinstance(text, str):
             raw = json.dumps(rec, ensure_ascii=False, default=str)

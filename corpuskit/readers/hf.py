@@ -11,27 +11,42 @@ from pathlib import Path
 from typing import Iterator
 
 from corpuskit.document import Document
-from corpuskit.readers.base import ReaderConfig, RejectFn, Source, records_to_docs
+from corpuskit.readers.base import InputError, ReaderConfig, Record, RejectFn, Source, records_to_docs
 
 
 def is_saved_dataset(path: Path) -> bool:
     """True for a folder written by `Dataset.save_to_disk` or `DatasetDict.save_to_disk`."""
-    return (path / "state.json").is_file() or (path / "dataset_dict.json").is_file()
+    try:
+        return (path / "state.json").is_file() or (path / "dataset_dict.json").is_file()
+    except PermissionError:  # a folder that cannot be searched: the reader lists it as unreadable
+        return False
 
 
-def _rows(src: Source, cfg: ReaderConfig) -> Iterator[tuple[int, str, dict | None, str | None]]:
+def _hub_rows(src: Source, cfg: ReaderConfig) -> Iterator[Record]:
+    """Rows of a hub dataset. Failing to reach it (offline, no such dataset, split or config) is
+    the user's input that cannot be read, a one-line InputError, whether it happens when the
+    dataset is opened or, streaming, when its rows are fetched."""
     import datasets  # heavy: imported only when a dataset is read
 
-    if src.kind == "hf_hub":
-        name, _, config = src.path.partition(":")
+    name, _, config = src.path.partition(":")
+    try:
         ds = datasets.load_dataset(name, config or None, split=cfg.hf_split, streaming=cfg.hf_streaming)
-        parts = [(cfg.hf_split, ds)]
-    else:
-        loaded = datasets.load_from_disk(src.path)
-        if isinstance(loaded, datasets.DatasetDict):
-            parts = sorted(loaded.items())
-        else:
-            parts = [("", loaded)]
+        for i, row in enumerate(ds):
+            yield i, f"{src.rel}[{cfg.hf_split}]:{i}", dict(row), None
+    except (OSError, ValueError) as err:  # ConnectionError and DatasetNotFoundError are OSErrors
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"{src.rel}: cannot load this Hugging Face dataset ({first}); a hub dataset needs "
+                         "the network, or give the folder of a copy written by save_to_disk") from None
+
+
+def _rows(src: Source, cfg: ReaderConfig) -> Iterator[Record]:
+    if src.kind == "hf_hub":
+        yield from _hub_rows(src, cfg)
+        return
+    import datasets
+
+    loaded = datasets.load_from_disk(src.path)
+    parts = sorted(loaded.items()) if isinstance(loaded, datasets.DatasetDict) else [("", loaded)]
     pos = 0
     for split, ds in parts:
         label = f"{src.rel}[{split}]" if split else src.rel

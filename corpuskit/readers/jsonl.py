@@ -2,40 +2,49 @@
 
 from __future__ import annotations
 
+import codecs
 import json
-import zlib
 from typing import Iterator
 
 from corpuskit.document import Document
-from corpuskit.io import open_binary
-from corpuskit.readers.base import ReaderConfig, RejectFn, Source, records_to_docs
+from corpuskit.io import iter_lines
+from corpuskit.readers.base import (
+    READ_ERRORS, ReaderConfig, Record, RejectFn, Source, bad_record, failure_record, records_to_docs, utf16_record,
+    wide_codec,
+)
 
 
-def _records(src: Source) -> Iterator[tuple[int, str, dict | None, str | None]]:
-    pos = 0
+def _records(src: Source) -> Iterator[Record]:
+    pos = lineno = 0
     try:
-        with open_binary(src.path) as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                if not raw.strip():
-                    continue
-                where = f"{src.rel}:{lineno}"
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    yield pos, where, {"_raw": raw.decode("utf-8", errors="replace")}, "invalid_utf8"
-                else:
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:
-                        yield pos, where, {"_raw": line}, "malformed_json"
-                    else:
-                        if isinstance(rec, dict):
-                            yield pos, where, rec, None
-                        else:
-                            yield pos, where, {"_raw": line}, "malformed_json"
-                pos += 1
-    except (EOFError, OSError, zlib.error) as err:
-        yield pos, f"{src.rel}: {err}", {"_raw": ""}, "truncated_archive"
+        for lineno, raw in enumerate(iter_lines(src.path), start=1):
+            if lineno == 1:
+                codec = wide_codec(raw)
+                if codec:
+                    yield utf16_record(src, codec)
+                    return
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            if not raw.strip():
+                continue
+            yield _record(pos, f"{src.rel}:{lineno}", raw)
+            pos += 1
+    except READ_ERRORS as err:
+        yield failure_record(err, src, pos, lineno + 1)
+
+
+def _record(pos: int, where: str, raw: bytes) -> Record:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return bad_record(pos, where, "invalid_utf8", raw.decode("utf-8", errors="replace"),
+                          f"invalid UTF-8 at byte {err.start} of the line")
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as err:
+        return bad_record(pos, where, "malformed_json", line, str(err))
+    if not isinstance(rec, dict):
+        return bad_record(pos, where, "malformed_json", line, f"a JSON {type(rec).__name__}, not an object")
+    return pos, where, rec, None
 
 
 def read_jsonl(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:

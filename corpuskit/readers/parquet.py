@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpuskit.document import Document
-from corpuskit.readers.base import ReaderConfig, RejectFn, Source, records_to_docs
+from corpuskit.readers.base import ReaderConfig, Record, RejectFn, Source, bad_record, records_to_docs
 
 
-def _records(src: Source) -> Iterator[tuple[int, str, dict | None, str | None]]:
+def _records(src: Source) -> Iterator[Record]:
     pos = 0
     try:
         pf = pq.ParquetFile(src.path)
@@ -21,8 +21,10 @@ def _records(src: Source) -> Iterator[tuple[int, str, dict | None, str | None]]:
             for rec in batch.to_pylist():
                 yield pos, f"{src.rel}:{pos}", rec, None
                 pos += 1
-    except (OSError, pa.ArrowException) as err:  # a corrupt or truncated file
-        yield pos, f"{src.rel}: {err}", {"_raw": ""}, "truncated_archive"
+    except (OSError, pa.ArrowException) as err:
+        # pyarrow raises OSError both for the system's refusals (they carry an errno) and for corrupt data.
+        reason = "unreadable" if isinstance(err, OSError) and err.errno is not None else "truncated_archive"
+        yield bad_record(pos, src.rel, reason, "", str(err))
 
 
 def read_parquet(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:

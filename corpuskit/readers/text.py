@@ -1,6 +1,7 @@
 """Plain-text files and Project Gutenberg books.
 
-Line endings are normalized to LF and a UTF-8 byte-order mark is removed. Gutenberg
+Line endings are normalized to LF and a UTF-8 byte-order mark is removed; a file that
+starts with a UTF-16 or UTF-32 byte-order mark is decoded as such. Gutenberg
 books lose everything outside the `*** START OF` / `*** END OF` markers (header and
 licence footer). In "paragraphs" mode a file is cut at blank lines into groups of
 whole paragraphs of about `target_chars`; no paragraph is ever split.
@@ -9,12 +10,11 @@ whole paragraphs of about `target_chars`; no paragraph is ever split.
 from __future__ import annotations
 
 import re
-import zlib
 from typing import Iterator
 
 from corpuskit.document import Document
-from corpuskit.io import open_binary
-from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source
+from corpuskit.io import read_bytes
+from corpuskit.readers.base import READ_ERRORS, READ_STAGE, ReaderConfig, RejectFn, Source, read_failure, wide_codec
 
 _START = re.compile(r"^\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.MULTILINE | re.IGNORECASE)
 _END = re.compile(r"^\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.MULTILINE | re.IGNORECASE)
@@ -56,29 +56,46 @@ def _first_bad_line(data: bytes, err: UnicodeDecodeError) -> int:
     return data.count(b"\n", 0, err.start) + 1
 
 
+def _decode(data: bytes, src: Source, cfg: ReaderConfig, reject: RejectFn) -> str | None:
+    """The file's text, or None when it was rejected."""
+    whole_id = f"{src.rel}#0"
+    codec = wide_codec(data[:4])
+    if codec:  # checked before NUL bytes: UTF-16 text is full of them
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError as err:
+            reject(Document(text=data.decode(codec, errors="replace"), id=whole_id, source=src.rel), "invalid_utf16",
+                   READ_STAGE, detail=f"{src.rel}: invalid {codec.upper()} at byte {err.start}")
+            return None
+    # Like git and grep, only the start decides: a stray NUL later on is a character of a text file.
+    if b"\x00" in data[:8192]:
+        reject(Document(text="", id=whole_id, source=src.rel), "binary_file", READ_STAGE,
+               detail=f"{src.rel}: NUL bytes in the first 8 KB, not a text file")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if cfg.encoding_errors == "replace":
+            return data.decode("utf-8-sig", errors="replace")
+        line = _first_bad_line(data, err)
+        reject(Document(text=data.decode("utf-8", errors="replace"), id=whole_id, source=f"{src.rel}:{line}"),
+               "invalid_utf8", READ_STAGE, detail=f"{src.rel}:{line}: invalid UTF-8 at byte {err.start}")
+        return None
+
+
 def read_text(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:
     whole_id = f"{src.rel}#0"
     try:
-        with open_binary(src.path) as fh:
-            data = fh.read()
-    except (EOFError, OSError, zlib.error) as err:
-        # A truncated archive: keep nothing from it, but say so with the file's name.
-        reject(Document(text="", id=whole_id, source=src.rel), "truncated_archive", READ_STAGE,
-               detail=f"{src.rel}: {err}")
+        data = read_bytes(src.path)
+    except READ_ERRORS as err:
+        # A cut archive keeps no document (its last paragraph is cut), but all it held is in the reject.
+        reason, before, why = read_failure(err)
+        reject(Document(text=before, id=whole_id, source=src.rel), reason, READ_STAGE, detail=f"{src.rel}: {why}")
         return
-    if b"\x00" in data[:8192]:
-        reject(Document(text="", id=whole_id, source=src.rel), "binary_file", READ_STAGE,
-               detail=f"{src.rel}: NUL bytes, not a text file")
+    text = _decode(data, src, cfg, reject)
+    if text is None:
         return
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = _first_bad_line(data, err)
-        if cfg.encoding_errors == "quarantine":
-            reject(Document(text=data.decode("utf-8", errors="replace"), id=whole_id, source=f"{src.rel}:{line}"),
-                   "invalid_utf8", READ_STAGE, detail=f"{src.rel}:{line}: invalid UTF-8 at byte {err.start}")
-            return
-        text = data.decode("utf-8-sig", errors="replace")
+    del data  # a large file: do not hold its bytes and its text at once
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if cfg.gutenberg != "off":
         body = strip_gutenberg(text)

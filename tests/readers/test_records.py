@@ -145,3 +145,22 @@ def test_saved_dataset_dict_reads_every_split_in_order(tmp_path):
     (tmp_path / "other.txt").write_text("plain\n")
     docs, _ = read_all(tmp_path)
     assert [(d.text, d.source) for d in docs] == [("s1", "dd[test]:0"), ("t1", "dd[train]:0"), ("plain", "other.txt")]
+
+
+def test_jsonl_with_a_bom(tmp_path):
+    (tmp_path / "d.jsonl").write_bytes(b"\xef\xbb\xbf" + _jsonl([{"text": "one"}, {"text": "two"}]).encode())
+    docs, rejected = read_all(tmp_path)
+    assert rejected == [] and [d.text for d in docs] == ["one", "two"]
+
+
+def test_jsonl_in_utf16_is_rejected_as_utf16(tmp_path):
+    (tmp_path / "d.jsonl").write_bytes(_jsonl([{"text": "one"}]).encode("utf-16"))
+    docs, rejected = read_all(tmp_path)
+    assert docs == [] and [(r[0].source, r[1]) for r in rejected] == [("d.jsonl", "utf16")]
+
+
+def test_jsonl_null_text_is_a_missing_field_saying_null(tmp_path):
+    (tmp_path / "d.jsonl").write_text(_jsonl([{"text": None}]))
+    _, rejected = read_all(tmp_path)
+    assert [(r[0].source, r[1]) for r in rejected] == [("d.jsonl:1", "missing_field")]
+    assert "null" in rejected[0][2]

@@ -113,3 +113,31 @@ def test_embedded_corpus_reads_every_book_without_rejects(repo):
     assert not any("Project Gutenberg-tm" in d.text for d in docs)  # the licence footer
     assert not any("End of the Project Gutenberg" in d.text for d in docs)
     assert len({d.id for d in docs}) == len(docs)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_a_bom_are_decoded(tmp_path, codec):
+    bom = {"utf-16": b"", "utf-16-be": b"\xfe\xff", "utf-32": b""}[codec]
+    (tmp_path / "wide.txt").write_bytes(bom + "café\r\nau lait\n".encode(codec))
+    docs, rejected = read_all(tmp_path)
+    assert rejected == [] and [d.text for d in docs] == ["café\nau lait"]
+
+
+def test_utf16_that_does_not_decode_is_quarantined_as_utf16(tmp_path):
+    (tmp_path / "wide.txt").write_bytes("ok".encode("utf-16") + b"\x00\xd8")  # a lone high surrogate
+    docs, rejected = read_all(tmp_path)
+    assert docs == [] and [(r[0].source, r[1]) for r in rejected] == [("wide.txt", "invalid_utf16")]
+
+
+def test_empty_and_blank_files_are_recorded(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_text("\n  \n\t\n")
+    docs, rejected = read_all(tmp_path)
+    assert docs == []
+    assert [(r[0].source, r[1]) for r in rejected] == [("blank.txt", "empty_file"), ("empty.txt", "empty_file")]
+
+
+def test_nul_after_the_first_8_kb_is_text(tmp_path):
+    (tmp_path / "log.txt").write_bytes(b"x" * 9000 + b"\x00\x00 end\n")
+    docs, rejected = read_all(tmp_path, text_mode="file")
+    assert rejected == [] and docs[0].text == "x" * 9000 + "\x00\x00 end\n"

@@ -1,0 +1,100 @@
+"""`corpuskit report`: the page of a small real run, its escaping, no external URL, the
+deterministic examples, and training runs overlaid."""
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from corpuskit.cli import cli
+from corpuskit.report import render_report, write_report
+
+SCRIPT = "<script>alert(1)</script>"  # in a rejected document of the `runs` fixture (conftest.py)
+
+
+@pytest.fixture(scope="module")
+def html(runs):
+    return render_report(runs[0])
+
+
+def test_funnel_has_the_numbers_of_stats_json(runs, html):
+    stats = json.loads((runs[0] / "stats.json").read_text())
+    for name, s in stats["stages"].items():
+        row = f'<td class="s">{name}</td><td>{s["docs_in"]:,}</td><td>{s["docs_out"]:,}</td><td>{s["dropped"]:,}</td>'
+        assert row in html, name
+    assert stats["stages"]["length_filter"]["dropped_too_short"] >= 2
+    assert 'class="reason">too_short</span> ' in html
+    assert 'class="reason">exact_duplicate</span>' in html
+
+
+def test_a_rejected_script_is_escaped(html):
+    assert SCRIPT not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+
+
+def test_no_external_urls(html):
+    assert not re.search(r"""(src|href|xlink:href|action)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert "http://" not in html and "https://" not in html
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+
+
+def test_examples_near_duplicate_pair_and_sections(runs, html):
+    profile = json.loads((runs[0] / "stats.json").read_text())["profile"]
+    dup = profile["minhash_dedup"]["examples"]["minhash_duplicate"][0]
+    assert dup["duplicate_of"] and dup["detail"].startswith("estimated_jaccard=")
+    assert "near-duplicate pairs: kept and removed" in html
+    for chart in ("funnel", "chars", "words", "clusters", "tokens", "shard_docs", "timings"):
+        assert f'data-chart="{chart}"' in html, chart
+    manifest = json.loads((runs[0] / "shards" / "manifest.json").read_text())
+    for split in manifest["splits"].values():
+        for shard in split["shards"]:
+            assert shard["sha256"] in html
+
+
+def test_reservoir_is_the_same_for_one_and_two_workers(runs):
+    one, two = (json.loads((r / "stats.json").read_text()) for r in runs)
+    assert one["profile"] == two["profile"]
+    assert one["profile"]["read"]["hists"]["out:words"]["n"] == one["documents_in"]
+
+
+def test_stats_json_stages_keep_their_shape(runs):
+    stages = json.loads((runs[0] / "stats.json").read_text())["stages"]
+    assert all("profile" not in s and "hists" not in s for s in stages.values())
+    result = CliRunner().invoke(cli, ["stats", str(runs[0])])
+    assert result.exit_code == 0 and "length_filter" in result.output
+
+
+def test_command_writes_the_report_into_the_run_folder(runs):
+    result = CliRunner().invoke(cli, ["report", str(runs[0])])
+    assert result.exit_code == 0, result.output
+    assert (runs[0] / "report.html").is_file()
+    assert str(runs[0] / "report.html") in result.output
+
+
+def test_not_a_run_is_one_line_error(tmp_path):
+    result = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert result.exit_code == 1 and "not a finished corpuskit run" in result.output
+
+
+def test_train_overlays_two_real_runs(runs, tmp_path):
+    from trainer.config import load_config
+    from trainer.train import train
+
+    tiny = ["model.n_layer=1", "model.n_head=2", "model.n_embd=16", "model.block_size=16", "batch_size=4",
+            "warmup_steps=2", "max_steps=8", "log_interval=1", "progress=false", "plot=false",
+            "sample_tokens=0", "eval_interval=4", f"data={runs[0] / 'shards'}"]
+    outs = []
+    for name, lr in (("small-lr", "1e-3"), ("big-lr", "1e-2")):
+        train(load_config(None, tiny + [f"out={tmp_path / name}", f"lr={lr}"]))
+        outs.append(tmp_path / name)
+    path = write_report(runs[0], tmp_path / "r.html", outs)
+    page = path.read_text()
+    for chart in ("train_loss", "val_loss", "bpb", "lr", "tok_s"):
+        assert f'data-chart="{chart}"' in page, chart
+    assert page.count("<polyline") >= 10  # five charts, two runs each
+    for name in ("small-lr", "big-lr"):
+        final = [json.loads(x) for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()][-1]
+        assert f"{final['val_loss']:.4f}" in page
+        assert f"<td class=\"s\">{name}</td>" in page
