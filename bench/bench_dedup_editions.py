@@ -89,6 +89,23 @@ def main() -> int:
             s = score(out, labels)
             print(f"{name:<22} {s['removed']:>4} / {s['removable']:<3} {len(s['false']):>6}  "
                   f"{', '.join(s['kept_duplicates'] + s['false']) or '-'}")
+        # The raw files through corpuskit's own text reader: one document per file, Gutenberg
+        # headers kept, ISO-8859-1 files decoded by `encoding: auto` (before: quarantined).
+        pipeline = tmp / "raw.yaml"
+        pipeline.write_text(json.dumps({
+            "input": str(args.editions / "docs"), "output": str(tmp / "raw"), "format": "jsonl",
+            "reader": {"glob": "*.txt.gz", "text_mode": "file", "gutenberg": "off"},
+            "stages": [{"exact_dedup": {}}, {"minhash_dedup": {}}]}))
+        subprocess.run([sys.executable, "-m", "corpuskit", "run", str(pipeline), "--quiet", "--workers", "2"], check=True)
+        for d in (tmp / "raw").glob("part-*.jsonl"):  # ids are FILE#0 here
+            d.write_text(d.read_text(encoding="utf-8").replace('.txt.gz#0"', '.txt.gz"'), encoding="utf-8")
+        for d in (tmp / "raw" / "rejected").glob("*.jsonl"):
+            d.write_text(d.read_text(encoding="utf-8").replace('.txt.gz#0"', '.txt.gz"'), encoding="utf-8")
+        stats = json.loads((tmp / "raw" / "stats.json").read_text())["stages"]["read"]
+        s = score(tmp / "raw", labels)
+        print(f"{'raw files, reader':<22} {s['removed']:>4} / {s['removable']:<3} {len(s['false']):>6}  "
+              f"{', '.join(s['kept_duplicates'] + s['false']) or '-'}  "
+              f"(decoded_as_latin-1: {stats.get('decoded_as_latin-1', 0)}, invalid_utf8: {stats.get('dropped_invalid_utf8', 0)})")
     return 0
 
 

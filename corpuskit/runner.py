@@ -206,6 +206,8 @@ def _count(docs: Iterable[Document], stats: StageStats) -> Iterator[Document]:
         stats.bytes_in += n
         stats.bytes_out += n
         observe_doc(stats, "out", doc, words=True)  # the length distribution before any stage
+        if doc.metadata and "decoded_as" in doc.metadata:  # a reader's encoding fallback: never silent
+            stats.inc(f"decoded_as_{doc.metadata['decoded_as']}")
         yield doc
 
 

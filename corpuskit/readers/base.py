@@ -56,7 +56,10 @@ class ReaderConfig:
     glob: str = "**/*"  # which files of a folder to read
     csv_delimiter: str = ","
     csv_max_record_lines: int = 10_000  # a CSV record still open after this many lines is an unclosed quote
-    encoding_errors: str = "quarantine"  # invalid UTF-8 in a text file: "quarantine" the file, or "replace" bytes
+    # text files: "auto" = UTF-8 (with or without BOM), else the single-byte fallback below,
+    # counted per document as `decoded_as_cp1252` / `decoded_as_latin-1`; "utf-8" = UTF-8 only
+    encoding: str = "auto"
+    encoding_errors: str = "quarantine"  # encoding "utf-8", invalid bytes: "quarantine" the file, or "replace" them
     hf_split: str = "train"  # split to read from a hub dataset ("hf:NAME")
     hf_streaming: bool = True  # stream hub datasets instead of downloading them whole
 
@@ -64,6 +67,7 @@ class ReaderConfig:
         _choice("text_mode", self.text_mode, ("file", "paragraphs"))
         _choice("gutenberg", self.gutenberg, ("auto", "on", "off"))
         _choice("encoding_errors", self.encoding_errors, ("quarantine", "replace"))
+        _choice("encoding", self.encoding, ("auto", "utf-8"))
         if self.target_chars < 1:
             raise ValueError("target_chars must be positive")
         if self.csv_max_record_lines < 1:

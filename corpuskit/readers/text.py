@@ -56,31 +56,56 @@ def _first_bad_line(data: bytes, err: UnicodeDecodeError) -> int:
     return data.count(b"\n", 0, err.start) + 1
 
 
-def _decode(data: bytes, src: Source, cfg: ReaderConfig, reject: RejectFn) -> str | None:
-    """The file's text, or None when it was rejected."""
+# cp1252 leaves these five bytes undefined; a file using them is not cp1252.
+_CP1252_UNDEFINED = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
+_C1_BYTES = re.compile(b"[\x80-\x9f]")
+
+
+def single_byte_codec(data: bytes) -> str:
+    """The fallback for a text file that is not UTF-8 (`encoding: auto`).
+
+    ISO-8859-1 maps every byte, so it never fails; but its bytes 0x80-0x9F are C1 control
+    characters, which real text does not contain. Windows-1252 puts the curly quotes,
+    dashes, the euro sign and a few letters there. So: bytes in 0x80-0x9F, all of them
+    defined in cp1252 -> cp1252; otherwise ISO-8859-1 (what old Project Gutenberg `-8.txt`
+    files are). Other single-byte encodings (cp1251, MacRoman, ...) cannot be told apart
+    reliably from the bytes alone: they decode as Latin-1 letters, and the `repair` stage
+    (ftfy) is where such text is fixed.
+    """
+    if _C1_BYTES.search(data) and not _CP1252_UNDEFINED.search(data):
+        return "cp1252"
+    return "latin-1"
+
+
+def _decode(data: bytes, src: Source, cfg: ReaderConfig, reject: RejectFn) -> tuple[str | None, str | None]:
+    """The file's text and the fallback codec it was decoded with (None for UTF-8);
+    text None when the file was rejected."""
     whole_id = f"{src.rel}#0"
     codec = wide_codec(data[:4])
     if codec:  # checked before NUL bytes: UTF-16 text is full of them
         try:
-            return data.decode(codec)
+            return data.decode(codec), None
         except UnicodeDecodeError as err:
             reject(Document(text=data.decode(codec, errors="replace"), id=whole_id, source=src.rel), "invalid_utf16",
                    READ_STAGE, detail=f"{src.rel}: invalid {codec.upper()} at byte {err.start}")
-            return None
+            return None, None
     # Like git and grep, only the start decides: a stray NUL later on is a character of a text file.
     if b"\x00" in data[:8192]:
         reject(Document(text="", id=whole_id, source=src.rel), "binary_file", READ_STAGE,
                detail=f"{src.rel}: NUL bytes in the first 8 KB, not a text file")
-        return None
+        return None, None
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
+        if cfg.encoding == "auto":
+            codec = single_byte_codec(data)
+            return data.decode(codec), codec
         if cfg.encoding_errors == "replace":
-            return data.decode("utf-8-sig", errors="replace")
+            return data.decode("utf-8-sig", errors="replace"), None
         line = _first_bad_line(data, err)
         reject(Document(text=data.decode("utf-8", errors="replace"), id=whole_id, source=f"{src.rel}:{line}"),
                "invalid_utf8", READ_STAGE, detail=f"{src.rel}:{line}: invalid UTF-8 at byte {err.start}")
-        return None
+        return None, None
 
 
 def read_text(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:
@@ -92,9 +117,10 @@ def read_text(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Docu
         reason, before, why = read_failure(err)
         reject(Document(text=before, id=whole_id, source=src.rel), reason, READ_STAGE, detail=f"{src.rel}: {why}")
         return
-    text = _decode(data, src, cfg, reject)
+    text, codec = _decode(data, src, cfg, reject)
     if text is None:
         return
+    meta = {"decoded_as": codec} if codec else {}  # counted by the runner; stays on the document
     del data  # a large file: do not hold its bytes and its text at once
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if cfg.gutenberg != "off":
@@ -106,7 +132,7 @@ def read_text(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Docu
             return
     if cfg.text_mode == "file":
         if text.strip():
-            yield Document(text=text, id=whole_id, source=src.rel)
+            yield Document(text=text, id=whole_id, source=src.rel, metadata=dict(meta))
         return
     for i, chunk in enumerate(paragraph_groups(text, cfg.target_chars)):
-        yield Document(text=chunk, id=f"{src.rel}#{i}", source=src.rel)
+        yield Document(text=chunk, id=f"{src.rel}#{i}", source=src.rel, metadata=dict(meta))

@@ -96,16 +96,26 @@ def _(tmp_path):
     return read(folder(tmp_path, {"empty.txt": b""}))
 
 
-@case("`bad.txt`: invalid UTF-8 on line 2")
+@case("`bad.txt`: invalid UTF-8 on line 2, `encoding: utf-8`")
 def _(tmp_path):
-    return read(folder(tmp_path, {"bad.txt": b"line one\nline \xff two\n"}))
+    return read(folder(tmp_path, {"bad.txt": b"line one\nline \xff two\n"}), encoding="utf-8")
 
 
 @case("`latin1.txt`: Latin-1 text, `café` as the byte `e9`")
 def _(tmp_path):
     inp = folder(tmp_path, {"latin1.txt": "café au lait\n".encode("latin-1")})
-    docs, _ = read_all(inp, encoding_errors="replace")
-    assert docs[0].text == "caf\ufffd au lait"
+    docs, _ = read_all(inp)
+    assert docs[0].text == "café au lait" and docs[0].metadata == {"decoded_as": "latin-1"}
+    strict, _ = read_all(inp, encoding="utf-8", encoding_errors="replace")
+    assert strict[0].text == "caf\ufffd au lait"
+    return read(inp)
+
+
+@case("`cp1252.txt`: Windows-1252 curly quotes, the bytes `93` and `94`")
+def _(tmp_path):
+    inp = folder(tmp_path, {"cp1252.txt": "“Well—I said,” she wrote.\n".encode("cp1252")})
+    docs, _ = read_all(inp)
+    assert docs[0].text == "“Well—I said,” she wrote." and docs[0].metadata == {"decoded_as": "cp1252"}
     return read(inp)
 
 

@@ -72,7 +72,7 @@ def test_binary_file_is_quarantined_and_the_rest_is_read(tmp_path):
 
 def test_invalid_utf8_quarantines_the_file_naming_the_line(tmp_path):
     (tmp_path / "bad.txt").write_bytes(b"line one\nline two \xff\xfe here\n")
-    docs, rejected = read_all(tmp_path)
+    docs, rejected = read_all(tmp_path, encoding="utf-8")
     assert docs == []
     [(doc, reason, detail)] = rejected
     assert reason == "invalid_utf8"
@@ -82,7 +82,7 @@ def test_invalid_utf8_quarantines_the_file_naming_the_line(tmp_path):
 
 def test_invalid_utf8_replace_keeps_the_text(tmp_path):
     (tmp_path / "bad.txt").write_bytes(b"caf\xe9 au lait\n")
-    docs, rejected = read_all(tmp_path, encoding_errors="replace")
+    docs, rejected = read_all(tmp_path, encoding="utf-8", encoding_errors="replace")
     assert rejected == []
     assert docs[0].text == "caf\ufffd au lait"
 
@@ -141,3 +141,32 @@ def test_nul_after_the_first_8_kb_is_text(tmp_path):
     (tmp_path / "log.txt").write_bytes(b"x" * 9000 + b"\x00\x00 end\n")
     docs, rejected = read_all(tmp_path, text_mode="file")
     assert rejected == [] and docs[0].text == "x" * 9000 + "\x00\x00 end\n"
+
+
+def test_text_that_is_not_utf8_falls_back_to_a_stated_single_byte_encoding(tmp_path):
+    from corpuskit.readers.text import single_byte_codec
+
+    (tmp_path / "old-8.txt").write_bytes("Caf\u00e9 na\u00efve\r\n\r\nSecond para\u00adgraph.".encode("latin-1"))
+    docs, rejected = read_all(tmp_path, target_chars=10)
+    assert rejected == [] and [d.text for d in docs] == ["Caf\u00e9 na\u00efve", "Second para\u00adgraph."]
+    assert all(d.metadata == {"decoded_as": "latin-1"} for d in docs)
+    assert single_byte_codec("\u201cquoted\u201d \u20ac5".encode("cp1252")) == "cp1252"
+    assert single_byte_codec(b"\x81 undefined in cp1252 \x93") == "latin-1"
+    assert single_byte_codec("plain caf\u00e9".encode("latin-1")) == "latin-1"
+
+
+def test_the_fallback_is_counted_in_the_read_stats(tmp_path):
+    import json
+
+    from corpuskit.pipeline import parse_pipeline
+    from corpuskit.runner import run_pipeline
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "a.txt").write_bytes("d\u00e9j\u00e0 vu\n\nencore".encode("latin-1"))
+    (inp / "b.txt").write_text("plain UTF-8 text\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run_pipeline(parse_pipeline({"input": str(inp), "output": str(out), "stages": [],
+                                 "reader": {"target_chars": 5}}), workers=1, quiet=True)
+    read = json.loads((out / "stats.json").read_text())["stages"]["read"]
+    assert read["decoded_as_latin-1"] == 2 and read["docs_out"] == 3
