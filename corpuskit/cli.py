@@ -55,16 +55,18 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
     INPUT is a file or folder of .txt/.jsonl/.parquet/.csv (optionally .gz/.zst).
     Kept documents go to OUTPUT/part-*.parquet, dropped ones to OUTPUT/rejected/
     with their reason, counters to OUTPUT/stats.json. The stages are those of
-    pipelines/clean.yaml, or of --config FILE.
+    pipelines/web.yaml for record files (.jsonl/.parquet/.csv: web pages),
+    pipelines/clean.yaml for text files (books), or of --config FILE.
 
     Example:
 
     \b
         corpuskit clean raw/ cleaned/ --workers 4
     """
-    from corpuskit.presets import preset_pipeline
+    from corpuskit.presets import clean_preset, preset_pipeline
 
-    execute(preset_pipeline("clean", input_path, output, fmt, config_file=config), workers, force, quiet)
+    preset = clean_preset(input_path)
+    execute(preset_pipeline(preset, input_path, output, fmt, config_file=config), workers, force, quiet)
 
 
 @cli.command()

@@ -42,6 +42,22 @@ def preset_stages(name: str) -> list:
     return read_yaml_mapping(pipelines_dir() / f"{name}.yaml").get("stages", [])
 
 
+def clean_preset(input: str) -> str:
+    """Which cleaning list `corpuskit clean INPUT` runs: "web" or "clean" (books).
+
+    The rule: record files (JSONL, Parquet, CSV, a Hugging Face dataset) hold crawled or
+    exported pages, one line a paragraph, and get `pipelines/web.yaml`, the published
+    thresholds. Plain-text files (.txt, .md, optionally compressed) are read as books in
+    paragraph groups, hard-wrapped, and get `pipelines/clean.yaml`, the list that
+    `pipelines/default.yaml` opens with (relaxed line rules; docs/CLEANING.md).
+    A folder holding any record file counts as web.
+    """
+    from corpuskit.readers import list_sources
+
+    kinds = {src.kind for src in list_sources(input)}
+    return "web" if kinds & {"jsonl", "parquet", "csv", "hf_disk", "hf_hub"} else "clean"
+
+
 def command_pipeline(input: str, output: str, stages: list, fmt: str | None = None,
                      reader: dict | None = None, where: str = "<command line>") -> PipelineConfig:
     """A validated pipeline that runs `stages` over `input` into `output` (format `fmt`, default parquet)."""

@@ -154,3 +154,15 @@ def test_stage_names_are_registered():
         assert name in STAGES
         kept, _ = run_stage(build_stage(name, {}), [])
         assert kept == []
+
+
+def test_clean_picks_web_for_records_and_books_for_text(tmp_path):
+    from corpuskit.presets import clean_preset
+
+    (tmp_path / "pages.jsonl").write_text(json.dumps({"id": "a", "text": "x"}) + "\n")
+    (tmp_path / "book.txt").write_text("x\n")
+    assert clean_preset(str(tmp_path / "pages.jsonl")) == "web"
+    assert clean_preset(str(tmp_path / "book.txt")) == "clean"
+    assert clean_preset(str(tmp_path)) == "web"  # a folder holding any record file
+    web = [next(iter(e)) for e in preset_stages("web")]
+    assert web == [next(iter(e)) for e in preset_stages("clean")]  # same stages, other thresholds

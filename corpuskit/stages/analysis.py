@@ -23,6 +23,11 @@ import numpy as np
 TERMINAL_PUNCT = (".", "!", "?", '"', "'", "\u201d", "\u2019", "\u2026")
 
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
+# Words as datatrove's Gopher filters see them (spaCy's English tokenizer): punctuation
+# is a token of its own ("factoring", "."), while "you're", "U.S.", "3.5", "9/11" and
+# "1,000" stay whole and "..." is one token. On the dev pages this regex gives spaCy's
+# keep/drop decisions for the alpha-word rule on ~97% of pages, at regex speed.
+_TOKEN = re.compile(r"\w+(?:['\u2019.,:/]\w+)*|\.\.\.|[^\w\s]")
 # Used by the boilerplate stage on single lines: a token with no letter at all.
 _NO_LETTER_TOKEN = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
 
@@ -61,6 +66,11 @@ class TextAnalysis:
     @cached_property
     def words(self) -> list[str]:
         return self.text.split()
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        """Words and punctuation marks as separate tokens (see `_TOKEN`)."""
+        return _TOKEN.findall(self.text)
 
     @cached_property
     def n_words(self) -> int:
@@ -133,7 +143,7 @@ class TextAnalysis:
         return h
 
     def top_ngram_char_count(self, n: int) -> int:
-        """Characters of the most frequent n-gram (words joined by spaces) times its count; 0 if none repeats."""
+        """Characters of the most frequent n-gram (words joined by spaces) times its count."""
         h = self.ngram_hashes(n)
         if len(h) < 2:
             return 0
@@ -142,7 +152,9 @@ class TextAnalysis:
         counts = np.diff(np.append(starts, len(s)))
         best = int(np.argmax(counts))
         if counts[best] < 2:
-            return 0
+            # As datatrove (the published rule's reference code) counts it: with no repeat the
+            # "most frequent" n-gram is the first one, once. Only very short texts trip on it.
+            return int(self.word_lengths[:n].sum()) + n - 1
         start = int(np.flatnonzero(h == s[starts[best]])[0])
         length = int(self.word_lengths[start:start + n].sum()) + n - 1
         return length * int(counts[best])

@@ -1,7 +1,10 @@
 """Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Models", App. A).
 
-Thresholds default to the published values. Words are whitespace tokens; a word's
-length counts its letters and digits only, so "speak." is a 5-letter word.
+Thresholds default to the published values. The quality rules count words as datatrove's
+published filter does (spaCy's English tokens): punctuation marks are tokens of their
+own, so "speak." is the 5-letter word "speak" and the symbol "."; a word is a token with
+a letter or digit, the alpha-word and symbol ratios divide by all tokens, and the line
+ratios by all lines, blank ones included. The repetition rules count whitespace words.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from corpuskit.stages.analysis import analyze, duplicate_stats, without_labels
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _BULLETS = ("\u2022", "-", "*", "\u25cf", "\u25aa", "\u2023", "\u2043")
 _ELLIPSES = ("...", "\u2026")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 class GopherQuality(Filter):
@@ -28,18 +32,55 @@ class GopherQuality(Filter):
                  min_mean_word_length: float = 3.0, max_mean_word_length: float = 10.0,
                  max_symbol_word_ratio: float = 0.1, max_bullet_lines_ratio: float = 0.9,
                  max_ellipsis_lines_ratio: float = 0.3, min_alpha_words_ratio: float = 0.8,
-                 min_stop_words: int = 2, stop_words: tuple[str, ...] = tuple(STOP_WORDS)):
+                 min_stop_words: int = 2, stop_words: tuple[str, ...] = tuple(STOP_WORDS),
+                 punctuation_tokens: bool = True):
         super().__init__()
         self.min_words, self.max_words = min_words, max_words
         self.min_mean_word_length, self.max_mean_word_length = min_mean_word_length, max_mean_word_length
         self.max_symbol_word_ratio = max_symbol_word_ratio
         self.max_bullet_lines_ratio, self.max_ellipsis_lines_ratio = max_bullet_lines_ratio, max_ellipsis_lines_ratio
         self.min_alpha_words_ratio, self.min_stop_words = min_alpha_words_ratio, min_stop_words
-        # One word-boundary pattern per stop word, searched in order with an early exit:
-        # English prose shows two of them in its first sentence.
+        self._stop_words = frozenset(stop_words)  # whole tokens, as written: "the" but not "The"
+        # False: whitespace words (a word's length counts its letters and digits; stop words in
+        # any case; lines are the non-empty ones): the books list, whose punctuation-heavy
+        # classic prose fails the alpha-word ratio when every comma is a token.
+        self.punctuation_tokens = punctuation_tokens
         self._stop_patterns = [re.compile(rf"\b{re.escape(w.lower())}\b") for w in dict.fromkeys(stop_words)]
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if not self.punctuation_tokens:
+            return self._filter_whitespace_words(doc)
+        text = doc.text
+        tokens = analyze(text).tokens
+        n = len(tokens)
+        words = [t for t in tokens if t[0].isalnum() or t[0] == "_"]  # the rest are punctuation
+        if len(words) < self.min_words:
+            return False, "gopher_too_few_words"
+        if len(words) > self.max_words:
+            return False, "gopher_too_many_words"
+        mean = sum(map(len, words)) / len(words) if words else 0.0
+        if mean < self.min_mean_word_length:
+            return False, "gopher_short_words"
+        if mean > self.max_mean_word_length:
+            return False, "gopher_long_words"
+        if text.count("#") / n > self.max_symbol_word_ratio:
+            return False, "gopher_hash_ratio"
+        if (text.count("...") + text.count("\u2026")) / n > self.max_symbol_word_ratio:
+            return False, "gopher_ellipsis_ratio"
+        lines = text.splitlines()
+        if lines:
+            if sum(1 for s in lines if s.lstrip().startswith(_BULLETS)) / len(lines) > self.max_bullet_lines_ratio:
+                return False, "gopher_bullet_lines"
+            if sum(1 for s in lines if s.rstrip().endswith(_ELLIPSES)) / len(lines) > self.max_ellipsis_lines_ratio:
+                return False, "gopher_ellipsis_lines"
+        alpha = sum(1 for w in words if not w.isdigit() and _LETTER.search(w))
+        if alpha / n < self.min_alpha_words_ratio:
+            return False, "gopher_alpha_words"
+        if self.min_stop_words and len(self._stop_words.intersection(tokens)) < self.min_stop_words:
+            return False, "gopher_stop_words"
+        return True
+
+    def _filter_whitespace_words(self, doc: Document) -> bool | tuple[bool, str]:
         a = analyze(doc.text)
         n = a.n_tokens
         if n < self.min_words:

@@ -9,7 +9,10 @@ Rules (each can be switched off; removed lines are counted as `lines_removed_<ru
   ("Home | About | Contact"), or a run of at least `nav_min_run` consecutive short
   lines (at most `nav_max_words` words, no closing punctuation at all, not even `,;:`).
   A single heading is never a run, and verse survives because its lines are longer
-  and usually end in punctuation; speaker labels ("ROMEO:") end in a colon.
+  and usually end in punctuation; speaker labels ("ROMEO:") end in a colon. An indented
+  line (one that starts with a space) is shaped text, not a menu item: it is never part
+  of a run and it ends one. The shaped "Mouse's Tale" in Alice and indented verse are
+  runs of short unpunctuated lines, and menus extracted from HTML are not indented.
 - `numeric`: a line of at least 10 tokens where most tokens have no letter: archive
   widgets ("June 2016 (6) May 2016 (5) ..."), year pickers, dotted contents pages.
 - C4's strict line rules, off by default because they shred hard-wrapped books and
@@ -37,6 +40,8 @@ _MENU_SEP = re.compile(r"\s*[|»›·•]\s*")
 _LEADING_BULLET = re.compile(r"^[-*•·]\s+")
 # Any closing punctuation: a line ending like this is a sentence, clause or label, not a menu item.
 _CLOSING = TERMINAL_PUNCT + (",", ";", ":", ")", "]", "—", "-")
+# C4's own test for a sentence-like line: one of . ? ! " ' at the end, and not "...".
+_C4_END = (".", "?", "!", '"', "'")
 _NAV_MAX_CHARS = 60  # a menu item of at most 4 words is never longer
 _DIGITS = "0123456789"
 
@@ -100,7 +105,7 @@ class Boilerplate(Mapper):
                 s = line.strip()
                 if not s or i in drop:
                     continue
-                if self.require_terminal_punct and not s.endswith(TERMINAL_PUNCT):
+                if self.require_terminal_punct and (not s.endswith(_C4_END) or s.endswith("...")):
                     drop[i] = "no_terminal_punct"
                 elif len(s.split()) < self.min_words_per_line:
                     drop[i] = "too_few_words"
@@ -128,6 +133,9 @@ class Boilerplate(Mapper):
         for i, raw in enumerate(lines):
             line = raw.strip()
             if not line:
+                continue
+            if raw[0] in " \t":  # indented: verse or shaped text
+                close()
                 continue
             menu = _has_separator(line) and self._is_menu(line)
             if menu:

@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from corpuskit.stage import Mapper
+from corpuskit.stages.formatters.mojibake_scan import MojibakeScan
 
 # C0/C1 control characters except tab and newline (carriage returns become newlines first).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -26,19 +27,18 @@ _TRAILING = re.compile(r" +$", re.MULTILINE)
 _LEADING = re.compile(r"^ +", re.MULTILINE)
 _MANY_BLANKS = re.compile(r"\n{3,}")
 # What ftfy can fix, found with C-speed scans (ftfy itself runs at under 1 MB/s, so it
-# only sees documents that need it): UTF-8 read as Latin-1/cp1252 (a Latin-1 letter then a
-# continuation-byte look-alike, "doesnâ€™t"), HTML entities, and single characters:
-# terminal escapes, C1 controls, ligatures, odd line separators, lone surrogates, U+FFFD.
-_MOJIBAKE = re.compile(
-    "[\u00c0-\u00ff][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
-    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+# only sees documents that need it): mojibake, by a scan derived from ftfy's own badness
+# regex (`mojibake_scan.py`: UTF-8 read as Latin-1, cp1252, cp1250, cp1251, ISO-8859-2,
+# MacRoman, cp437, ..., once or twice), HTML entities, and single characters: terminal
+# escapes, C1 controls, ligatures, odd line separators, lone surrogates, U+FFFD, and the
+# format characters ftfy's `remove_control_chars` deletes.
 _ENTITY = re.compile("&(?:#[0-9]{2,7}|#x[0-9A-Fa-f]{2,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_FTFY_CHAR = re.compile("[\x1b\x80-\x9f\ufb00-\ufb06\u2028\u2029\ud800-\udfff\ufffd]")
+_FTFY_CHAR = re.compile("[\x1b\x80-\x9f\ufb00-\ufb06\u2028\u2029\u206a-\u206f\ud800-\udfff\ufff9-\ufffd]")
 # Every single character any rule here rewrites: one scan tells whether a clean document
 # (the common case) can skip them all.
 _ANY_ODD_CHAR = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\t\u00a0\u00ad\u1680\u180e\u2000-\u200b\u2028\u2029"
-    "\u202a-\u202f\u205f-\u2064\u2066-\u2069\u3000\ufb00-\ufb06\ud800-\udfff\ufeff\ufffd]")
+    "\u202a-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufb00-\ufb06\ud800-\udfff\ufeff\ufff9-\ufffd]")
 
 
 class Repair(Mapper):
@@ -65,6 +65,7 @@ class Repair(Mapper):
         self.remove_invisible, self.whitespace = remove_invisible, whitespace
         self.strip_indent, self.lowercase = strip_indent, lowercase
         self._ftfy_config = None
+        self._scan: MojibakeScan | None = None  # built on the first non-ASCII document
 
     def _fix(self, text: str) -> str:
         import ftfy
@@ -78,13 +79,16 @@ class Repair(Mapper):
             )
         return ftfy.fix_text(text, self._ftfy_config)
 
-    @staticmethod
-    def _needs_ftfy(text: str, odd: bool) -> bool:
+    def _needs_ftfy(self, text: str, odd: bool) -> bool:
         if odd and _FTFY_CHAR.search(text):
             return True
         if "&" in text and _ENTITY.search(text):
             return True
-        return not text.isascii() and _MOJIBAKE.search(text) is not None
+        if text.isascii():
+            return False
+        if self._scan is None:
+            self._scan = MojibakeScan()
+        return self._scan.maybe_bad(text)
 
     def map(self, text: str) -> str:
         if "\r" in text:

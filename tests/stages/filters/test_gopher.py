@@ -18,6 +18,11 @@ def _lines(n, tag=""):
     return [tag + prose(10, seed=i) for i in range(n)]
 
 
+def _plain(n):
+    """n words of prose without its full stops: every token is a word."""
+    return prose(n).replace(".", "")
+
+
 QUALITY_CASES = [
     # (reason, params, text tripping the rule, text just inside the threshold)
     ("gopher_too_few_words", {}, prose(49), prose(50)),
@@ -26,23 +31,24 @@ QUALITY_CASES = [
     ("gopher_short_words", {}, "to " * 31 + "with " * 30, "to " * 30 + "with " * 30),
     # "with" (4) and a 16-letter word in equal numbers average exactly 10.0
     ("gopher_long_words", {}, "with that " * 15 + "abcdefghijklmnop " * 31, "with that " * 15 + "abcdefghijklmnop " * 30),
-    # '#' per word: 11 in 100 words trips, 10 in 100 is exactly the 0.1 limit
-    ("gopher_hash_ratio", {}, prose(89) + " #tag" * 11, prose(90) + " #tag" * 10),
-    ("gopher_ellipsis_ratio", {}, "wait... " * 11 + prose(89), "wait... " * 10 + prose(90)),
+    # '#' per token ("#tag" is two: "#" and "tag"): 11 in 100 trips, 10 in 100 is exactly 0.1
+    ("gopher_hash_ratio", {}, _plain(78) + " #tag" * 11, _plain(80) + " #tag" * 10),
+    ("gopher_ellipsis_ratio", {}, "wait... " * 11 + _plain(78), "wait... " * 10 + _plain(80)),
     # bullet lines: 10 of 10 trips, 9 of 10 is exactly 0.9
     ("gopher_bullet_lines", {}, "\n".join("- " + t for t in _lines(10)),
      "\n".join(["- " + t for t in _lines(9)] + [prose(10, seed=99)])),
     # lines ending in an ellipsis: 4 of 10 trips, 3 of 10 is exactly 0.3
     ("gopher_ellipsis_lines", {}, "\n".join([t + " and then\u2026" for t in _lines(4)] + _lines(6)),
      "\n".join([t + " and then\u2026" for t in _lines(3)] + _lines(7))),
-    # words with a letter: 79 of 100 trips, 80 of 100 is exactly 0.8
-    ("gopher_alpha_words", {}, prose(79) + " 1234" * 21, prose(80) + " 1234" * 20),
-    # distinct stop words: one trips, two is enough
-    ("gopher_stop_words", {}, "river garden " * 30 + "the", "river garden " * 30 + "the with"),
+    # tokens with a letter: 79 of 100 trips, 80 of 100 is exactly 0.8 (punctuation marks are tokens)
+    ("gopher_alpha_words", {}, _plain(79) + " 1234" * 21, _plain(80) + " 1234" * 20),
+    ("gopher_alpha_words", {}, _plain(79) + " ," * 21, _plain(80) + " ," * 20),
+    # distinct stop words, whole lowercase tokens as datatrove counts them: one trips, two is enough
+    ("gopher_stop_words", {}, "river garden " * 30 + "the The WITH", "river garden " * 30 + "the with"),
 ]
 
 
-@pytest.mark.parametrize("reason,params,trip,inside", QUALITY_CASES, ids=[c[0] for c in QUALITY_CASES])
+@pytest.mark.parametrize("reason,params,trip,inside", QUALITY_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(QUALITY_CASES)])
 def test_gopher_quality_rule(reason, params, trip, inside):
     assert verdict(GopherQuality(**params), trip) == reason
     assert verdict(GopherQuality(**params), inside) == "kept"

@@ -88,3 +88,33 @@ def test_all_boilerplate_document_is_dropped_as_empty():
 def test_long_prose_is_untouched():
     text = prose(400, per_line=2)
     assert clean(text)[0] == text
+
+
+def _mouses_tale(repo):
+    import gzip
+
+    book = gzip.decompress((repo / "corpus" / "pg11-alice-in-wonderland.txt.gz").read_bytes()).decode("utf-8")
+    start = book.index("something like this:--")
+    end = book.index("‘You are not attending!’")
+    return book[start:end]
+
+
+def test_shaped_mouses_tale_survives(repo):
+    """The tail-shaped poem in Alice is runs of short, unpunctuated, indented lines: not a menu."""
+    from corpuskit.stages.formatters.repair import Repair
+
+    text = Repair().map(_mouses_tale(repo))
+    out, counts = clean(text)
+    assert out == text
+    assert "lines_removed_navigation" not in counts
+    for line in ("‘Fury said to a", "mouse, That he", "met in the", "prosecute", "old Fury:", "death.”’"):
+        assert line in out
+
+
+def test_indented_verse_survives_but_flush_menus_go():
+    verse = "\n".join(["The Owl and the Pussy-cat went to sea", "  In a beautiful pea-green boat",
+                       "  They took some honey", "  and plenty of money", "  Wrapped up in a five-pound note"])
+    out, _ = clean(verse)
+    assert out == verse
+    menu = "\n".join(["Home", "About Us", "Contact", "Blog", BODY])
+    assert clean(menu)[0] == BODY
