@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from corpuskit.commands._common import CorpuskitGroup, corpus_options, execute
+from corpuskit.commands._common import HELP, CorpuskitGroup, corpus_options, execute, streams, verbose_option
 
 
-@click.group(cls=CorpuskitGroup)
+@click.group(cls=CorpuskitGroup, context_settings=HELP)
 @click.version_option(package_name="corpuskit")
+@verbose_option
 def cli():
     """corpuskit: turn raw text into training shards for a language model.
+
+    INPUT may be - for JSON Lines on standard input, and OUTPUT - for the kept
+    documents as JSON Lines on standard output (the summary goes to standard error).
 
     Example:
 
@@ -21,12 +27,15 @@ def cli():
 
 @cli.command()
 @click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
-@click.option("--input", "input_path", type=click.Path(exists=True), help="Override the pipeline's input.")
-@click.option("--output", "-o", type=click.Path(file_okay=False), help="Override the pipeline's output folder.")
+@click.option("--input", "input_path", type=click.Path(exists=True, allow_dash=True),
+              help="Override the pipeline's input (- for JSON Lines on stdin).")
+@click.option("--output", "-o", type=click.Path(file_okay=False, allow_dash=True),
+              help="Override the pipeline's output folder (- for the kept documents on stdout).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where units of work run.")
+@click.option("--address", help="Join this Ray cluster (implies --executor ray; default: RAY_ADDRESS, or a local Ray).")
 @corpus_options
-def run(pipeline, input_path, output, executor, workers, fmt, force, quiet):
+def run(pipeline, input_path, output, executor, address, workers, fmt, force, quiet):
     """Run a pipeline defined in YAML.
 
     Everything the run writes goes under its output folder. A rerun skips
@@ -36,23 +45,29 @@ def run(pipeline, input_path, output, executor, workers, fmt, force, quiet):
 
     \b
         corpuskit run pipelines/default.yaml --output data/ --workers 2
+        corpuskit run pipelines/default.yaml --output /shared/data --address auto
     """
     from corpuskit.pipeline import load_pipeline
 
-    execute(load_pipeline(pipeline, {"input": input_path, "output": output, "format": fmt}),
-            workers, force, quiet, executor)
+    if address:  # the Ray executor joins the cluster RAY_ADDRESS names
+        os.environ["RAY_ADDRESS"], executor = address, "ray"
+
+    with streams(input_path, output, fmt) as (inp, out, fmt):
+        execute(load_pipeline(pipeline, {"input": inp, "output": out, "format": fmt}),
+                workers, force, quiet, executor, to_stdout=output == "-")
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
-@click.argument("output", type=click.Path(file_okay=False))
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, allow_dash=True))
+@click.argument("output", type=click.Path(file_okay=False, allow_dash=True))
 @click.option("--config", "-c", type=click.Path(exists=True, dir_okay=False),
               help="YAML file whose 'stages' (and 'reader') replace the default cleaning stages.")
 @corpus_options
 def clean(input_path, output, config, workers, fmt, force, quiet):
     """Normalize text and drop low-quality documents.
 
-    INPUT is a file or folder of .txt/.jsonl/.parquet/.csv (optionally .gz/.zst).
+    INPUT is a file or folder of .txt/.jsonl/.parquet/.csv/.html/.warc/.wet (optionally
+    .gz/.zst), or - for JSON Lines on stdin; OUTPUT - writes the kept documents to stdout.
     Kept documents go to OUTPUT/part-*.parquet, dropped ones to OUTPUT/rejected/
     with their reason, counters to OUTPUT/stats.json. The stages are those of
     pipelines/web.yaml for record files (.jsonl/.parquet/.csv: web pages),
@@ -62,16 +77,18 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
 
     \b
         corpuskit clean raw/ cleaned/ --workers 4
+        zcat pages.jsonl.gz | corpuskit clean - - > cleaned.jsonl
     """
     from corpuskit.presets import clean_preset, preset_pipeline
 
-    preset = clean_preset(input_path)
-    execute(preset_pipeline(preset, input_path, output, fmt, config_file=config), workers, force, quiet)
+    with streams(input_path, output, fmt) as (inp, out, fmt):
+        cfg = preset_pipeline(clean_preset(inp), inp, out, fmt, config_file=config)
+        execute(cfg, workers, force, quiet, to_stdout=output == "-")
 
 
 @cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
-@click.argument("output", type=click.Path(file_okay=False))
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, allow_dash=True))
+@click.argument("output", type=click.Path(file_okay=False, allow_dash=True))
 @click.option("--exact-only", is_flag=True, help="Only exact duplicates (normalized-text hash).")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Jaccard similarity for near-duplicates; bands and rows are derived from it "
@@ -102,9 +119,10 @@ def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir,
         raise click.UsageError("--threshold, --ngram, --num-perm and --index apply to near-duplicate "
                                "removal; drop them or --exact-only")
     minhash = {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "index_dir": index_dir}
-    cfg = preset_pipeline("dedup", input_path, output, fmt, stage_params={"minhash_dedup": minhash},
-                          skip=["minhash_dedup"] if exact_only else [])
-    execute(cfg, workers, force, quiet)
+    with streams(input_path, output, fmt) as (inp, out, fmt):
+        cfg = preset_pipeline("dedup", inp, out, fmt, stage_params={"minhash_dedup": minhash},
+                              skip=["minhash_dedup"] if exact_only else [])
+        execute(cfg, workers, force, quiet, to_stdout=output == "-")
 
 
 @cli.command()

@@ -1,4 +1,5 @@
-"""Small file helpers: transparent decompression that notices a cut file, and atomic writes."""
+"""Small file helpers: transparent decompression that notices a cut file, remote inputs
+through fsspec, and atomic writes."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class _Decoded(io.RawIOBase):
     """
 
     def __init__(self, path: str, gzip: bool):
-        self._file = open(path, "rb")  # an OSError here is the file's, not the archive's
+        self._file = open_raw(path)  # an OSError here is the file's, not the archive's
         self._gzip = gzip
         if not gzip:
             import zstandard  # optional dependency, imported when a .zst file is read
@@ -98,6 +99,33 @@ class _Decoded(io.RawIOBase):
         super().close()
 
 
+def is_url(path: str | Path) -> bool:
+    """Whether `path` names remote storage (`s3://`, `gs://`, `memory://`, ...), read through fsspec."""
+    return isinstance(path, str) and "://" in path and not path.startswith("file://")
+
+
+def open_raw(path: str | Path) -> BinaryIO:
+    """Open a local file or a URL for reading bytes as stored (seekable; no decompression).
+
+    URLs go through fsspec (imported only then), with credentials from the usual
+    environment (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, ...).
+    """
+    if not is_url(path):
+        return open(path, "rb")
+    import fsspec
+
+    return fsspec.open(str(path), "rb").open()
+
+
+def url_info(path: str) -> dict:
+    """Size and version (ETag, else modification time) of a remote file: to notice an edited input."""
+    import fsspec
+
+    fs, key = fsspec.core.url_to_fs(path)
+    info = fs.info(key)
+    return {"size": info.get("size"), "version": str(info.get("ETag") or info.get("mtime") or info.get("LastModified"))}
+
+
 def is_compressed(path: str | Path) -> bool:
     return str(path).lower().endswith(COMPRESSED_SUFFIXES)
 
@@ -110,13 +138,19 @@ def open_binary(path: str | Path) -> BinaryIO:
     """
     path = str(path)
     if not is_compressed(path):
-        return open(path, "rb")
+        return open_raw(path)
     return io.BufferedReader(_Decoded(path, gzip=path.lower().endswith(".gz")), buffer_size=_CHUNK)
 
 
-def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+def _chunks(fh: BinaryIO, limit: int | None = None) -> Iterator[bytes]:
     # read1 makes at most one call to the decoder: a chunk is handed on before any error after it.
-    while chunk := fh.read1(_CHUNK):
+    read = getattr(fh, "read1", fh.read)  # fsspec's remote files have read() only
+    while limit is None or limit > 0:
+        chunk = read(_CHUNK if limit is None else min(_CHUNK, limit))
+        if not chunk:
+            return
+        if limit is not None:
+            limit -= len(chunk)
         yield chunk
 
 
@@ -135,16 +169,22 @@ def read_bytes(path: str | Path) -> bytes:
         return b"".join(parts)
 
 
-def iter_lines(path: str | Path) -> Iterator[bytes]:
+def iter_lines(path: str | Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
     """The lines of a file, each ending with b"\\n" but perhaps the last.
 
-    A cut archive raises `ArchiveError` after the last whole line, with the unfinished
-    line in `partial`. A line longer than a chunk is put together once, not re-copied.
+    `start` and `end` read only the bytes [start, end) of an uncompressed file (a unit
+    inside a large file; both on line starts). A cut archive raises `ArchiveError` after
+    the last whole line, with the unfinished line in `partial`. A line longer than a
+    chunk is put together once, not re-copied.
     """
+    if (start or end is not None) and is_compressed(path):
+        raise ValueError(f"{path}: a compressed file is read whole, not by byte range")
     with open_binary(path) as fh:
+        if start:
+            fh.seek(start)
         head: list[bytes] = []  # the pieces of a line that started in an earlier chunk
         try:
-            for chunk in _chunks(fh):
+            for chunk in _chunks(fh, None if end is None else end - start):
                 lines = chunk.split(b"\n")
                 if len(lines) == 1:
                     head.append(chunk)

@@ -1,7 +1,8 @@
 """The run folder's layout: every path under OUTPUT comes from `RunPaths`.
 
     OUTPUT/config.json                 the resolved configuration, its fingerprint and the input units
-    OUTPUT/part-00000.parquet          kept documents, one file per unit (or .jsonl)
+    OUTPUT/part-00000.parquet          kept documents, one file per unit (or .jsonl); a large input
+                                       file gives part-00000-00000, part-00000-00001, ...
     OUTPUT/rejected/                   dropped documents with `reason`, `stage`, `detail`, `duplicate_of`
     OUTPUT/stats.json                  per-stage counters merged from the per-unit files; written last
     OUTPUT/reports/<stage>.json        what a global stage reports (de-duplication clusters)
@@ -41,8 +42,9 @@ OUTPUT_GLOB = "part-*"  # a run's kept documents, in unit order
 RUN_MARKER = ".corpuskit-run"
 LOCK = ".corpuskit-lock"
 # Names corpuskit gives; only these are ever deleted.
-_PART = re.compile(r"^part-\d{5}\.(parquet|jsonl)$")
-_REJECTED = re.compile(r"^seg\d+-part-\d{5}\.(parquet|jsonl)$")
+# A unit's name is its file index, and its chunk index for a unit inside a large file.
+_PART = re.compile(r"^part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
+_REJECTED = re.compile(r"^seg\d+-part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
 _REPORT = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
 _SHARD = re.compile(r"^shard-\d{5}\.arrow$")
 _TEMPORARY = re.compile(r"^\..+\.tmp-\d+$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
@@ -105,15 +107,16 @@ class RunPaths:
     def stats(self) -> Path:
         return self.root / "stats.json"
 
-    def output(self, unit: int) -> Path:
-        return self.root / f"part-{unit:05d}.{self.fmt}"
+    def output(self, unit: int | str) -> Path:
+        """Unit `unit`'s kept documents; a name (`Source.name`: "00003" or "00003-00002") or a file index."""
+        return self.root / f"part-{_unit_name(unit)}.{self.fmt}"
 
     @property
     def rejected_dir(self) -> Path:
         return self.root / "rejected"
 
-    def rejected(self, seg: int, unit: int) -> Path:
-        return self.rejected_dir / f"seg{seg}-part-{unit:05d}.{self.fmt}"
+    def rejected(self, seg: int, unit: int | str) -> Path:
+        return self.rejected_dir / f"seg{seg}-part-{_unit_name(unit)}.{self.fmt}"
 
     def report(self, stage_name: str) -> Path:
         return self.root / "reports" / f"{stage_name}.json"
@@ -133,6 +136,11 @@ class RunPaths:
     @property
     def report_html(self) -> Path:
         return self.root / "report.html"
+
+    @property
+    def card(self) -> Path:
+        """The dataset card: `datasets.load_dataset(OUTPUT)` reads the documents it names."""
+        return self.root / "README.md"
 
     # -- the runner's own files ---------------------------------------------------------
     @property
@@ -231,7 +239,10 @@ class RunPaths:
         if (self.shards / SHARDS_MARKER).is_file():
             for split in ("train", "validation", "test"):
                 _unlink_matching(self.shards / split, _SHARD)
-            for name in ("manifest.json", "tokenizer.json", SHARDS_MARKER):
+                for name in ("state.json", "dataset_info.json"):  # tokenize/hf.py: the Hugging Face files
+                    (self.shards / split / name).unlink(missing_ok=True)
+            for name in ("manifest.json", "tokenizer.json", "dataset_dict.json", "tokenizer_config.json",
+                         "special_tokens_map.json", "README.md", SHARDS_MARKER):
                 (self.shards / name).unlink(missing_ok=True)
         for folder in (self.shards / "train", self.shards / "validation", self.shards / "test", self.shards,
                        self.rejected_dir, self.root / "reports"):
@@ -240,6 +251,10 @@ class RunPaths:
 
 
 SHARDS_MARKER = ".corpuskit-shards"
+
+
+def _unit_name(unit: int | str) -> str:
+    return unit if isinstance(unit, str) else f"{unit:05d}"
 
 
 def _read_lock(path: Path) -> dict:

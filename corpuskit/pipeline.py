@@ -1,9 +1,10 @@
 """Pipelines in YAML: validated into a `PipelineConfig` with errors that name the file and key.
 
 ```yaml
-input: corpus/                 # file, folder, or hf:NAME
+input: corpus/                 # file, folder, URL (s3://bucket/prefix/, via fsspec), or hf:NAME
 output: data/                  # everything a run writes goes under here
 format: parquet                # or jsonl
+unit_bytes: 16777216           # large JSONL/Parquet inputs are cut into units of about this size
 reader: {text_mode: paragraphs, target_chars: 2000}
 stages:
   - normalize: {}
@@ -28,11 +29,15 @@ from typing import Any
 import yaml
 
 from corpuskit.errors import ConfigError
+from corpuskit.io import is_url
 from corpuskit.readers import ReaderConfig
-from corpuskit.schema import from_mapping, given_dict
+from corpuskit.schema import coerce, field_default, from_mapping, given_dict
 from corpuskit.stages.registry import StageConfigError, build_stage, check_params
 from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
 from corpuskit.writers.documents import FORMATS
+
+
+MIN_UNIT_BYTES = 4096  # smaller units cost more in per-unit files than they gain
 
 
 class PipelineError(ConfigError):
@@ -54,6 +59,10 @@ class PipelineConfig:
     input: str  # file, folder, or hf:NAME
     output: str = "data"  # run directory
     format: str = "parquet"  # output document format: parquet or jsonl
+    # A JSON Lines or Parquet file (or saved dataset) larger than this is cut into units of
+    # about this size (readers/units.py). 16 MB: a 2-core machine keeps both workers busy
+    # to the end of a 200 MB file; per unit a worker holds one output batch, not the unit.
+    unit_bytes: int = 16 << 20
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     stages: list[StageSpec] = field(default_factory=list)
     # Steps after the document stages, or None to skip them.
@@ -64,6 +73,8 @@ class PipelineConfig:
         """Plain data (for config.json and workers); the sections as the user wrote them, so a
         new option with a default does not change the fingerprint of existing pipelines."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.unit_bytes == field_default(PipelineConfig, "unit_bytes"):
+            del d["unit_bytes"]  # as before the option existed; the units themselves are in config.json
         d["reader"] = given_dict(self.reader)
         d["stages"] = [dataclasses.asdict(s) for s in self.stages]
         for section in ("tokenizer", "shards"):
@@ -138,12 +149,21 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
     if "input" not in raw:
         raise PipelineError(f"{where}: missing key 'input' (a file, folder or hf:NAME)")
     inp = str(raw["input"])
-    if not inp.startswith("hf:") and not Path(inp).exists():
+    if is_url(inp):
+        _check_url(inp, where)
+    elif not inp.startswith("hf:") and not Path(inp).exists():
         raise PipelineError(f"{where}: input: path not found: {inp}")
+    if is_url(str(raw.get("output", ""))):
+        raise PipelineError(f"{where}: output: {raw['output']}: a run folder must be on local disk for now "
+                            "(inputs may be remote); write it locally, then copy it (for example `aws s3 sync`)")
     fmt = raw.get("format", "parquet")
     if fmt not in FORMATS:
         raise PipelineError(f"{where}: format: must be one of {', '.join(FORMATS)}; got {fmt!r}")
     try:
+        unit_bytes = coerce("unit_bytes", raw.get("unit_bytes", field_default(PipelineConfig, "unit_bytes")), int)
+        if unit_bytes < MIN_UNIT_BYTES:
+            raise ConfigError(f"unit_bytes: must be at least {MIN_UNIT_BYTES} (bytes of input per unit of work); "
+                              f"got {unit_bytes}")
         reader = from_mapping(ReaderConfig, raw.get("reader"), "reader")
         tokenizer, shards = check_sections(raw.get("tokenizer"), raw.get("shards"))
     except ConfigError as err:
@@ -152,11 +172,28 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
         input=inp,
         output=str(raw.get("output", "data")),
         format=fmt,
+        unit_bytes=unit_bytes,
         reader=reader,
         stages=parse_stages(raw.get("stages", []), where),
         tokenizer=tokenizer,
         shards=shards,
     )
+
+
+def _check_url(url: str, where: str) -> None:
+    """A remote input must be reachable now, not an hour into the run."""
+    try:
+        import fsspec
+
+        fs, key = fsspec.core.url_to_fs(url)
+        found = fs.exists(key)
+    except ImportError as err:
+        raise PipelineError(f"{where}: input: {url}: reading it needs {err.name or err} "
+                            "(pip install 'corpuskit[remote]')") from None
+    except (OSError, ValueError) as err:
+        raise PipelineError(f"{where}: input: {url}: cannot reach it ({err})") from None
+    if not found:
+        raise PipelineError(f"{where}: input: not found: {url}")
 
 
 def read_yaml(path: str | Path, what: str = "pipeline file") -> Any:

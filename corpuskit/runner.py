@@ -1,6 +1,7 @@
 """Run a pipeline over units of work, resumably.
 
-The input is split into units (one per source file). The stage list is compiled once
+The input is split into units: one per source file, or several for a large JSON Lines or
+Parquet file or saved dataset (`corpuskit.readers.units`). The stage list is compiled once
 into passes, cut at each global stage (de-duplication), because a global stage must
 see every unit before it can decide anything:
 
@@ -15,28 +16,30 @@ steps run over the kept documents.
 Every unit of every pass writes its outputs under temporary names, renames them, writes
 its counters, and only then writes its completion marker. A rerun skips units (and
 reduces, and steps) that are done and redoes the rest, so a crash costs at most the
-work in flight and never leaves a half-written file under a final name. Unit i always
-produces `part-{i:05d}`, whatever the number of workers, so outputs are byte-identical.
+work in flight and never leaves a half-written file under a final name. A unit's outputs
+are named by its file index and chunk index (`part-00003`, or `part-00003-00001` for a unit
+inside a large file), whatever the number of workers, so outputs are byte-identical.
 The run folder's layout belongs to `corpuskit.layout.RunPaths`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from corpuskit.document import Document
 from corpuskit.execute import get_executor
-from corpuskit.io import atomic_write_text
+from corpuskit.io import atomic_write_text, is_url, url_info
 from corpuskit.layout import RunError, RunPaths
 from corpuskit.pipeline import PipelineConfig, StageSpec
-from corpuskit.readers import READ_STAGE, Source, list_sources, read_source
+from corpuskit.readers import READ_STAGE, Source, list_sources, plan_units, read_source, unit_size
 from corpuskit.readers.parquet import iter_documents
 from corpuskit.stage import GlobalStage, StageContext, utf8_len
 from corpuskit.stages.registry import stage_class
@@ -127,7 +130,7 @@ def run_unit(task: UnitTask) -> dict:
 
     def reject(doc: Document, reason: str, stage: str, **detail) -> None:
         if not rejected:
-            rejected.append(DocumentWriter(paths.rejected(k, i), rejected=True))
+            rejected.append(DocumentWriter(paths.rejected(k, task.source.name), rejected=True))
         if stage == READ_STAGE:  # a record the reader could not use: in, and dropped (in = out + dropped)
             read_stats.docs_in += 1
             read_stats.bytes_in += utf8_len(doc.text)
@@ -170,7 +173,7 @@ def run_unit(task: UnitTask) -> dict:
             index_time = time.perf_counter() - t0 - layers[-1][2].seconds
             stats[sink.name] = StageStats(time_s=max(index_time, 0.0))
         else:
-            out = DocumentWriter(paths.output(i))
+            out = DocumentWriter(paths.output(task.source.name))
             writers.append(out)
             kept = layers[-1][1]
             for doc in docs:
@@ -226,6 +229,8 @@ def _tee(docs: Iterable[Document], writer: DocumentWriter) -> Iterator[Document]
 
 def source_stamp(src: Source) -> dict | None:
     """Size and modification time of a source, to notice an input edited after it was read."""
+    if is_url(src.path):
+        return url_info(src.path)
     p = Path(src.path)
     if src.kind == "hf_hub" or not p.exists():
         return None
@@ -244,7 +249,7 @@ def _check_inputs_unchanged(paths: RunPaths, sources: list[Source]) -> None:
 
 
 def _check_not_inside(cfg: PipelineConfig) -> None:
-    if cfg.input.startswith("hf:"):
+    if cfg.input.startswith("hf:") or is_url(cfg.input):
         return
     inp, out = Path(cfg.input).resolve(), Path(cfg.output).resolve()
     if inp.is_dir() and (out == inp or out.is_relative_to(inp)):
@@ -256,7 +261,7 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
     """Check the folder is ours and holds this run (or none); called with the lock held."""
     paths = RunPaths(Path(cfg.output), cfg.format)
     record = {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict(),
-              "units": [asdict(s) for s in sources]}
+              "units": [s.record() for s in sources]}
     if force:
         paths.remove_outputs()
     elif paths.config.exists():
@@ -270,13 +275,6 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
     paths.remove_temporaries()
     atomic_write_text(paths.config, json.dumps(record, indent=2, default=str))
     return paths
-
-
-def _source_size(src: Source) -> int:
-    try:
-        return os.path.getsize(src.path)
-    except OSError:  # a hub dataset, or a saved-dataset folder
-        return 0
 
 
 @dataclass
@@ -298,7 +296,7 @@ class Run:
                 for i in range(n) if not self.paths.done(step.index, i).exists()]
         # Largest units first, so that a big file does not start last and leave the other
         # workers idle at the end. Outputs do not depend on the order units run in.
-        todo.sort(key=lambda t: -_source_size(t.source))
+        todo.sort(key=lambda t: -unit_size(t.source))
         label = f"[{step.index + 1}/{len(self.plan)}] {step.label}"
         if not todo:
             self.log(f"{label}: {n} units already complete, skipped")
@@ -341,19 +339,25 @@ def run_pipeline(
     force: bool = False,
     quiet: bool = False,
     log: Log | None = None,
+    address: str | None = None,
 ) -> dict[str, StageStats]:
-    """Run every stage over every unit (resuming completed work) and return merged stats."""
+    """Run every stage over every unit (resuming completed work) and return merged stats.
+
+    `address`: the Ray cluster to join (executor "ray"); tasks get absolute paths, so a
+    worker on another node (with another working directory) finds the same files.
+    """
     log = log or (lambda msg: None if quiet else print(msg, file=sys.stderr))
     workers = workers or os.cpu_count() or 1
     _check_not_inside(cfg)
-    sources = list_sources(cfg.input, cfg.reader.glob)
+    sources = plan_units(list_sources(cfg.input, cfg.reader.glob), cfg.unit_bytes)
     paths = RunPaths(Path(cfg.output), cfg.format)
     paths.claim()
     with paths.lock(), _removing_temporaries_on_interrupt(paths):
         _prepare_run_dir(cfg, sources, force)
         plan = compile_plan(cfg.stages)
-        with get_executor(executor, workers) as ex:
-            run = Run(cfg, paths, sources, plan, ex, quiet, log)
+        with get_executor(executor, workers, address) as ex:
+            located = [_absolute(s) for s in sources]
+            run = Run(dataclasses.replace(cfg, output=os.path.abspath(cfg.output)), paths, located, plan, ex, quiet, log)
             for step in plan:
                 run.run_pass(step)
         stats = run.write_stats()
@@ -362,7 +366,17 @@ def run_pipeline(
 
             for post in post_steps(cfg, paths, workers):
                 log(post.skipped_line() if post.done() else post.run())
+        from corpuskit.card import write_card
+
+        write_card(paths, log)  # README.md: `datasets.load_dataset(OUTPUT)` gives the kept documents
     return stats
+
+
+def _absolute(src: Source) -> Source:
+    """The source with an absolute path (config.json keeps them as the user gave them)."""
+    if src.kind == "hf_hub" or is_url(src.path):
+        return src
+    return dataclasses.replace(src, path=os.path.abspath(src.path))
 
 
 @contextlib.contextmanager
@@ -378,10 +392,12 @@ def _removing_temporaries_on_interrupt(paths: RunPaths) -> Iterator[None]:
 def _run_with_progress(ex, tasks: list[UnitTask], n_units: int, label: str, quiet: bool) -> None:
     from tqdm import tqdm
 
+    from corpuskit.progress import show_progress
+
     t0 = time.perf_counter()
     docs = nbytes = 0
     with tqdm(total=n_units, initial=n_units - len(tasks), desc=label, unit="unit",
-              disable=quiet, file=sys.stderr, dynamic_ncols=True, mininterval=1.0) as bar:
+              disable=not show_progress(quiet), file=sys.stderr, dynamic_ncols=True, mininterval=1.0) as bar:
         for result in ex.map(run_unit, tasks):
             docs += result["docs_in"]
             nbytes += result["bytes_in"]

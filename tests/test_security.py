@@ -211,4 +211,8 @@ def test_no_unsafe_load_or_shell_in_the_source_tree():
     assert len(files) > 50
     found = [hit for p in files if p != Path(__file__).resolve()
              for hit in unsafe_calls(p.read_text(encoding="utf-8"), str(p.relative_to(REPO)))]
+    # The one allowed load: that test reads back the meta.pkl it has just exported, as nanoGPT's
+    # train.py does; the library itself only ever writes that pickle.
+    found = [hit for hit in found if not (hit.startswith("tests/export/test_nanogpt_meta.py:")
+                                          and hit.endswith(": pickle.load"))]
     assert found == []

@@ -6,12 +6,13 @@ import os
 
 import click
 
+from corpuskit.commands._common import streams, verbose_option
 from corpuskit.schema import field_default
 from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
 
 
 @click.command(name="shard")
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, allow_dash=True))
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--tokenizer", "tokenizer_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A Hugging Face tokenizer.json (from `corpuskit tokenizer train` or elsewhere).")
@@ -30,12 +31,15 @@ from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
               help="1 = single-threaded; more = the tokenizers thread pool. The shards are the same.")
 @click.option("--force", is_flag=True, help="Rewrite the shards even if they are up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary line.")
+@verbose_option
 def command(input_path, out_dir, tokenizer_file, validation, test, shard_tokens, eot_token, bos_token, pad_token,
             glob, workers, force, quiet):
-    """Tokenize INPUT into a shard directory OUT_DIR (see docs/SHARDS.md).
+    """Tokenize INPUT (a run folder, files, or - for JSON Lines on stdin) into a shard directory OUT_DIR.
 
     OUT_DIR gets manifest.json, tokenizer.json, train/*.arrow and validation/*.arrow
-    (and test/ with --test). A rerun with the same input, tokenizer and options is skipped.
+    (and test/ with --test), and opens as it is with datasets.load_from_disk(OUT_DIR) and
+    transformers.AutoTokenizer.from_pretrained(OUT_DIR) (docs/SHARDS.md). A rerun with the
+    same input, tokenizer and options is skipped.
 
     Example:
 
@@ -44,7 +48,7 @@ def command(input_path, out_dir, tokenizer_file, validation, test, shard_tokens,
     """
     from corpuskit.tokenize.standalone import shard_corpus
 
-    shard_corpus(input_path, out_dir, tokenizer_file, {"validation": validation, "test": test,
-                                                       "shard_tokens": shard_tokens},
-                 eot_token=eot_token, bos_token=bos_token, pad_token=pad_token, glob=glob, workers=workers,
-                 force=force, log=(lambda m: None) if quiet else click.echo)
+    with streams(input_path, None, None) as (inp, _, _):
+        shard_corpus(inp, out_dir, tokenizer_file, {"validation": validation, "test": test, "shard_tokens": shard_tokens},
+                     eot_token=eot_token, bos_token=bos_token, pad_token=pad_token, glob=glob, workers=workers,
+                     force=force, log=(lambda m: None) if quiet else click.echo)

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from corpuskit.commands._common import CorpuskitGroup
+from corpuskit.commands._common import CorpuskitGroup, streams, verbose_option
 from corpuskit.schema import field_default
 from corpuskit.tokenize.config import TokenizerConfig
 from corpuskit.tokenize.split import SplitConfig
@@ -24,7 +24,7 @@ def command():
 
 
 @command.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, allow_dash=True))
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--vocab-size", type=click.IntRange(min=260), default=field_default(TokenizerConfig, "vocab_size"),
               show_default=True, help="Tokens in the vocabulary, including the 256 bytes and the special tokens.")
@@ -42,12 +42,15 @@ def command():
 @click.option("--glob", default="**/*", show_default=True, help="Which files of a folder to read.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
               help="1 = single-threaded; more = the tokenizers thread pool. The result is the same.")
+@click.option("--force", is_flag=True, help="Train again even if OUT_DIR/tokenizer.json is up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary line.")
+@verbose_option
 def train(input_path, out_dir, vocab_size, min_frequency, train_bytes, validation, test, bos_token, pad_token,
-          glob, workers, quiet):
+          glob, workers, force, quiet):
     """Train a tokenizer on the train split of INPUT; writes OUT_DIR/tokenizer.json.
 
-    INPUT is a run's output folder, or a file or folder the readers accept. The
+    INPUT is a run's output folder, a file or folder the readers accept, or - for
+    JSON Lines on standard input. The
     split is by a hash of each document id, so the validation documents that
     `corpuskit shard` holds out were never seen here. `<|endoftext|>` is id 0.
     A rerun with the same input and options is skipped.
@@ -61,5 +64,6 @@ def train(input_path, out_dir, vocab_size, min_frequency, train_bytes, validatio
 
     tokenizer = {"vocab_size": vocab_size, "min_frequency": min_frequency, "train_bytes": train_bytes,
                  "bos_token": bos_token, "pad_token": pad_token}
-    train_tokenizer(input_path, out_dir, tokenizer, {"validation": validation, "test": test}, glob=glob,
-                    workers=workers, log=(lambda m: None) if quiet else click.echo)
+    with streams(input_path, None, None) as (inp, _, _):
+        train_tokenizer(inp, out_dir, tokenizer, {"validation": validation, "test": test}, glob=glob,
+                        workers=workers, force=force, log=(lambda m: None) if quiet else click.echo)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from corpuskit.commands._common import CorpuskitGroup, corpus_options, execute
+from corpuskit.commands._common import CorpuskitGroup, corpus_options, execute, streams
 from corpuskit.schema import signature_types
 from corpuskit.stages.toxicity.stage import ToxicityFilter  # stdlib-only until a scorer is loaded
 
 # The options' defaults are the stage's own parameter defaults.
 _DEFAULT = {name: p.default for name, p in signature_types(ToxicityFilter).items()}
 # Restated from corpuskit.stages.toxicity.scorers.SCORERS, which imports numpy; the stage checks it again.
-_SCORERS = ("ensemble", "classifier", "lexicon", "hf")
+_SCORERS = ("classifier", "ensemble", "lexicon", "embedding", "cascade", "hf")
 
 
 def scorer_options(f):
@@ -23,7 +23,8 @@ def scorer_options(f):
     f = click.option("--model", default=_DEFAULT["model"], help="hf: folder of a saved text-classification model; "
                      "classifier: another weights .npz.")(f)
     f = click.option("--scorer", type=click.Choice(_SCORERS), default=_DEFAULT["scorer"], show_default=True,
-                     help="Word list + shipped classifier (ensemble), either alone, or a local HF model.")(f)
+                     help="Shipped n-gram classifier, + word list (ensemble), word list alone, MiniLM embedding, "
+                     "classifier then embedding (cascade), or a local HF model.")(f)
     return f
 
 
@@ -72,17 +73,19 @@ def score(input_path, output, text_field, scorer, model, unit, aggregate):
 
 
 @command.command(name="filter")
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
-@click.argument("output", type=click.Path(file_okay=False))
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, allow_dash=True))
+@click.argument("output", type=click.Path(file_okay=False, allow_dash=True))
 @click.option("--threshold", type=click.FloatRange(0, 1), default=_DEFAULT["threshold"], show_default=True,
               help="A unit scoring at least this is toxic.")
 @click.option("--doc-threshold", type=click.FloatRange(0, 1), default=_DEFAULT["doc_threshold"], show_default=True,
               help="drop: a document whose aggregate is at least this is dropped.")
 @click.option("--action", type=click.Choice(["drop", "redact", "annotate"]), default=_DEFAULT["action"],
               show_default=True, help="Drop toxic documents, remove toxic units, or only record scores in metadata.")
+@click.option("--cascade-cut", type=click.FloatRange(0, 1), default=_DEFAULT["cascade_cut"], show_default=True,
+              help="cascade: units the classifier scores at least this also go to the embedding scorer.")
 @scorer_options
 @corpus_options
-def filter_(input_path, output, threshold, doc_threshold, action, scorer, model, unit, aggregate,
+def filter_(input_path, output, threshold, doc_threshold, action, cascade_cut, scorer, model, unit, aggregate,
             workers, fmt, force, quiet):
     """Drop (reason `toxic`), redact or annotate toxic documents, through the runner.
 
@@ -97,8 +100,10 @@ def filter_(input_path, output, threshold, doc_threshold, action, scorer, model,
     from corpuskit.presets import command_pipeline
 
     params = {"scorer": scorer, "model": model, "unit": unit, "threshold": threshold,
-              "aggregate": aggregate or _DEFAULT["aggregate"], "doc_threshold": doc_threshold, "action": action}
-    execute(command_pipeline(input_path, output, [{"toxicity": params}], fmt), workers, force, quiet)
+              "aggregate": aggregate or _DEFAULT["aggregate"], "doc_threshold": doc_threshold, "action": action,
+              "cascade_cut": cascade_cut}
+    with streams(input_path, output, fmt) as (inp, out, fmt):
+        execute(command_pipeline(inp, out, [{"toxicity": params}], fmt), workers, force, quiet, to_stdout=output == "-")
 
 
 @command.command(name="eval")

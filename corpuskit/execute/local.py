@@ -74,12 +74,13 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def get_executor(name: str = "local", workers: int = 1):
-    """The executor named in a pipeline or on the command line (a context manager)."""
+def get_executor(name: str = "local", workers: int = 1, address: str | None = None):
+    """The executor named in a pipeline or on the command line (a context manager);
+    `address`: the Ray cluster to join."""
     if name == "local":
         return LocalExecutor(workers)
     if name == "ray":
         from corpuskit.execute.ray import RayExecutor  # optional dependency
 
-        return RayExecutor(workers)
+        return RayExecutor(workers, address=address)
     raise ValueError(f"unknown executor {name!r} (expected local or ray)")

@@ -9,18 +9,22 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from corpuskit.document import Document
-from corpuskit.io import base_suffix
+from corpuskit.io import base_suffix, is_url
 from corpuskit.layout import OUTPUT_GLOB, RunPaths
 from corpuskit.readers.base import READ_STAGE, InputError, ReaderConfig, RejectFn, Source, check_glob
 from corpuskit.readers.csv import read_csv
 from corpuskit.readers.hf import is_saved_dataset, read_hf
+from corpuskit.readers.html import read_html
 from corpuskit.readers.jsonl import read_jsonl
 from corpuskit.readers.parquet import read_parquet
+from corpuskit.readers.remote import list_remote
 from corpuskit.readers.text import paragraph_groups, read_text, strip_gutenberg
+from corpuskit.readers.warc import read_warc
+from corpuskit.readers.units import plan_units, unit_size
 
 __all__ = [
     "ReaderConfig", "Source", "InputError", "list_sources", "read_source", "strip_gutenberg", "paragraph_groups",
-    "READ_STAGE",
+    "READ_STAGE", "plan_units", "unit_size",
 ]
 
 KINDS_BY_SUFFIX = {
@@ -28,10 +32,13 @@ KINDS_BY_SUFFIX = {
     ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".csv": "csv",
+    ".html": "html", ".htm": "html",
+    ".warc": "warc", ".wet": "wet",  # also .warc.gz and Common Crawl's .warc.wet.gz
 }
 _READERS = {
     "text": read_text, "jsonl": read_jsonl, "parquet": read_parquet, "csv": read_csv,
     "hf_disk": read_hf, "hf_hub": read_hf,
+    "html": read_html, "warc": read_warc, "wet": read_warc,
 }
 # Sources listed so that the run records them as rejected instead of skipping them
 # silently: their kind is the reject reason (`unsupported` stands for `unsupported_format`).
@@ -50,6 +57,8 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
     if isinstance(path, str) and path.startswith("hf:"):
         return [Source(path=path[3:], rel=path, kind="hf_hub")]
     check_glob(glob)
+    if is_url(path):
+        return list_remote(str(path), glob, _kind)
     root = Path(path)
     if not root.exists():
         raise InputError(f"input not found: {root}")
@@ -124,7 +133,7 @@ def _refused_detail(src: Source) -> tuple[str, str]:
     p = Path(src.path)
     if src.kind == "unsupported":
         return "unsupported_format", (f"{src.rel}: unknown file type "
-                                      "(expected .txt, .jsonl, .parquet, .csv, optionally .gz/.zst)")
+                                      "(expected .txt, .jsonl, .parquet, .csv, .html, .warc, .wet, optionally .gz/.zst)")
     if src.kind == "outside_input":
         return "outside_input", f"{src.rel}: symbolic link to {os.path.realpath(p)}, outside the input folder: not read"
     if src.kind == "symlink_loop":
@@ -149,6 +158,8 @@ def read_source(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Do
         reason, detail = _refused_detail(src)
         reject(Document(text="", id=f"{src.rel}#0", source=src.rel), reason, READ_STAGE, detail=detail)
         return iter(())
+    if src.chunk is not None:  # a part of a large file (readers.units): not the whole file, never empty
+        return _READERS[src.kind](src, cfg, reject)
     return _accounted(src, cfg, reject)
 
 

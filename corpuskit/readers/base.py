@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 from corpuskit.document import Document
 from corpuskit.errors import CorpuskitError
-from corpuskit.io import ArchiveError
+from corpuskit.io import ArchiveError, read_bytes
 
 RejectFn = Callable[..., None]
 READ_STAGE = "read"
@@ -82,11 +82,31 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class Source:
-    """One unit of input: a file (or a saved/hub dataset) and its name relative to the input root."""
+    """One unit of input: a file (or a saved/hub dataset) and its name relative to the input root,
+    or one part of a large one (`readers.units.plan_units` cuts it; `chunk` is not None then)."""
 
     path: str
     rel: str
     kind: str  # text | jsonl | parquet | csv | hf_disk | hf_hub; or why it is not read (see readers.REFUSED)
+    file: int = 0  # the file's index among the run's inputs
+    chunk: int | None = None  # this unit's index within its file; None: the whole file
+    # What this unit reads: JSONL bytes, Parquet row groups or saved-dataset rows [start, end).
+    start: int = 0
+    end: int | None = None
+    line: int = 0  # lines before `start`: line numbers in messages stay the file's
+    pos: int = 0  # records before `start`: derived document ids (`rel#pos`) stay the file's
+
+    @property
+    def name(self) -> str:
+        """The unit's stable name in output file names: file index, and chunk index if cut."""
+        return f"{self.file:05d}" if self.chunk is None else f"{self.file:05d}-{self.chunk:05d}"
+
+    def record(self) -> dict:
+        """The unit as config.json records it; a whole file as before units inside files existed."""
+        rec = {"path": self.path, "rel": self.rel, "kind": self.kind}
+        if self.chunk is not None:
+            rec.update(file=self.file, chunk=self.chunk, start=self.start, end=self.end, line=self.line, pos=self.pos)
+        return rec
 
 
 # UTF-32 first: its little-endian mark starts with UTF-16's.
@@ -116,6 +136,19 @@ def read_failure(err: Exception) -> tuple[str, str, str]:
     if isinstance(err, ArchiveError):
         return "truncated_archive", err.partial.decode("utf-8", errors="replace"), str(err)
     return "unreadable", "", getattr(err, "strerror", None) or str(err)
+
+
+def read_whole(src: Source, doc_id: str, reject: RejectFn) -> bytes | None:
+    """The decoded bytes of a file read whole (text, HTML), or None after rejecting it.
+
+    A cut archive keeps no document (its end is cut), but all it held is the rejected record's text.
+    """
+    try:
+        return read_bytes(src.path)
+    except READ_ERRORS as err:
+        reason, before, why = read_failure(err)
+        reject(Document(text=before, id=doc_id, source=src.rel), reason, READ_STAGE, detail=f"{src.rel}: {why}")
+        return None
 
 
 def failure_record(err: Exception, src: Source, pos: int, line: int) -> Record:

@@ -43,16 +43,24 @@ def _rows(src: Source, cfg: ReaderConfig) -> Iterator[Record]:
     if src.kind == "hf_hub":
         yield from _hub_rows(src, cfg)
         return
+    # A unit inside a large dataset reads rows [start, end) of its splits one after another.
+    first, last = src.start, src.end
+    pos = 0
+    for split, ds in saved_splits(src.path):
+        label = f"{src.rel}[{split}]" if split else src.rel
+        a, b = max(first - pos, 0), len(ds) if last is None else min(last - pos, len(ds))
+        if a < b:
+            for i, row in enumerate(ds.select(range(a, b)) if (a, b) != (0, len(ds)) else ds, start=a):
+                yield pos + i, f"{label}:{i}", dict(row), None
+        pos += len(ds)
+
+
+def saved_splits(path: str) -> list:
+    """(split name, Dataset) of a `save_to_disk` folder, in a stable order ("" for a single Dataset)."""
     import datasets
 
-    loaded = datasets.load_from_disk(src.path)
-    parts = sorted(loaded.items()) if isinstance(loaded, datasets.DatasetDict) else [("", loaded)]
-    pos = 0
-    for split, ds in parts:
-        label = f"{src.rel}[{split}]" if split else src.rel
-        for i, row in enumerate(ds):
-            yield pos, f"{label}:{i}", dict(row), None
-            pos += 1
+    loaded = datasets.load_from_disk(path)
+    return sorted(loaded.items()) if isinstance(loaded, datasets.DatasetDict) else [("", loaded)]
 
 
 def read_hf(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:

@@ -1,4 +1,8 @@
-"""JSON Lines: one JSON object per line; bad lines are rejected with their line number."""
+"""JSON Lines: one JSON object per line; bad lines are rejected with their line number.
+
+A large uncompressed file is read as several units, each a byte range of whole lines
+(`readers.units`).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from corpuskit.readers.base import (
 
 
 def _records(src: Source) -> Iterator[Record]:
-    pos = lineno = 0
+    # A unit inside a large file reads its byte range; line numbers and positions go on from
+    # the lines and records before it, so ids and messages are those of a whole-file read.
+    pos, lineno = src.pos, src.line
     try:
-        for lineno, raw in enumerate(iter_lines(src.path), start=1):
+        for lineno, raw in enumerate(iter_lines(src.path, src.start, src.end), start=src.line + 1):
             if lineno == 1:
                 codec = wide_codec(raw)
                 if codec:

@@ -1,4 +1,4 @@
-"""Parquet files, read one record batch at a time."""
+"""Parquet files, read one record batch at a time; a large file as several units of whole row groups."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpuskit.document import Document
+from corpuskit.io import is_url, open_raw
 from corpuskit.readers.base import ReaderConfig, Record, RejectFn, Source, bad_record, records_to_docs
 
 
 def _records(src: Source) -> Iterator[Record]:
-    pos = 0
+    pos = src.pos  # a unit inside a large file reads row groups [start, end) and counts on from the rows before
     try:
-        pf = pq.ParquetFile(src.path)
-        batches = pf.iter_batches(batch_size=1024)
+        pf = parquet_file(src.path)
+        groups = None if src.chunk is None else range(src.start, src.end)
+        batches = pf.iter_batches(batch_size=1024, row_groups=groups)
         for batch in batches:
             for rec in batch.to_pylist():
                 yield pos, f"{src.rel}:{pos}", rec, None
@@ -25,6 +27,11 @@ def _records(src: Source) -> Iterator[Record]:
         # pyarrow raises OSError both for the system's refusals (they carry an errno) and for corrupt data.
         reason = "unreadable" if isinstance(err, OSError) and err.errno is not None else "truncated_archive"
         yield bad_record(pos, src.rel, reason, "", str(err))
+
+
+def parquet_file(path: str) -> pq.ParquetFile:
+    """A local Parquet file by path (memory-mapped by Arrow), a remote one through fsspec."""
+    return pq.ParquetFile(open_raw(path) if is_url(path) else path)
 
 
 def read_parquet(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:

@@ -13,8 +13,7 @@ import re
 from typing import Iterator
 
 from corpuskit.document import Document
-from corpuskit.io import read_bytes
-from corpuskit.readers.base import READ_ERRORS, READ_STAGE, ReaderConfig, RejectFn, Source, read_failure, wide_codec
+from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source, read_whole, wide_codec
 
 _START = re.compile(r"^\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.MULTILINE | re.IGNORECASE)
 _END = re.compile(r"^\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.MULTILINE | re.IGNORECASE)
@@ -110,12 +109,8 @@ def _decode(data: bytes, src: Source, cfg: ReaderConfig, reject: RejectFn) -> tu
 
 def read_text(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:
     whole_id = f"{src.rel}#0"
-    try:
-        data = read_bytes(src.path)
-    except READ_ERRORS as err:
-        # A cut archive keeps no document (its last paragraph is cut), but all it held is in the reject.
-        reason, before, why = read_failure(err)
-        reject(Document(text=before, id=whole_id, source=src.rel), reason, READ_STAGE, detail=f"{src.rel}: {why}")
+    data = read_whole(src, whole_id, reject)
+    if data is None:
         return
     text, codec = _decode(data, src, cfg, reject)
     if text is None:

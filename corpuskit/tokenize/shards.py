@@ -33,6 +33,7 @@ from corpuskit.tokenize.manifest import (
     write_manifest, ShardsError,
 )
 from corpuskit.tokenize.config import ShardConfig
+from corpuskit.tokenize.hf import SPLIT_FILES, TOP_FILES, write_hf_files
 
 ENCODE_BATCH = 2048  # documents per encode_batch call; does not change the output
 
@@ -134,7 +135,7 @@ def shards_up_to_date(out_dir: Path, tokenizer: dict, record: dict) -> bool:
     if any(manifest.get(k) != v for k, v in record.items()):
         return False
     files = [s["file"] for split in manifest["splits"].values() for s in split["shards"]]
-    return all((out_dir / f).is_file() for f in files) and (out_dir / TOKENIZER_FILE).is_file()
+    return all((out_dir / f).is_file() for f in files + [TOKENIZER_FILE, *TOP_FILES])
 
 
 def write_shards(
@@ -209,6 +210,7 @@ def write_shards(
     }
     manifest = build_manifest(tokenizer=info, dtype=dtype, splits=splits,
                               pipeline_config_sha256=pipeline_config_sha256, extra=extra)
+    write_hf_files(out, manifest)  # datasets.load_from_disk and AutoTokenizer open the directory as it is
     write_manifest(out, manifest)
     return manifest
 
@@ -223,6 +225,9 @@ def _remove_stale(out: Path, splits: dict[str, dict]) -> None:
         for p in folder.glob("shard-*.arrow"):
             if f"{sub}/{p.name}" not in listed:
                 p.unlink()
+        if not splits.get(sub, {}).get("shards"):  # no documents now: no Hugging Face split either
+            for name in SPLIT_FILES:
+                (folder / name).unlink(missing_ok=True)
         if sub not in splits and not any(folder.iterdir()):
             shutil.rmtree(folder)
 

@@ -33,7 +33,7 @@ def _documents(input_path: str | Path, glob: str | None):
 
 
 def train_tokenizer(input_path: str | Path, out_dir: str | Path, tokenizer: dict, split: dict, *,
-                    glob: str | None = None, workers: int = 1, log: Log = print) -> Path:
+                    glob: str | None = None, workers: int = 1, force: bool = False, log: Log = print) -> Path:
     """Train a tokenizer on the train split of `input_path`; returns OUT_DIR/tokenizer.json.
 
     `tokenizer`: `TokenizerConfig` fields; `split`: `SplitConfig` fields (the documents held
@@ -44,7 +44,7 @@ def train_tokenizer(input_path: str | Path, out_dir: str | Path, tokenizer: dict
     cfg, split_cfg = _config(TokenizerConfig, tokenizer), _config(SplitConfig, split)
     out = Path(out_dir)
     return tokenizer_step(_documents(input_path, glob), out / "tokenizer.json", cfg, split_cfg, workers=workers,
-                          record_file=out / "tokenizer.training.json", log=log)
+                          record_file=out / "tokenizer.training.json", force=force, log=log)
 
 
 def shard_corpus(input_path: str | Path, out_dir: str | Path, tokenizer_file: str | Path, shards: dict, *,

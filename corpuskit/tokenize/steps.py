@@ -125,9 +125,10 @@ def _do(step, log: Log, force: bool = False) -> None:
 
 
 def tokenizer_step(docs: InputDocuments, out_file: Path, cfg: TokenizerConfig, split: SplitConfig, *,
-                   workers: int = 1, record_file: Path, inputs_sha256: str | None = None, log: Log = print) -> Path:
-    """Run the tokenizer step unless it is done; returns the tokenizer file."""
-    _do(TokenizerStep(docs, Path(out_file), cfg, split, Path(record_file), inputs_sha256, workers), log)
+                   workers: int = 1, record_file: Path, inputs_sha256: str | None = None, force: bool = False,
+                   log: Log = print) -> Path:
+    """Run the tokenizer step unless it is done (or `force`); returns the tokenizer file."""
+    _do(TokenizerStep(docs, Path(out_file), cfg, split, Path(record_file), inputs_sha256, workers), log, force)
     return Path(out_file)
 
 

@@ -3,7 +3,8 @@
     clean.py    deterministic prose that passes every quality rule; run a stage on texts
     dedup.py    synthetic near-duplicates and a real runner call; read kept and rejected ids
     collect.py  read a path with the readers, collecting documents and rejected records
-    faults.py   a stage that crashes on demand (resume tests)
+    faults.py   stages that crash, die once, fail, or record their Ray node (resume and cluster tests)
+    s3.py       a real S3 server (moto) on localhost for the remote-storage tests
     samples.py  small hand-made inputs
 """
 

@@ -134,7 +134,7 @@ def test_rerun_skips_and_repairs(corpus, tokenizer_file, tmp_path):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     # fewer, larger shards: the old extra files are removed
     _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=10**9)
-    assert sorted(p.name for p in (out / "train").iterdir()) == ["shard-00000.arrow"]
+    assert sorted(p.name for p in (out / "train").iterdir()) == ["dataset_info.json", "shard-00000.arrow", "state.json"]
     assert not list(out.rglob(".*tmp*"))
 
 
