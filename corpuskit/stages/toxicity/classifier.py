@@ -1,87 +1,182 @@
-"""A hashed word n-gram logistic regression, trained by `train.py` and shipped as `weights.npz`.
+"""The fast scorer: a hashed character + word n-gram logistic regression, shipped as `weights.npz`.
 
-Features are the normalized tokens of a unit (see `normalize.py`) and their bigrams,
-hashed with CRC-32 (stable across processes, unlike Python's `hash`) into
-`n_buckets` slots, each counted once per unit. A unit's logit is
-`bias + sum(weights[slot]) / sqrt(n_slots)`: dividing by the square root keeps long
-sentences from piling up small weights, which matters because the model is trained on
-tweets and applied to book sentences.
+Every unit (sentence or line) becomes a stream of lowercase characters: letters and digits
+stay, `@` and `$` read as `a` and `s`, `*` stays (`f*ck`), other punctuation and
+whitespace become one space, runs of three or more of a character are cut to two
+(`fuuuuck` -> `fuuck`), and the unit is padded with a space on each side. Its features are
+the character 3-, 4- and 5-grams of that stream, its words, and its word bigrams; each is
+hashed into `n_buckets` slots. Character n-grams are what survive obfuscation (`b1tch`
+shares `tch ` with `bitch`), tokenization upstream (pre-tokenized or punctuation-stripped
+sources) and words never seen in training.
 
-Scoring is vectorized over all units of a document (one numpy pass), and training
-uses the same `unit_slots` function, so the two cannot drift apart.
+A unit's logit is `bias + sum(weights[slot] for every feature) / sqrt(n_features)`, so a
+long sentence does not pile up small weights. All of it is numpy over the whole document:
+hashes are polynomial prefix sums modulo 2**32 (wrapping uint32 arithmetic; the multiplier
+is odd, hence invertible), so no Python loop runs per character or per word. Training
+(`scripts/train_toxicity.py`) calls the same `unit_features`, so the two cannot drift apart.
 
-The weights file is a plain `.npz` read with `allow_pickle=False`: it can hold
-arrays only, never code.
+The weights file is a plain `.npz` read with `allow_pickle=False`: arrays only, never code.
 """
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from corpuskit.stages.toxicity.normalize import SKIP, normalize_token, tokens
-
 WEIGHTS = Path(__file__).with_name("weights.npz")
-_BIGRAM_MIX = 1_000_003  # odd multiplier that spreads (a, b) pairs; (2**32 * MIX) fits in int64
-_CACHE_LIMIT = 500_000  # bound memory on endless vocabularies
+FEATURES = "char345+word12/v2"  # stored in the weights file; a file for other features is refused
+CHAR_N = (3, 4, 5)
+_P = np.uint32(0x01000193)  # FNV prime: odd, so it has an inverse modulo 2**32
+_P_INV = np.uint32(pow(0x01000193, -1, 1 << 32))
+_MIX = np.uint32(0x9E3779B1)
+_TAG = {n: np.uint32((0x85EBCA6B * (n + 1)) & 0xFFFFFFFF) for n in (*CHAR_N, 0, 1)}  # 0 word, 1 word bigram
+_SPACE = 32
+# code point -> stream character for the Basic Multilingual Plane (others stay as they are):
+# letters and digits lowercase as given, `*` stays, `@ $` read as `a s`, ASCII punctuation,
+# whitespace and the common non-ASCII quotes, dashes and spaces become a space
+_MAP = np.arange(1 << 16, dtype=np.uint32)
+_MAP[:128] = _SPACE
+for _c in "abcdefghijklmnopqrstuvwxyz0123456789*":
+    _MAP[ord(_c)] = ord(_c)
+_MAP[ord("@")], _MAP[ord("$")] = ord("a"), ord("s")
+_MAP[[0xA0, 0xAB, 0xAD, 0xBB, 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026, 0x3000]] = _SPACE
 
 
-def token_hash(raw: str) -> int:
-    """Stable 32-bit hash of a raw token's normalized form; -1 for tokens that carry nothing."""
-    tok = normalize_token(raw)
-    return -1 if tok in SKIP else zlib.crc32(tok.encode("utf-8"))
+class _Powers:
+    """P**i and P**-i modulo 2**32 for i < n, grown on demand (shared by all documents)."""
+
+    def __init__(self):
+        self.fwd = self.inv = np.ones(1, dtype=np.uint32)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.fwd) < n:
+            size = max(n, 2 * len(self.fwd), 1 << 14)
+            with np.errstate(over="ignore"):
+                self.fwd = np.cumprod(np.r_[np.uint32(1), np.full(size - 1, _P)], dtype=np.uint32)
+                self.inv = np.cumprod(np.r_[np.uint32(1), np.full(size - 1, _P_INV)], dtype=np.uint32)
+        return self.fwd[:n], self.inv[:n]
 
 
-def unit_slots(units: list[list[str]], n_buckets: int, cache: dict[str, int] | None = None):
-    """(unit index, slot) pairs, unique, for the hashed unigrams and bigrams of each unit.
+_POWERS = _Powers()
 
-    `units` holds the raw lowercase tokens of each unit. Skipped tokens (mentions,
-    retweet marks) are removed before bigrams are formed.
+
+def _stream(low: str, spans) -> tuple[np.ndarray, np.ndarray]:
+    """(characters, unit index) of the padded, collapsed character streams of all units, back to back."""
+    cp = np.frombuffer(low.encode("utf-32-le"), dtype=np.uint32)
+    mapped = _MAP[cp] if cp.size and int(cp.max()) < (1 << 16) else np.where(cp < (1 << 16), _MAP[cp & 0xFFFF], cp)
+    bounds = np.array(spans, dtype=np.int64).reshape(-1, 2)
+    starts, lengths = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
+    padded = lengths + 2
+    ends = np.cumsum(padded)
+    uid = np.repeat(np.arange(len(spans), dtype=np.int32), padded)
+    chars = np.full(int(ends[-1]), _SPACE, dtype=np.uint32)
+    # position in the stream of each unit character, and its position in the text
+    shift = np.repeat(ends - padded + 1 - starts, lengths)
+    text_pos = np.arange(int(lengths.sum()), dtype=np.int64)
+    text_pos += np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    chars[text_pos + shift] = mapped[text_pos]
+    # drop a space after a space, and a third (fourth, ...) repeat of any character, inside one unit
+    same1 = np.empty(len(chars), dtype=bool)
+    same1[0] = False
+    np.equal(chars[1:], chars[:-1], out=same1[1:])
+    same1[1:] &= uid[1:] == uid[:-1]
+    drop = same1 & (chars == _SPACE)
+    drop[1:] |= same1[1:] & same1[:-1]
+    keep = ~drop
+    return chars[keep], uid[keep]
+
+
+def _mix(h: np.ndarray, tag: np.uint32) -> np.ndarray:
+    h = (h ^ tag) * _MIX
+    return h ^ (h >> np.uint32(15))
+
+
+def unit_features(low: str, spans, n_buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """(unit index, slot) of every hashed feature of every unit; a feature repeated in a unit repeats.
+
+    `low` is the lowercased text (same length as the original, so `spans` still fit).
     """
-    cache = {} if cache is None else cache
-    if len(cache) > _CACHE_LIMIT:
-        cache.clear()
-    get = cache.get
-    flat = [t for u in units for t in u]
-    hashes = list(map(get, flat))
-    if None in hashes:
-        for i, h in enumerate(hashes):
-            if h is None:
-                hashes[i] = cache[flat[i]] = token_hash(flat[i])
-    h = np.array(hashes, dtype=np.int64)
-    unit = np.repeat(np.arange(len(units), dtype=np.int64), [len(u) for u in units])
-    keep = h >= 0
-    h, unit = h[keep], unit[keep]
-    same = unit[1:] == unit[:-1]  # consecutive kept tokens of the same unit form a bigram
-    bigrams = ((h[:-1][same] * _BIGRAM_MIX) ^ h[1:][same]) % n_buckets
-    keys = np.unique(np.concatenate([unit * n_buckets + h % n_buckets, unit[1:][same] * n_buckets + bigrams]))
-    return keys // n_buckets, keys % n_buckets
+    if not len(spans):
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    chars, uid = _stream(low, spans)
+    # a unit without a letter (a row of `*    *    *`, a number) has nothing to judge: no features
+    letter = (chars > 57) & (chars != 42)  # not space, digit or `*` (every other ASCII byte became a space)
+    judged = np.bincount(uid[letter], minlength=len(spans)) > 0
+    if not judged.all():
+        keep = judged[uid]
+        chars, uid = chars[keep], uid[keep]
+    n = len(chars)
+    if n == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    fwd, inv = _POWERS.get(n)
+    with np.errstate(over="ignore"):
+        prefix = np.zeros(n + 1, dtype=np.uint32)  # prefix[i]: hash sum of the first i characters
+        np.cumsum(chars * fwd, dtype=np.uint32, out=prefix[1:])
+        rows, hashes = [], []
+        for k in CHAR_N:
+            i = np.flatnonzero(uid[:n - k + 1] == uid[k - 1:]) if n >= k else np.zeros(0, dtype=np.int64)
+            rows.append(uid[i])
+            hashes.append(_mix((prefix[i + k] - prefix[i]) * inv[i], _TAG[k]))
+        space = chars == _SPACE
+        # alternating word starts and ends (every unit starts and ends with a space)
+        edge = np.flatnonzero(space[1:] != space[:-1]) + 1
+        w_start, w_end = edge[0::2], edge[1::2]
+        words = _mix((prefix[w_end] - prefix[w_start]) * inv[w_start], _TAG[0])
+        w_uid = uid[w_start]
+        rows.append(w_uid)
+        hashes.append(words)
+        pair = np.flatnonzero(w_uid[1:] == w_uid[:-1])
+        rows.append(w_uid[pair])
+        hashes.append(_mix(words[pair] * _P + words[pair + 1], _TAG[1]))
+    slots = np.concatenate(hashes) % np.uint32(n_buckets)
+    return np.concatenate(rows), slots
+
+
+def lowercase(text: str) -> str:
+    """`text.lower()`, except for the few characters (like "İ") that grow when lowercased and would shift spans."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low
 
 
 class HashedClassifier:
-    """Score units with the shipped (or a retrained) hashed logistic regression."""
+    """Score units with the shipped (or a retrained) hashed n-gram logistic regression."""
 
     def __init__(self, path: str | Path = WEIGHTS):
         with np.load(path, allow_pickle=False) as data:
+            features = str(data["features"]) if "features" in data.files else "word12/v1"
+            if features != FEATURES:
+                raise ValueError(f"{path}: weights for features {features!r}; this version computes {FEATURES!r}")
             self.n_buckets = int(data["n_buckets"])
             self.bias = float(data["bias"])
-            self.weights = data["weights"].astype(np.float64)
+            self.weights = data["weights"].astype(np.float32)  # 4 MB: gathers stay in cache more often
         if len(self.weights) != self.n_buckets:
             raise ValueError(f"{path}: {len(self.weights)} weights for {self.n_buckets} buckets")
-        self._cache: dict[str, int] = {}
 
-    def score_units(self, units: list[list[str]], low: str = "", spans=()) -> np.ndarray:
-        """Probability that each unit is toxic, from the raw lowercase tokens of each unit."""
-        n = len(units)
+    def score_spans(self, low: str, spans) -> np.ndarray:
+        """Probability that each unit `low[a:b]` is toxic; 0 for a unit with nothing to judge."""
+        n = len(spans)
         if n == 0:
             return np.zeros(0)
-        rows, slots = unit_slots(units, self.n_buckets, self._cache)
+        rows, slots = unit_features(low, spans, self.n_buckets)
         counts = np.bincount(rows, minlength=n)
         z = self.bias + np.bincount(rows, weights=self.weights[slots], minlength=n) / np.sqrt(np.maximum(counts, 1))
-        # a unit of only mentions, links or retweet marks has nothing to judge
         return np.where(counts > 0, 1.0 / (1.0 + np.exp(-z)), 0.0)
 
+    def score_units(self, units, low: str, spans) -> np.ndarray:
+        """The `TokenScorer` part interface (the tokens are not needed: features come from the characters)."""
+        return self.score_spans(low, spans)
+
+    def score_texts(self, texts: list[str]) -> np.ndarray:
+        """One probability per text, each text scored as a single unit."""
+        low = "\n".join(lowercase(t) for t in texts)
+        spans, pos = [], 0
+        for t in texts:
+            spans.append((pos, pos + len(t)))
+            pos += len(t) + 1
+        return self.score_spans(low, spans)
+
     def score(self, text: str) -> float:
-        return float(self.score_units([tokens(text)])[0])
+        return float(self.score_texts([text])[0])

@@ -19,24 +19,30 @@ class ToxicityFilter(Stage):
     """Drop documents that are mostly abuse (reason `toxic`); keep books with a curse in them.
 
     Parameters (the YAML parameters):
-      scorer: "ensemble" (word list and shipped classifier, higher score wins), "classifier",
-        "lexicon", or "hf" (a Hugging Face text-classification model saved in `model`).
-      model: a folder for "hf"; for "classifier", another weights .npz (default: the shipped one).
+      scorer: "classifier" (hashed character + word n-grams), "ensemble" (word list and
+        classifier, higher score wins), "lexicon", "embedding" (MiniLM sentence embeddings and a
+        logistic head; needs the `embed` extra), "cascade" (classifier on every unit, embedding
+        only on units scoring at least `cascade_cut`), or "hf" (a Hugging Face
+        text-classification model saved in `model`).
+      model: a folder for "hf"; another weights .npz for "classifier" / "ensemble", another
+        head .npz for "embedding" (default: the shipped ones).
       wordlist: another TERM<TAB>WEIGHT file for the lexicon (default: the shipped one).
       unit: "sentence" (also cut at line breaks) or "line": what gets one score.
       threshold: a unit scoring at least this is toxic.
       aggregate: the document score: "char_fraction" (share of characters in toxic units),
         "fraction" (share of toxic units) or "max" (highest unit score).
       doc_threshold: action "drop" drops a document whose score is at least this.
+      cascade_cut: "cascade" sends a unit to the embedding scorer when the classifier scores it
+        at least this (chosen on the dev fold; see docs/TOXICITY.md).
       action: "drop", "redact" (remove toxic units; a document left empty is dropped as
         `toxic`), or "annotate" (scores in metadata only).
     """
 
     name = "toxicity"
 
-    def __init__(self, scorer: str = "ensemble", model: str = "", wordlist: str = "", unit: str = "sentence",
-                 threshold: float = 0.5, aggregate: str = "char_fraction", doc_threshold: float = 0.3,
-                 action: str = "drop"):
+    def __init__(self, scorer: str = "classifier", model: str = "", wordlist: str = "", unit: str = "sentence",
+                 threshold: float = 0.8, aggregate: str = "char_fraction", doc_threshold: float = 0.3,
+                 action: str = "drop", cascade_cut: float = 0.7):
         super().__init__()
         from corpuskit.stages.toxicity.scorers import SCORERS
 
@@ -44,14 +50,15 @@ class ToxicityFilter(Stage):
                                     ("aggregate", aggregate, AGGREGATES), ("action", action, ACTIONS)):
             if value not in allowed:
                 raise ValueError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
-        for key, value in (("threshold", threshold), ("doc_threshold", doc_threshold)):
+        for key, value in (("threshold", threshold), ("doc_threshold", doc_threshold),
+                           ("cascade_cut", cascade_cut)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{key} must be between 0 and 1; got {value!r}")
         if scorer == "hf" and not model:
             raise ValueError("scorer 'hf' needs model: the folder of a saved text-classification model")
         self.scorer_name, self.model, self.wordlist = scorer, model, wordlist
         self.unit, self.threshold, self.aggregate = unit, threshold, aggregate
-        self.doc_threshold, self.action = doc_threshold, action
+        self.doc_threshold, self.action, self.cascade_cut = doc_threshold, action, cascade_cut
         self._scorer = None
 
     @property
@@ -59,7 +66,8 @@ class ToxicityFilter(Stage):
         if self._scorer is None:  # loaded on first use, so building a pipeline stays cheap
             from corpuskit.stages.toxicity.scorers import load_scorer
 
-            self._scorer = load_scorer(self.scorer_name, self.model, self.wordlist)
+            self._scorer = load_scorer(self.scorer_name, self.model, self.wordlist,
+                                       self.cascade_cut if self.scorer_name == "cascade" else 0.0)
         return self._scorer
 
     def score(self, text: str) -> DocScore:

@@ -1,13 +1,14 @@
-"""The shipped hashed classifier: safe to load, separates held-out tweets, retrains byte-identically."""
+"""The shipped hashed classifier: safe to load, separates toxic text, retrains byte-identically."""
 
 import csv
-from pathlib import Path
+import gzip
 
 import numpy as np
 import pytest
 
-from corpuskit.stages.toxicity.classifier import WEIGHTS, HashedClassifier
+from corpuskit.stages.toxicity.classifier import FEATURES, WEIGHTS, HashedClassifier, unit_features
 from corpuskit.stages.toxicity.evaluate import binary_metrics, roc_auc
+from corpuskit.stages.toxicity.sources import dev_fold
 from helpers import FIXTURES, load_script
 
 train = load_script("train_toxicity")
@@ -23,48 +24,70 @@ def _sample():
 def test_weights_are_small_and_plain_arrays():
     assert WEIGHTS.stat().st_size < 3_000_000
     with np.load(WEIGHTS, allow_pickle=False) as data:  # raises if the file held pickled objects
-        assert set(data.files) == {"weights", "bias", "n_buckets"}
+        assert set(data.files) == {"weights", "bias", "n_buckets", "features"}
         assert data["weights"].dtype == np.float16
+        assert str(data["features"]) == FEATURES
 
 
-def test_fixture_is_held_out_from_training():
-    texts, _ = _sample()
-    assert all(train.is_heldout(t) for t in texts)
-
-
-def test_held_out_tweets_are_separated():
+def test_dev_fold_tweets_are_separated():
+    # the dev fold is left out of training (thresholds are tuned there), so these were never seen
     texts, y = _sample()
+    keep = [i for i, t in enumerate(texts) if dev_fold(t)]
+    assert len(keep) > 50
     clf = HashedClassifier()
-    scores = [clf.score(t) for t in texts]
-    m = binary_metrics(scores, y, 0.5)
-    assert m["roc_auc"] > 0.93
-    assert m["precision"] > 0.9 and m["recall"] > 0.8
+    m = binary_metrics([clf.score(texts[i]) for i in keep], y[keep], 0.5)
+    assert m["roc_auc"] > 0.9
+
+
+def test_features_ignore_position_and_survive_obfuscation():
+    a = unit_features("xx you stupid bitch", [(3, 19)], 1 << 20)[1]
+    b = unit_features("you stupid bitch", [(0, 16)], 1 << 20)[1]
+    assert sorted(a) == sorted(b)
+    plain = set(unit_features("bitch", [(0, 5)], 1 << 20)[1])
+    leet = set(unit_features("b1tch!!", [(0, 7)], 1 << 20)[1])
+    assert plain & leet  # shared character n-grams (` b`, `tch `)
 
 
 def test_units_are_scored_independently_of_batching():
     clf = HashedClassifier()
-    units = [["you", "stupid", "bitch"], [], ["a", "lovely", "garden"], ["@someone", "rt"]]
-    together = clf.score_units(units)
-    alone = [clf.score_units([u])[0] for u in units]
+    text = "you stupid bitch\n!!!\na lovely garden"
+    spans = [(0, 16), (17, 20), (21, 36)]
+    together = clf.score_spans(text, spans)
+    alone = [clf.score_spans(text, [s])[0] for s in spans]
     assert np.allclose(together, alone)
-    assert together[1] == 0.0 and together[3] == 0.0  # nothing to judge
+    assert together[1] == 0.0  # punctuation only: nothing to judge
     assert together[0] > 0.5 > together[2]
 
 
+def _write_sources(folder, texts, y):
+    folder.mkdir()
+    for name, part in (("a", slice(0, None, 2)), ("b", slice(1, None, 2))):
+        with gzip.open(folder / f"{name}.csv.gz", "wt", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["text", "label", "source", "split", "category"])
+            w.writerows([[t, int(lab), name, "train", ""] for t, lab in zip(texts[part], y[part])])
+
+
 def test_training_is_deterministic(tmp_path):
-    data = tmp_path / "labelled.csv"
     texts, y = _sample()
-    with data.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["class", "tweet"])
-        w.writerows([["1" if label else "2", t] for t, label in zip(texts, y)])
-    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
-    for out in (a, b):
-        # everything here is held out, so train on the whole file by patching the split off
-        assert train.main([str(data), "--out", str(out), "--steps", "50", "--all"]) == 0
-    assert a.read_bytes() == b.read_bytes()
-    trained = HashedClassifier(a)
+    data = tmp_path / "tox"
+    _write_sources(data, np.array(texts, dtype=object), y)
+    outs = []
+    for run in ("a", "b"):
+        w = tmp_path / f"{run}.npz"
+        assert train.main([str(data), "--davidson", "", "--books", "", "--out", str(w), "--steps", "40",
+                           "--no-embedding", "--buckets", "65536"]) == 0
+        outs.append(w.read_bytes())
+    assert outs[0] == outs[1]
+    trained = HashedClassifier(tmp_path / "a.npz")
     assert trained.score("you stupid bitch") > trained.score("what a lovely morning")
+
+
+def test_old_weights_are_refused(tmp_path):
+    old = tmp_path / "old.npz"
+    np.savez(old, weights=np.zeros(8, dtype=np.float16), bias=0.0, n_buckets=8)
+    with pytest.raises(ValueError, match="features"):
+        HashedClassifier(old)
 
 
 def test_roc_auc_handles_ties_and_missing_class():

@@ -82,7 +82,11 @@ def test_max_aggregate_is_the_naive_rule_that_drops_the_novel():
 
 
 def test_mostly_abusive_documents_are_dropped():
-    """Documents of held-out toxic tweets, with fewer clean tweets mixed in, are dropped >= 90%."""
+    """Documents of Davidson tweets, with fewer clean tweets mixed in, are dropped >= 75%.
+
+    The unit threshold (0.8) is set so that single book paragraphs lose at most 0.3%; the
+    price is recall on short abusive documents (docs/TOXICITY.md).
+    """
     rows = list(csv.DictReader(FIXTURE.open(encoding="utf-8")))
     toxic = [r["tweet"].replace("\n", " ") for r in rows if r["class"] in ("0", "1")]
     clean = [r["tweet"].replace("\n", " ") for r in rows if r["class"] == "2"]
@@ -95,7 +99,7 @@ def test_mostly_abusive_documents_are_dropped():
         docs.append(Document(text="\n".join(lines), id=str(i)))
     stage = ToxicityFilter()
     kept = list(stage(docs))
-    assert stage.stats.counters["dropped_toxic"] >= 0.9 * len(docs)
+    assert stage.stats.counters["dropped_toxic"] >= 0.75 * len(docs)
     assert len(kept) + stage.stats.counters["dropped_toxic"] == len(docs)
 
 

