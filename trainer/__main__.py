@@ -12,7 +12,33 @@ from .errors import TrainerError
 
 
 def _overrides(pairs, **named):
-    return [f"{k}={v}" for k, v in named.items() if v is not None] + list(pairs)
+    return [f"{k}={v}" for k, v in named.items() if v is not None] + _key_values(pairs)
+
+
+def _key_values(args):
+    """`key=value`, `--key=value` and `--key value` (nanoGPT's habit) as `key=value`; `-` in a key is `_`."""
+    out, args = [], list(args)
+    while args:
+        arg = args.pop(0)
+        if not arg.startswith("--"):
+            out.append(arg)
+            continue
+        key, eq, value = arg[2:].partition("=")
+        if not eq:
+            if not args or args[0].startswith("--"):
+                raise click.UsageError(f"{arg} needs a value: {arg}=VALUE or {arg} VALUE")
+            value = args.pop(0)
+        out.append(f"{key.replace('-', '_')}={value}")
+    return out
+
+
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("corpuskit")  # the trainer ships in corpuskit's distribution
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 @contextlib.contextmanager
@@ -30,6 +56,7 @@ OVERWRITE = click.option("--overwrite", is_flag=True,
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", "-V", prog_name="python -m trainer")
 def cli():
     """Pretrain, evaluate, sample and export small language models on a corpuskit shard set."""
 
@@ -41,21 +68,33 @@ def cli():
 @click.option("--resume", type=click.Path(exists=True), help="Continue from a checkpoint (or the newest in a run directory).")
 @click.option("--init-from", type=click.Path(exists=True), help="Start from a checkpoint's weights (fine-tune / continue pretraining).")
 @OVERWRITE
+@click.option("--print-config", is_flag=True, help="Print the resolved config (file, then overrides) as YAML and exit.")
 @click.argument("overrides", nargs=-1)
-def train(config_path, data, out, resume, init_from, overwrite, overrides):
+def train(config_path, data, out, resume, init_from, overwrite, print_config, overrides):
     """Train a model; prints the checkpoint path, validation bits per byte and a sample.
 
-    OVERRIDES are key=value pairs, dotted for model settings.
+    OVERRIDES are key=value, --key=value or --key value, dotted for model settings
+    (model.n_layer=2, --lr=1e-3, --max-steps 200).
 
     Example:
 
-        python -m trainer train --config trainer/configs/default.yaml --data data/shards --out runs/default max_steps=200 model.n_layer=2
+        python -m trainer train --config trainer/configs/default.yaml --data data/shards --out runs/default max_steps=200 --model.n_layer=2
     """
-    from .train import train as run_train
-
     if not config_path and not resume:
         raise click.UsageError("give --config FILE (or --resume CHECKPOINT)")
     extra = _overrides(overrides, data=data, out=out, init_from=init_from)
+    if print_config:
+        import yaml
+
+        from .config import to_dict
+
+        if not config_path:
+            raise click.UsageError("--print-config needs --config FILE")
+        with _user_errors(ValueError):
+            click.echo(yaml.safe_dump(to_dict(load_config(config_path, extra)), sort_keys=False), nl=False)
+        return
+    from .train import train as run_train
+
     with _user_errors(ValueError, ImportError):
         cfg = load_config(config_path, extra) if config_path else None
         run_train(cfg, resume=resume, overrides=() if config_path else extra, overwrite=overwrite)

@@ -40,13 +40,16 @@ class TrainConfig:
     warmup_steps: Annotated[int, AT_LEAST_0] = 50
     decay_frac: Annotated[float, FRACTION] = 0.2  # wsd only: fraction of steps spent decaying linearly to min_lr
     weight_decay: Annotated[float, AT_LEAST_0] = 0.1  # matrices only; norms, biases and embeddings are not decayed
+    optimizer: Literal["adamw", "muon"] = "adamw"  # muon: Muon for hidden matrices, AdamW (at lr) for the rest (optim.py)
+    muon_lr: Annotated[float, POSITIVE] = 0.02  # optimizer=muon: peak learning rate of the hidden matrices
+    muon_momentum: Annotated[float, BETA] = 0.95  # optimizer=muon: Nesterov momentum of the hidden matrices
     beta1: Annotated[float, BETA] = 0.9
     beta2: Annotated[float, BETA] = 0.95
     grad_clip: Annotated[float, AT_LEAST_0] = 1.0  # max global grad norm; 0 disables clipping
     # systems
     device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:1", ...
-    dtype: Literal["auto", "bfloat16", "bf16", "float32", "fp32"] = "auto"  # auto: bf16 on CUDA and on CPUs with a bf16 matrix unit (AMX), else fp32
-    compile: bool = False  # torch.compile the model (pays a compile of ~30 s or more up front)
+    dtype: Literal["auto", "bfloat16", "bf16", "float32", "fp32"] = "auto"  # auto: bf16 autocast if a timed bf16 matmul is faster here (autotune.py)
+    compile: Literal["auto", True, False] = "auto"  # torch.compile the model; auto: on CUDA only (autotune.py says why)
     threads: Annotated[int, AT_LEAST_0] = 0  # torch intra-op threads on CPU; 0 keeps torch's default
     # evaluation, logging, checkpoints
     eval_interval: Annotated[int, AT_LEAST_0] = 0  # steps between validation evals during training; 0: only at the end
@@ -73,7 +76,10 @@ def _fields(cls):
 def _check_type(name, value, annotation):
     """`value` converted to `annotation` (int, float, bool, str or a Literal of them), or a ConfigError naming the key."""
     if typing.get_origin(annotation) is typing.Literal:  # which of the choices is for the dataclass to check
-        annotation = type(typing.get_args(annotation)[0])
+        choices = typing.get_args(annotation)
+        if any(type(value) is type(c) and value == c for c in choices):
+            return value
+        annotation = type(choices[0])
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if annotation in (int, float) and isinstance(value, str):  # YAML reads 3e-4 (no dot) as a string
@@ -127,8 +133,9 @@ def to_dict(cfg):
     return dataclasses.asdict(cfg)
 
 
-def _parse(raw, current_type):
-    if current_type is str:
+def _parse(raw, annotation):
+    if annotation is str or (typing.get_origin(annotation) is typing.Literal
+                             and all(isinstance(c, str) for c in typing.get_args(annotation))):
         return raw  # strings are taken verbatim: prompt="true" stays a string
     try:
         return yaml.safe_load(raw)
@@ -139,15 +146,16 @@ def _parse(raw, current_type):
 def apply_overrides(cfg, overrides):
     """A copy of `cfg` with `key=value` strings applied; values are YAML scalars (1e-3, true, rope)."""
     d = to_dict(cfg)
+    hints, mhints = typing.get_type_hints(TrainConfig), typing.get_type_hints(ModelConfig)
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not of the form key=value")
         key, raw = item.split("=", 1)
         parts = key.split(".")
         if len(parts) == 2 and parts[0] == "model" and parts[1] in d["model"]:
-            d["model"][parts[1]] = _parse(raw, type(d["model"][parts[1]]))
+            d["model"][parts[1]] = _parse(raw, mhints[parts[1]])
         elif len(parts) == 1 and key in d and key != "model":
-            d[key] = _parse(raw, type(d[key]))
+            d[key] = _parse(raw, hints[key])
         else:
             err = _unknown(key, _known_keys())
             if len(parts) == 1 and key in d["model"]:

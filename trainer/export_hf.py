@@ -1,12 +1,16 @@
-"""Export to a Hugging Face `transformers` directory (config.json, model.safetensors, tokenizer).
+"""Export to a Hugging Face `transformers` directory, usable as is: config.json (with pad and eos
+ids), generation_config.json, model.safetensors, tokenizer.json, tokenizer_config.json and
+special_tokens_map.json (the end-of-text token is bos, eos and pad, as for GPT-2).
 
-Two standard architectures match our GPT exactly:
-  pos=rope,    norm=rmsnorm,   mlp=swiglu -> LlamaForCausalLM
-  pos=learned, norm=layernorm, mlp=gelu   -> GPT2LMHeadModel (activation "gelu", exact erf)
-Any other combination, and the LSTM, is refused rather than exported approximately.
-Nothing here imports transformers: the files are written directly and read back by tests.
+Three standard architectures match our GPT exactly:
+  pos=rope,    norm=rmsnorm,   mlp=swiglu             -> LlamaForCausalLM
+  pos=rope,    norm=rmsnorm,   mlp=swiglu, qk_norm    -> Qwen3ForCausalLM (per-head q_norm / k_norm)
+  pos=learned, norm=layernorm, mlp=gelu               -> GPT2LMHeadModel (activation "gelu", exact erf)
+Any other combination (relu2, a logit soft-cap), and the LSTM, is refused rather than exported
+approximately. Nothing here imports transformers: the files are written directly and read back by tests.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -26,14 +30,18 @@ def hf_architecture(m):
     """The Hugging Face architecture for ModelConfig `m`, or ExportError saying why there is none."""
     if m.arch != "gpt":
         raise ExportError(f"model.arch={m.arch!r} has no standard Hugging Face equivalent; only arch=gpt exports")
-    combo = (m.pos, m.norm, m.mlp)
-    if combo == ("rope", "rmsnorm", "swiglu"):
+    combo = (m.pos, m.norm, m.mlp, m.qk_norm)
+    if m.logit_softcap == 0 and combo == ("rope", "rmsnorm", "swiglu", False):
         return "LlamaForCausalLM"
-    if combo == ("learned", "layernorm", "gelu"):
+    if m.logit_softcap == 0 and combo == ("rope", "rmsnorm", "swiglu", True) and not m.bias:
+        return "Qwen3ForCausalLM"
+    if m.logit_softcap == 0 and combo == ("learned", "layernorm", "gelu", False):
         return "GPT2LMHeadModel"
     raise ExportError(
-        f"no standard Hugging Face architecture matches pos={m.pos}, norm={m.norm}, mlp={m.mlp}; export supports "
-        "pos=rope norm=rmsnorm mlp=swiglu (LlamaForCausalLM) or pos=learned norm=layernorm mlp=gelu (GPT2LMHeadModel)")
+        f"no standard Hugging Face architecture matches pos={m.pos}, norm={m.norm}, mlp={m.mlp}, qk_norm={m.qk_norm}, "
+        f"bias={m.bias}, logit_softcap={m.logit_softcap:g}; export supports pos=rope norm=rmsnorm mlp=swiglu "
+        "(LlamaForCausalLM; with qk_norm and no bias: Qwen3ForCausalLM) or pos=learned norm=layernorm mlp=gelu "
+        "(GPT2LMHeadModel), all with logit_softcap=0")
 
 
 def llama_weights(sd, m):
@@ -45,6 +53,9 @@ def llama_weights(sd, m):
         for name, w in zip(("q_proj", "k_proj", "v_proj"), sd[p + "attn.c_attn.weight"].split(C, dim=0)):
             out[q + f"self_attn.{name}.weight"] = w
         out[q + "self_attn.o_proj.weight"] = sd[p + "attn.c_proj.weight"]
+        if m.qk_norm:  # Qwen3's per-head RMSNorms have a weight; ours have none, i.e. ones
+            out[q + "self_attn.q_norm.weight"] = torch.ones(C // m.n_head)
+            out[q + "self_attn.k_norm.weight"] = torch.ones(C // m.n_head)
         gate, up = sd[p + "mlp.c_fc.weight"].chunk(2, dim=0)  # our SwiGLU: silu(first half) * second half
         out[q + "mlp.gate_proj.weight"], out[q + "mlp.up_proj.weight"] = gate, up
         out[q + "mlp.down_proj.weight"] = sd[p + "mlp.c_proj.weight"]
@@ -59,13 +70,23 @@ def llama_weights(sd, m):
 
 
 def llama_config(m, eot_id):
+    """LlamaForCausalLM's config; with qk_norm, Qwen3ForCausalLM's (the same keys, plus head_dim)."""
+    if m.qk_norm:
+        return {**llama_config(dataclasses.replace(m, qk_norm=False), eot_id),
+                "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "head_dim": m.n_embd // m.n_head,
+                "use_sliding_window": False, "layer_types": ["full_attention"] * m.n_layer}
     return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": m.vocab_size,
             "hidden_size": m.n_embd, "intermediate_size": m.hidden_size(), "num_hidden_layers": m.n_layer,
             "num_attention_heads": m.n_head, "num_key_value_heads": m.n_head, "hidden_act": "silu",
             "max_position_embeddings": m.block_size, "rms_norm_eps": m.norm_eps,
             "rope_theta": m.rope_theta, "rope_parameters": {"rope_type": "default", "rope_theta": m.rope_theta},
             "attention_bias": m.bias, "mlp_bias": m.bias, "tie_word_embeddings": m.tie_weights,
-            "bos_token_id": eot_id, "eos_token_id": eot_id, "torch_dtype": "float32"}
+            **special_ids(eot_id), "torch_dtype": "float32"}
+
+
+def special_ids(eot_id):
+    # one end-of-text token delimits documents in our shards: it is bos, eos and (for batched generate) pad
+    return {"bos_token_id": eot_id, "eos_token_id": eot_id, "pad_token_id": eot_id}
 
 
 def gpt2_weights(sd, m):
@@ -93,8 +114,7 @@ def gpt2_config(m, eot_id):
             "n_positions": m.block_size, "n_embd": m.n_embd, "n_layer": m.n_layer, "n_head": m.n_head,
             "n_inner": m.hidden_size(), "activation_function": "gelu", "layer_norm_epsilon": m.norm_eps,
             "resid_pdrop": m.dropout, "embd_pdrop": m.dropout, "attn_pdrop": m.dropout,
-            "tie_word_embeddings": m.tie_weights, "bos_token_id": eot_id, "eos_token_id": eot_id,
-            "torch_dtype": "float32"}
+            "tie_word_embeddings": m.tie_weights, **special_ids(eot_id), "torch_dtype": "float32"}
 
 
 def export(checkpoint, out_dir):
@@ -105,7 +125,7 @@ def export(checkpoint, out_dir):
     arch = hf_architecture(m)
     eot_id = load_manifest(path)["tokenizer"]["eot_id"]
     sd = {k: v.detach().float() for k, v in model.state_dict().items()}
-    if arch == "LlamaForCausalLM":
+    if arch != "GPT2LMHeadModel":
         tensors, config = llama_weights(sd, m), llama_config(m, eot_id)
     else:
         tensors, config = gpt2_weights(sd, m), gpt2_config(m, eot_id)
@@ -114,13 +134,20 @@ def export(checkpoint, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(out_dir, "model.safetensors"),
               metadata={"format": "pt"})
-    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(config, f, indent=2)
+    write_json(out_dir, "config.json", config)
+    write_json(out_dir, "generation_config.json", {**special_ids(eot_id), "max_length": m.block_size})
     shutil.copyfile(os.path.join(path, "tokenizer.json"), os.path.join(out_dir, "tokenizer.json"))
-    eot = next((t for t, i in load_manifest(path)["tokenizer"].get("special_tokens", {}).items() if i == eot_id), None)
-    tok_cfg = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": m.block_size}
-    if eot is not None:
-        tok_cfg.update(bos_token=eot, eos_token=eot)
-    with open(os.path.join(out_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump(tok_cfg, f, indent=2)
+    specials = load_manifest(path)["tokenizer"].get("special_tokens", {})
+    eot = next((t for t, i in specials.items() if i == eot_id), None)
+    tokens = {} if eot is None else {"bos_token": eot, "eos_token": eot, "pad_token": eot}
+    write_json(out_dir, "special_tokens_map.json", tokens)
+    write_json(out_dir, "tokenizer_config.json", {"tokenizer_class": "PreTrainedTokenizerFast",
+                                                  "model_max_length": m.block_size, "add_bos_token": False,
+                                                  "add_eos_token": False, "clean_up_tokenization_spaces": False,
+                                                  **tokens})
     return arch
+
+
+def write_json(folder, name, obj):
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2)

@@ -3,9 +3,11 @@ FLOP/s for model FLOPs utilisation (MFU)."""
 
 import json
 import os
-import time
+import warnings
 
 import torch
+
+from .autotune import matmul_rate
 
 # Dense bf16 peak FLOP/s of common accelerators (no sparsity), for MFU on CUDA.
 GPU_PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12, "4090": 165e12}
@@ -46,8 +48,14 @@ def read_metrics(path):
 
 
 def plot_losses(metrics_path, png_path):
-    """Training and validation loss against step, from metrics.jsonl, as a PNG."""
-    import matplotlib  # lazy: only runs that plot pay for the import
+    """Training and validation loss against step, from metrics.jsonl, as a PNG; without matplotlib
+    (an optional dependency: the `plots` extra) a warning and None, and the run goes on."""
+    try:
+        import matplotlib  # lazy: only runs that plot pay for the import
+    except ImportError:
+        warnings.warn("plot=true but matplotlib is not installed (pip install matplotlib): loss.png not written",
+                      stacklevel=2)
+        return None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -72,20 +80,7 @@ def plot_losses(metrics_path, png_path):
 
 def matmul_flops(device, dtype, n=2048, seconds=0.5):
     """Measured FLOP/s of an n x n x n matmul in `dtype`: the practical peak of this machine."""
-    g = torch.Generator(device=device).manual_seed(0)  # never touch the global RNG: runs must resume bitwise
-    a = torch.rand(n, n, device=device, generator=g).to(dtype)
-    b = torch.rand(n, n, device=device, generator=g).to(dtype)
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
-    a @ b  # warm up kernels and caches
-    sync()
-    iters, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        a @ b
-        iters += 1
-        if iters % 4 == 0:
-            sync()
-    sync()
-    return 2 * n**3 * iters / (time.perf_counter() - t0)
+    return matmul_rate(device, dtype, n, n, n, seconds)
 
 
 def peak_flops(device, dtype):

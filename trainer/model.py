@@ -1,5 +1,9 @@
 """The decoder-only GPT, read top-down: CausalSelfAttention -> MLP -> Block -> ModelConfig -> GPT.
 
+The recipe options from nanochat / modded-nanogpt are plain config fields: `qk_norm` (RMSNorm of
+each head's queries and keys before RoPE, as in Qwen3), `mlp="relu2"` (relu(x)^2, no gate), `tie_weights=False`
+(untied input and output embeddings) and `logit_softcap` (cap * tanh(logits / cap)).
+
 Shapes: B batch, T time, C n_embd, nh heads, hs head size, V vocabulary. `model(idx)` with idx
 (B, T) returns `(logits (B, T, V), None)`; `model(idx, targets)` returns `(None, mean cross-entropy)`
 without forming the logits (loss.py). The LSTM baseline (lstm.py) shares this interface and
@@ -13,6 +17,7 @@ from typing import Annotated, Literal
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from .checks import Range, check_fields
 from .errors import ConfigError
@@ -41,11 +46,21 @@ def apply_rope(x, cos, sin):
     return (x * cos + rotated * sin).to(x.dtype)
 
 
+def causal_attention(q, k, v, dropout_p):
+    # q, k, v: (B, nh, T, hs). On CPU in bf16 the flash kernel's backward measured ~3x slower than
+    # the math kernel at this project's sizes (bench/bench_train_profile.py), so CPU bf16 uses math.
+    if q.device.type == "cpu" and q.dtype != torch.float32:
+        with sdpa_kernel(SDPBackend.MATH):
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         assert cfg.n_embd % cfg.n_head == 0, "n_embd must be divisible by n_head"
         self.n_head, self.dropout = cfg.n_head, cfg.dropout
+        self.qk_norm, self.eps = cfg.qk_norm, cfg.norm_eps
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)  # q, k, v in one matmul
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
@@ -56,11 +71,11 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        if self.qk_norm:  # RMSNorm per head, no weight (nanochat): bounds the attention logits
+            q, k = F.rms_norm(q, (q.size(-1),), eps=self.eps), F.rms_norm(k, (k.size(-1),), eps=self.eps)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-        y = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
-        )  # (B, nh, T, hs)
+        y = causal_attention(q, k, v, self.dropout if self.training else 0.0)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble heads: (B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
@@ -79,6 +94,8 @@ class MLP(nn.Module):
         h = self.c_fc(x)  # (B, T, hidden) or (B, T, 2*hidden)
         if self.kind == "gelu":
             h = F.gelu(h)  # exact erf GELU; exported as activation_function="gelu"
+        elif self.kind == "relu2":
+            h = F.relu(h).square()  # (B, T, hidden)
         else:
             gate, up = h.chunk(2, dim=-1)
             h = F.silu(gate) * up  # (B, T, hidden)
@@ -112,15 +129,17 @@ class ModelConfig:
     n_layer: Annotated[int, Range(1)] = 4
     n_head: Annotated[int, Range(1)] = 4
     n_embd: Annotated[int, Range(1)] = 256
-    mlp_hidden: Annotated[int, Range(0)] = 0  # 0: 4*n_embd for gelu, ~8/3*n_embd (multiple of 32) for swiglu
+    mlp_hidden: Annotated[int, Range(0)] = 0  # 0: 4*n_embd for gelu and relu2, ~8/3*n_embd (multiple of 32) for swiglu
     dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0
     bias: bool = False  # biases in Linear and LayerNorm layers
     pos: Literal["rope", "learned"] = "rope"  # rotary, or learned absolute position embeddings
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
-    mlp: Literal["swiglu", "gelu"] = "swiglu"
+    mlp: Literal["swiglu", "gelu", "relu2"] = "swiglu"  # relu2: relu(x)^2 without a gate (Primer, nanochat)
     norm_eps: Annotated[float, Range(0, low_open=True)] = 1e-5
     rope_theta: Annotated[float, Range(0, low_open=True)] = 10000.0
     tie_weights: bool = True  # share the token embedding with the output head
+    qk_norm: bool = False  # RMSNorm (no weight) of each head's queries and keys, before RoPE; exports as Qwen3
+    logit_softcap: Annotated[float, Range(0)] = 0.0  # >0: logits = cap * tanh(logits / cap) (Gemma 2); 0: off
 
     def __post_init__(self):
         check_fields(self, "model.")
@@ -132,10 +151,10 @@ class ModelConfig:
                               "for pos=rope, which rotates channels in pairs")
 
     def hidden_size(self):
-        """MLP width: mlp_hidden, or the usual default (4C for GELU, 8C/3 rounded up to 32 for SwiGLU)."""
+        """MLP width: mlp_hidden, or the usual default (4C for GELU and ReLU², 8C/3 rounded up to 32 for SwiGLU)."""
         if self.mlp_hidden:
             return self.mlp_hidden
-        return 4 * self.n_embd if self.mlp == "gelu" else 32 * math.ceil(8 * self.n_embd / 3 / 32)
+        return 32 * math.ceil(8 * self.n_embd / 3 / 32) if self.mlp == "swiglu" else 4 * self.n_embd
 
 
 class GPT(nn.Module):
@@ -179,9 +198,11 @@ class GPT(nn.Module):
         for block in self.blocks:
             x = block(x, rope)  # (B, T, C)
         x = self.ln_f(x)  # (B, T, C)
+        cap = self.cfg.logit_softcap
         if targets is not None:  # training / evaluation: the loss only, logits are never formed
-            return None, linear_cross_entropy(x, self.lm_head.weight, targets)
-        return self.lm_head(x), None  # (B, T, V)
+            return None, linear_cross_entropy(x, self.lm_head.weight, targets, softcap=cap)
+        logits = self.lm_head(x)  # (B, T, V)
+        return (cap * torch.tanh(logits / cap) if cap else logits), None
 
     def flops_per_token(self):
         """Training FLOPs per token: 6 per matmul weight (forward + backward) plus attention scores."""

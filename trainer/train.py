@@ -16,6 +16,7 @@ import torch.distributed as dist
 from tokenizers import Tokenizer
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from .autotune import DTYPES, choose_compile, choose_dtype
 from .checkpoint import (check_out, load_config_from, load_manifest, load_training_state, load_weights, remove_previous_run,
                          resolve_checkpoint, save_checkpoint)
 from .config import apply_overrides
@@ -24,6 +25,7 @@ from .errors import CheckpointError, ConfigError
 from .evaluate import mean_loss, summarize
 from .metrics import MetricsLog, peak_flops, plot_losses
 from .model import build_model
+from .optim import make_optimizer
 from .sample import complete
 
 
@@ -57,35 +59,6 @@ def resolve_device(pref, d):
     if pref.startswith("cuda"):
         torch.cuda.set_device(pref)
     return pref
-
-
-def cpu_has_bf16_matmul():
-    # AVX512-BF16 alone only converts and dots: on such CPUs bf16 matmuls measured at about half the
-    # fp32 speed, so "native bf16" here means a matrix unit (AMX), where bf16 is several times faster.
-    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
-
-
-def resolve_dtype(pref, device):
-    if pref == "auto":
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
-        return torch.bfloat16 if cpu_has_bf16_matmul() else torch.float32
-    return {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32}[pref]
-
-
-def make_optimizer(model, cfg, device):
-    """AdamW; weight decay on matrices only (never norms, biases or embeddings); fused when supported."""
-    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
-    decay, no_decay = [], []
-    for p in model.parameters():  # parameters() yields a tied weight once
-        if p.requires_grad:
-            (decay if p.dim() >= 2 and id(p) not in embeddings else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    kwargs = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    try:
-        return torch.optim.AdamW(groups, fused=True, **kwargs)
-    except (RuntimeError, TypeError):  # fused kernels missing for this device/dtype
-        return torch.optim.AdamW(groups, **kwargs)
 
 
 class Schedule:
@@ -166,11 +139,9 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
     if overwrite and d.master:
         remove_previous_run(cfg.out)
     device = resolve_device(cfg.device, d)
-    dtype = resolve_dtype(cfg.dtype, device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device_type = "cuda" if device.startswith("cuda") else "cpu"
-    autocast = torch.autocast(device_type, dtype=dtype, enabled=dtype != torch.float32)
 
     shards = Shards(cfg.data)
     init_path = None
@@ -185,6 +156,17 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
         cfg.model.vocab_size = shards.vocab_size
     elif cfg.model.vocab_size < shards.vocab_size:
         raise ConfigError(f"model.vocab_size {cfg.model.vocab_size} < the shard set's vocabulary {shards.vocab_size}")
+
+    if state is not None and "dtype" in state:  # a resumed run keeps the dtype it measured, bit for bit
+        dtype, dtype_note = DTYPES[state["dtype"]], f"dtype {state['dtype']} (as the run began)"
+    else:
+        dtype, dtype_note = choose_dtype(cfg.dtype, device, cfg.batch_size * cfg.model.block_size, cfg.model.n_embd)
+    if d.world_size > 1:  # every rank trains in rank 0's choice
+        choice = [dtype, dtype_note]
+        dist.broadcast_object_list(choice, src=0)
+        dtype, dtype_note = choice
+    autocast = torch.autocast(device_type, dtype=dtype, enabled=dtype != torch.float32)
+    compiled, compile_note = choose_compile(cfg.compile, device)
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     model = build_model(cfg.model)
@@ -214,7 +196,7 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
         cfg.max_time = 0.0
 
     raw_model = model
-    if cfg.compile:
+    if compiled:
         model = torch.compile(model)
     if d.world_size > 1:
         model = DDP(model, device_ids=[d.local_rank] if device_type == "cuda" else None)
@@ -232,7 +214,7 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
 
     def checkpoint(name):
         train_state = {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                       "rng": gather_rng_states(d, device), "data": batches.state_dict()}
+                       "rng": gather_rng_states(d, device), "data": batches.state_dict(), "dtype": str(dtype)[6:]}
         path = os.path.join(cfg.out, name)
         if d.master:
             save_checkpoint(path, raw_model, cfg, shards, train_state)
@@ -244,7 +226,8 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
         n_params = sum(p.numel() for p in raw_model.parameters())
         print(f"model {cfg.model.arch}: {n_params / 1e6:.2f}M parameters | {tokens_per_step} tokens/step | "
               f"{len(batches.stream) / 1e6:.2f}M train tokens | device {device} {str(dtype).removeprefix('torch.')}"
-              f"{' compiled' if cfg.compile else ''} | world size {d.world_size}", flush=True)
+              f"{' compiled' if compiled else ''} | {cfg.optimizer} | world size {d.world_size}", flush=True)
+        print(f"{dtype_note}; {compile_note}", flush=True)
     bar = None
     if cfg.progress and d.master:
         from tqdm import tqdm

@@ -89,7 +89,7 @@ def shards(tmp_path_factory):
 
 TINY = ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "model.block_size=32", "batch_size=8",
         "lr=3e-3", "min_lr=3e-4", "warmup_steps=5", "max_steps=30", "log_interval=1", "progress=false",
-        "plot=false", "sample_tokens=0", "eval_interval=0"]
+        "plot=false", "sample_tokens=0", "eval_interval=0", "dtype=float32"]
 
 
 @pytest.fixture

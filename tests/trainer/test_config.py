@@ -20,10 +20,13 @@ def test_yaml_then_overrides(tmp_path):
     ("lrr=1", "did you mean lr"),
     ("n_layer=2", "model.n_layer"),
     ("model.n_layer=two", "model.n_layer: expected int"),
-    ("compile=maybe", "compile: expected bool"),
+    ("compile=maybe", "unknown compile 'maybe'; expected 'auto' or True or False"),
+    ("optimizer=sgd", "unknown optimizer 'sgd'; expected 'adamw' or 'muon'"),
+    ("model.logit_softcap=-1", "model.logit_softcap: must be >= 0"),
+    ("muon_momentum=1", "muon_momentum: must be in"),
     ("novalue", "key=value"),
     ("model.norm=batchnorm", "unknown norm 'batchnorm'; expected 'rmsnorm' or 'layernorm'"),
-    ("model.mlp=relu", "unknown mlp 'relu'; expected 'swiglu' or 'gelu'"),
+    ("model.mlp=relu", "unknown mlp 'relu'; expected 'swiglu' or 'gelu' or 'relu2'"),
     ("sampling=shuffled", "unknown sampling 'shuffled'; expected 'random' or 'sequential'"),
     ("schedule=linear", "unknown schedule 'linear'; expected 'cosine' or 'wsd'"),
     ("dtype=fp16", "unknown dtype 'fp16'"),
@@ -41,7 +44,7 @@ def test_unknown_yaml_key_is_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("field, value, allowed", [("norm", "batchnorm", "'rmsnorm' or 'layernorm'"),
-                                                   ("mlp", "relu", "'swiglu' or 'gelu'")])
+                                                   ("mlp", "relu", "'swiglu' or 'gelu' or 'relu2'")])
 def test_unknown_switch_in_yaml_or_checkpoint_config_is_rejected(tmp_path, field, value, allowed):
     path = tmp_path / "c.yaml"
     path.write_text(f"model:\n  {field}: {value}\n")
@@ -55,9 +58,9 @@ CONFIGS = os.path.join(os.path.dirname(trainer.__file__), "configs")
 
 
 def test_shipped_configs_load_and_export():
-    for name in ("default", "gpt2-small"):
+    for name in ("default", "gpt2-small", "adamw-baseline"):
         cfg = load_config(os.path.join(CONFIGS, f"{name}.yaml"))
-        assert hf_architecture(cfg.model) in ("LlamaForCausalLM", "GPT2LMHeadModel")
+        assert hf_architecture(cfg.model) in ("LlamaForCausalLM", "Qwen3ForCausalLM", "GPT2LMHeadModel")
     big = load_config(os.path.join(CONFIGS, "gpt2-small.yaml"))
     assert (big.model.n_layer, big.model.n_embd, big.model.block_size, big.compile) == (12, 768, 1024, True)
 

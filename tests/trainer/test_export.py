@@ -3,12 +3,14 @@ import os
 
 import pytest
 import torch
+from tokenizers import Tokenizer
 
 from trainer.checkpoint import save_checkpoint
 from trainer.config import load_config
 from trainer.data import Shards
 from trainer.export_hf import ExportError, export
 from trainer.model import build_model
+from trainer.sample import complete, generate
 
 transformers = pytest.importorskip("transformers")
 
@@ -30,6 +32,7 @@ def make_checkpoint(shards, path, *overrides):
 @pytest.mark.parametrize("overrides, arch", [
     ([], "LlamaForCausalLM"),
     (["model.bias=true", "model.tie_weights=false", "model.mlp_hidden=40"], "LlamaForCausalLM"),
+    (["model.qk_norm=true", "model.tie_weights=false"], "Qwen3ForCausalLM"),
     (["model.pos=learned", "model.norm=layernorm", "model.mlp=gelu", "model.bias=true"], "GPT2LMHeadModel"),
     (["model.pos=learned", "model.norm=layernorm", "model.mlp=gelu", "model.tie_weights=false"], "GPT2LMHeadModel"),
 ])
@@ -48,7 +51,33 @@ def test_export_round_trip_logits_match(shards, tmp_path, overrides, arch):
     assert tok.decode(tok("the cat sat")["input_ids"]) == "the cat sat"
 
 
+@pytest.mark.parametrize("overrides, arch", [([], "LlamaForCausalLM"), (["model.qk_norm=true"], "Qwen3ForCausalLM"),
+                                             (["model.pos=learned", "model.norm=layernorm", "model.mlp=gelu"],
+                                              "GPT2LMHeadModel")])
+def test_export_is_usable_as_is_and_generate_matches_our_greedy_sample(shards, tmp_path, overrides, arch):
+    ckpt, model = make_checkpoint(shards, tmp_path / "ckpt", *overrides)
+    export(ckpt, str(tmp_path / "hf"))
+    for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                 "special_tokens_map.json", "model.safetensors"):
+        assert os.path.exists(tmp_path / "hf" / name), name
+    tok = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "hf"))
+    hf = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf")).eval()
+    eot = Shards(shards).eot_id
+    assert tok.eos_token_id == tok.pad_token_id == eot == hf.generation_config.eos_token_id
+    assert hf.generation_config.pad_token_id == eot
+    prompt = tok("the cat sat", return_tensors="pt")
+    theirs = hf.generate(**prompt, max_new_tokens=12, do_sample=False)[0].tolist()
+    ours = generate(model.eval(), prompt["input_ids"], 12, temperature=0, eot_id=eot)[0].tolist()
+    n = len(theirs)  # generate() stops at eos; ours pads with it
+    assert theirs == ours[:n] and all(t == eot for t in ours[n:])
+    text = complete(model, Tokenizer.from_file(str(tmp_path / "hf" / "tokenizer.json")), "the cat sat", eot, 12,
+                    temperature=0)[0]
+    assert tok.decode(theirs, skip_special_tokens=True) == text
+
+
 @pytest.mark.parametrize("overrides", [["model.pos=rope", "model.norm=layernorm", "model.mlp=gelu"],
+                                       ["model.mlp=relu2"], ["model.logit_softcap=30"],
+                                       ["model.qk_norm=true", "model.bias=true"],
                                        ["model.pos=learned", "model.norm=rmsnorm", "model.mlp=swiglu"],
                                        ["model.arch=lstm"]])
 def test_export_refuses_nonstandard_combinations(shards, tmp_path, overrides):

@@ -9,6 +9,7 @@ VARIANTS = [
     dict(pos="rope", norm="rmsnorm", mlp="swiglu"),
     dict(pos="learned", norm="layernorm", mlp="gelu", bias=True),
     dict(pos="rope", norm="layernorm", mlp="gelu"),
+    dict(mlp="relu2", qk_norm=True, tie_weights=False, logit_softcap=5.0),
     dict(arch="lstm"),
 ]
 
@@ -54,6 +55,16 @@ def test_fused_head_loss_gradients():
     torch.testing.assert_close((gx, gw), (x.grad, w.grad))
 
 
+def test_fused_head_loss_with_softcap_gradients():
+    torch.manual_seed(0)
+    x = torch.randn(37, 8, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(11, 8, dtype=torch.float64, requires_grad=True)
+    t = torch.randint(0, 11, (37,))
+    assert torch.autograd.gradcheck(lambda a, b: linear_cross_entropy(a, b, t, 5, softcap=3.0), (x, w))
+    expected = F.cross_entropy(3.0 * torch.tanh((x @ w.t()) / 3.0), t)
+    torch.testing.assert_close(linear_cross_entropy(x, w, t, 5, softcap=3.0), expected)
+
+
 def test_weight_tying_and_options():
     model = build_model(tiny())
     assert model.lm_head.weight is model.wte.weight and model.wpe is None
@@ -66,7 +77,7 @@ def test_weight_tying_and_options():
 
 
 @pytest.mark.parametrize("field, value, allowed", [("norm", "batchnorm", "'rmsnorm' or 'layernorm'"),
-                                                   ("mlp", "relu", "'swiglu' or 'gelu'")])
+                                                   ("mlp", "relu", "'swiglu' or 'gelu' or 'relu2'")])
 def test_unknown_switch_is_refused_when_the_config_is_made(field, value, allowed):
     with pytest.raises(ValueError, match=f"unknown {field} '{value}'; expected {allowed}"):
         tiny(**{field: value})

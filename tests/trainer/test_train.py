@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,9 @@ from trainer.checkpoint import load_training_state
 from trainer.config import apply_overrides
 from trainer.train import Schedule, steps_within_time, train
 
+# every option of the modern recipe at once (each one on its own is covered by test_model.py)
+RECIPE = ["optimizer=muon", "muon_lr=0.02", "schedule=wsd", "model.qk_norm=true", "model.mlp=relu2",
+          "model.tie_weights=false", "model.logit_softcap=15"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -35,10 +39,28 @@ def test_gpt_loss_falls_and_checkpoint_is_complete(tiny_config, losses, tmp_path
     assert isinstance(result["sample"], str) and result["sample"].startswith("The")
 
 
-def test_bf16_autocast_trains(tiny_config, losses, tmp_path):
-    result = train(tiny_config(tmp_path, "dtype=bfloat16", "max_steps=30"))
+@pytest.mark.parametrize("options", [["dtype=bfloat16"], ["dtype=bfloat16", *RECIPE]])
+def test_bf16_autocast_trains(tiny_config, losses, tmp_path, options):
+    result = train(tiny_config(tmp_path, *options, "max_steps=30"))
     curve = losses(tmp_path)
     assert sum(curve[-5:]) / 5 < sum(curve[:5]) / 5 - 1.0 and math.isfinite(result["val_loss"])
+
+
+def test_dtype_auto_is_measured_and_kept_on_resume(tiny_config, tmp_path, capsys):
+    halted = train(tiny_config(tmp_path / "run", "dtype=auto", "max_steps=6", "halt_at_step=3"))
+    note = capsys.readouterr().out
+    assert re.search(r"dtype auto: (bfloat16|float32) \(matmul 256x32x128: float32 [\d.]+, bfloat16 [\d.]+ GFLOP/s\)", note)
+    assert "compile auto: off" in note
+    chosen = load_training_state(halted["checkpoint"])["dtype"]
+    train(None, resume=halted["checkpoint"])
+    assert f"dtype {chosen} (as the run began)" in capsys.readouterr().out
+
+
+def test_plot_is_skipped_with_a_warning_without_matplotlib(tiny_config, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    with pytest.warns(UserWarning, match="matplotlib is not installed"):
+        train(tiny_config(tmp_path, "max_steps=2", "plot=true"))
+    assert not os.path.exists(tmp_path / "loss.png") and os.path.exists(tmp_path / "metrics.jsonl")
 
 
 def test_lstm_baseline_loss_falls(tiny_config, losses, tmp_path):
@@ -47,9 +69,10 @@ def test_lstm_baseline_loss_falls(tiny_config, losses, tmp_path):
     assert sum(curve[-5:]) / 5 < sum(curve[:5]) / 5 - 1.0
 
 
-@pytest.mark.parametrize("sampling", ["random", "sequential"])
-def test_resume_is_bitwise_identical(tiny_config, losses, tmp_path, sampling):
-    common = [f"sampling={sampling}", "model.dropout=0.1", "max_steps=16", "grad_accum=2"]
+@pytest.mark.parametrize("options", [["sampling=random"], ["sampling=sequential"],
+                                     ["sampling=random", "dtype=bfloat16", *RECIPE]])
+def test_resume_is_bitwise_identical(tiny_config, losses, tmp_path, options):
+    common = [*options, "model.dropout=0.1", "max_steps=16", "grad_accum=2"]
     train(tiny_config(tmp_path / "straight", *common))
     halted = train(tiny_config(tmp_path / "first", *common, "halt_at_step=8"))
     assert halted["step"] == 8 and losses(tmp_path / "first") == losses(tmp_path / "straight")[:8]
@@ -109,7 +132,7 @@ def test_init_from_transfers_weights(shards, tiny_config, losses, tmp_path):
 def test_ddp_two_processes_match_one_with_double_accumulation(shards, losses, tmp_path):
     args = ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "model.block_size=32", "batch_size=4",
             "max_steps=8", "warmup_steps=2", "log_interval=1", "progress=false", "plot=false", "sample_tokens=0",
-            "threads=1"]
+            "threads=1", "dtype=float32", "optimizer=muon", "model.qk_norm=true"]
     env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
     config = tmp_path / "tiny.yaml"
     config.write_text("{}\n")

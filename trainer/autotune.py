@@ -1,0 +1,57 @@
+"""`dtype: auto` and `compile: auto`, decided by measurement on the training device, not from CPU flags.
+
+A CPU with AVX512-BF16 but no AMX was once assumed to run bf16 matmuls at half the fp32 speed; on
+this project's AMD EPYC (torch 2.13, oneDNN `brg_matmul:avx512_core_bf16`) they run ~2.5-3x faster.
+So the choice is timed: a matmul shaped like the model's MLP, in each candidate dtype, for about
+0.1 s each. bf16 runs as autocast over fp32 master weights; fp16 would need a gradient scaler and
+is not a candidate.
+"""
+
+import time
+
+import torch
+
+DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32}
+MARGIN = 1.1  # bf16 costs precision: take it only when clearly faster, not on timing noise
+
+
+def matmul_rate(device, dtype, m, k, n, seconds=0.1):
+    """Measured FLOP/s of an (m, k) @ (k, n) matmul in `dtype` on `device` (global RNG untouched)."""
+    g = torch.Generator(device=device).manual_seed(0)  # never touch the global RNG: runs must resume bitwise
+    a = torch.rand(m, k, device=device, generator=g).to(dtype)
+    b = torch.rand(k, n, device=device, generator=g).to(dtype)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    a @ b  # warm up kernels and caches
+    sync()
+    iters, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        a @ b
+        iters += 1
+        if iters % 4 == 0:
+            sync()
+    sync()
+    return 2 * m * k * n * iters / (time.perf_counter() - t0)
+
+
+def choose_dtype(pref, device, rows, width):
+    """(dtype, note): `pref` itself unless "auto"; auto times a (rows, width) @ (width, 4 width) matmul
+    in fp32 and bf16 and takes bf16 when it is MARGIN times faster. `note` says what was measured."""
+    if pref != "auto":
+        return DTYPES[pref], f"dtype {pref} (as configured)"
+    if torch.device(device).type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float32, "dtype auto: float32 (this GPU has no bf16)"
+    rows = min(rows, 4096)
+    rates = {d: matmul_rate(device, d, rows, width, 4 * width) for d in (torch.float32, torch.bfloat16)}
+    pick = torch.bfloat16 if rates[torch.bfloat16] > MARGIN * rates[torch.float32] else torch.float32
+    figures = ", ".join(f"{str(d)[6:]} {r / 1e9:.1f}" for d, r in rates.items())
+    return pick, f"dtype auto: {str(pick)[6:]} (matmul {rows}x{width}x{4 * width}: {figures} GFLOP/s)"
+
+
+def choose_compile(pref, device):
+    """(compile?, note). auto compiles on CUDA only: on a 2-core CPU, bench/bench_train.py measured
+    torch.compile's warm-up far above what its gain could repay within a few-minute budget."""
+    if pref != "auto":
+        return bool(pref), f"compile {str(pref).lower()} (as configured)"
+    if torch.device(device).type == "cuda":
+        return True, "compile auto: on (CUDA: fused kernels repay the compile within minutes)"
+    return False, "compile auto: off (CPU: the compile costs more than it saves in a short run; see bench_train.py)"

@@ -1,0 +1,95 @@
+"""Optimizers: AdamW, or Muon for the hidden weight matrices with AdamW for everything else.
+
+Muon (Keller Jordan, as in modded-nanogpt and nanochat) takes SGD-momentum's update of a 2-D weight
+and replaces it by the nearest semi-orthogonal matrix (five Newton-Schulz iterations), so every
+direction of the matrix moves at the same rate. Embeddings, the output head, norms and biases are
+not hidden matrices and stay with AdamW. Both rules live in one optimizer so that the run has one
+state_dict (resumed bit for bit) and one LR schedule scales every group.
+"""
+
+import math
+
+import torch
+
+
+def orthogonalize(g, steps=5):
+    """U V^T of g = U S V^T, approximately (singular values pushed into ~[0.7, 1.2]), by a quintic
+    Newton-Schulz iteration in bf16; g: (rows, cols)."""
+    a, b, c = 3.4445, -4.7750, 2.0315  # modded-nanogpt's coefficients: fastest convergence near 0
+    x = g.bfloat16()
+    tall = x.size(0) > x.size(1)
+    if tall:
+        x = x.t()  # (small, large): the Gram matrix below is the small one
+    x = x / (x.norm() + 1e-7)  # spectral norm <= Frobenius norm <= 1
+    for _ in range(steps):
+        gram = x @ x.t()  # (small, small)
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return (x.t() if tall else x).to(g.dtype)
+
+
+class MuonAdamW(torch.optim.Optimizer):
+    """Param groups with `muon=True` follow Muon (Nesterov momentum, orthogonalized, decoupled weight
+    decay); the others follow AdamW. `lr` of each group is what the LR schedule scales."""
+
+    def __init__(self, groups, betas=(0.9, 0.95), eps=1e-8, momentum=0.95):
+        super().__init__(groups, dict(betas=betas, eps=eps, momentum=momentum, weight_decay=0.0, muon=False))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    (self._muon if group["muon"] else self._adamw)(p, p.grad, self.state[p], group)
+
+    @staticmethod
+    def _muon(p, grad, state, group):
+        if not state:
+            state["momentum_buffer"] = torch.zeros_like(p)
+        buf, m = state["momentum_buffer"], group["momentum"]
+        buf.lerp_(grad, 1 - m)
+        update = orthogonalize(grad.lerp(buf, m))  # Nesterov: look ahead along the momentum
+        p.mul_(1 - group["lr"] * group["weight_decay"])
+        # an orthogonal update has unit singular values; sqrt(rows/cols) keeps tall matrices' RMS step alike
+        p.add_(update, alpha=-group["lr"] * max(1.0, p.size(0) / p.size(1)) ** 0.5)
+
+    @staticmethod
+    def _adamw(p, grad, state, group):
+        if not state:
+            state["step"] = 0
+            state["exp_avg"], state["exp_avg_sq"] = torch.zeros_like(p), torch.zeros_like(p)
+        state["step"] += 1
+        (beta1, beta2), t = group["betas"], state["step"]
+        p.mul_(1 - group["lr"] * group["weight_decay"])
+        state["exp_avg"].lerp_(grad, 1 - beta1)
+        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = (state["exp_avg_sq"].sqrt() / math.sqrt(1 - beta2**t)).add_(group["eps"])
+        p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - beta1**t))
+
+
+def param_groups(model):
+    """(hidden matrices, untied output head, other): the head and embeddings are matrices but not
+    hidden ones; a tied weight is listed once, as the embedding."""
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    head = getattr(model, "lm_head", None)
+    head = [] if head is None or id(head.weight) in embeddings else [head.weight]
+    hidden, other = [], []
+    for p in model.parameters():  # parameters() yields a tied weight once
+        if p.requires_grad and not any(p is h for h in head):
+            (hidden if p.dim() >= 2 and id(p) not in embeddings else other).append(p)
+    return hidden, head, other
+
+
+def make_optimizer(model, cfg, device):
+    """cfg.optimizer: "adamw" (weight decay on matrices but embeddings; fused when supported) or
+    "muon" (Muon at cfg.muon_lr for hidden matrices, AdamW at cfg.lr for the rest, undecayed)."""
+    hidden, head, other = param_groups(model)
+    if cfg.optimizer == "muon":
+        groups = [{"params": hidden, "lr": cfg.muon_lr, "weight_decay": cfg.weight_decay, "muon": True},
+                  {"params": head + other, "lr": cfg.lr}]
+        return MuonAdamW([g for g in groups if g["params"]], betas=(cfg.beta1, cfg.beta2), momentum=cfg.muon_momentum)
+    groups = [{"params": hidden + head, "weight_decay": cfg.weight_decay}, {"params": other, "weight_decay": 0.0}]
+    kwargs = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    try:
+        return torch.optim.AdamW(groups, fused=True, **kwargs)
+    except (RuntimeError, TypeError):  # fused kernels missing for this device/dtype
+        return torch.optim.AdamW(groups, **kwargs)
