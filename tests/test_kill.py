@@ -53,9 +53,15 @@ def _command(pipeline: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "corpuskit", "run", str(pipeline), "--output", str(out), "--workers", "2", "--quiet"]
 
 
+def _default_sigint() -> None:
+    # A shell without job control starts background commands with SIGINT ignored, and an
+    # ignored signal stays ignored across exec: give the run Ctrl-C back, as a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(pipeline: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(_command(pipeline, out), start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 def _snapshot(out: Path) -> dict:
