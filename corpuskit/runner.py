@@ -357,7 +357,8 @@ def run_pipeline(
         plan = compile_plan(cfg.stages)
         with get_executor(executor, workers, address) as ex:
             located = [_absolute(s) for s in sources]
-            run = Run(dataclasses.replace(cfg, output=os.path.abspath(cfg.output)), paths, located, plan, ex, quiet, log)
+            task_cfg = dataclasses.replace(cfg, output=os.path.abspath(cfg.output))
+            run = Run(task_cfg, paths, located, plan, ex, quiet, log)
             for step in plan:
                 run.run_pass(step)
         stats = run.write_stats()

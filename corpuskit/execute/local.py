@@ -42,8 +42,16 @@ class LocalExecutor:
                 yield fn(task)
             return
         pool = self._get_pool()
-        pending = {pool.submit(fn, t) for t in tasks}
+        # Workers start during submit. A Ctrl-C reaching one before its initializer ignores
+        # SIGINT would print its traceback, so SIGINT is blocked meanwhile: the children
+        # inherit the mask (and then ignore the signal), and this process gets it right after.
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        pending: set = set()
         try:
+            try:
+                pending = {pool.submit(fn, t) for t in tasks}
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)  # a Ctrl-C meanwhile is raised here
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for fut in done:

@@ -26,6 +26,7 @@ def s3_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    _reset(endpoint)  # moto keeps its buckets in this process's memory, across servers
     env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ENDPOINT_URL": endpoint}
     saved = {k: os.environ.get(k) for k in env}
@@ -38,4 +39,15 @@ def s3_server() -> Iterator[str]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        _reset(endpoint)
         server.stop()
+
+
+def _reset(endpoint: str) -> None:
+    """Empty moto's buckets, and forget cached S3 file systems (they hold an old endpoint)."""
+    import urllib.request
+
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).close()
