@@ -144,8 +144,9 @@ def test_ctrl_c_stops_cleanly_and_resumes(setup):
         _, err = proc.communicate(timeout=60)
         if proc.returncode != 0:
             interrupted += 1
-            assert proc.returncode == 130, err
-            assert "Traceback" not in err and "interrupted: completed work is kept" in err
+            assert "Traceback" not in err and "interrupted: completed work is kept" in err, err
+            # 130, or killed by SIGINT when a second Ctrl-C lands during the shutdown: the shell shows 130 for both
+            assert proc.returncode in (130, -signal.SIGINT), err
             assert _temporaries(out) == []
         again = subprocess.run(_command(pipeline, out), capture_output=True, text=True)
         assert again.returncode == 0, again.stderr
