@@ -8,6 +8,8 @@ class LinearCrossEntropy(torch.autograd.Function):
 
     The (B*T, V) logits are never held whole: each chunk's gradient (softmax - one_hot) is
     formed while its logits are in cache and multiplied out at once, so backward only rescales.
+    Without grad (evaluation) the loss is an exact fp32 logsumexp; with grad it is -log of the
+    softmax probability the gradient uses (one pass less; bf16 rounds it by at most ~0.002 nats).
     On a CPU this is ~1.5x faster than F.cross_entropy on full logits and saves their memory.
     softcap > 0 caps the logits at cap * tanh(logits / cap) first (Gemma 2, modded-nanogpt).
     """
@@ -26,26 +28,35 @@ class LinearCrossEntropy(torch.autograd.Function):
             grad_w = torch.zeros(weight.shape, dtype=acc, device=x.device) if need_grad else None
             for s in range(0, x.shape[0], chunk_rows):
                 xs, ys = x[s : s + chunk_rows].to(dtype), targets[s : s + chunk_rows]
-                logits = (xs @ w.t()).to(acc)  # (n, V)
-                if softcap:
-                    tanh = logits.div_(softcap).tanh_()  # (n, V), in place
-                    logits = tanh * softcap
-                target_logit = logits.gather(1, ys[:, None])  # (n, 1)
-                peak = logits.amax(dim=-1, keepdim=True)  # (n, 1), for a stable softmax
-                exp = logits.sub_(peak).exp_()  # in place: one (n, V) buffer per chunk
-                total = exp.sum(dim=-1, keepdim=True)  # (n, 1)
-                loss += (peak + total.log() - target_logit).sum()  # logsumexp - target logit
-                if need_grad:
+                rows = torch.arange(len(ys), device=x.device)
+                if need_grad and not softcap:
+                    # training: one fused pass (the softmax kernel accumulates in fp32, writes `dtype`);
+                    # -log p(target) from the rounded probability is within 2^-9 relative, ~0.002 nats
+                    probs = torch.softmax(xs @ w.t(), dim=-1)  # (n, V)
+                    loss -= probs[rows, ys].to(acc).clamp_min(torch.finfo(acc).tiny).log().sum()
+                    probs[rows, ys] -= 1.0  # d(loss_i)/d(logits_i) = softmax - one_hot
+                else:
+                    # evaluation (exact logsumexp in fp32) and the soft-capped logits
+                    logits = (xs @ w.t()).to(acc)  # (n, V)
+                    if softcap:
+                        tanh = logits.div_(softcap).tanh_()  # (n, V), in place
+                        logits = tanh * softcap
+                    target_logit = logits.gather(1, ys[:, None])  # (n, 1)
+                    peak = logits.amax(dim=-1, keepdim=True)  # (n, 1), for a stable softmax
+                    exp = logits.sub_(peak).exp_()  # in place: one (n, V) buffer per chunk
+                    total = exp.sum(dim=-1, keepdim=True)  # (n, 1)
+                    loss += (peak + total.log() - target_logit).sum()  # logsumexp - target logit
+                    if not need_grad:
+                        continue
                     probs = exp.div_(total)  # softmax
-                    probs[torch.arange(len(ys), device=x.device), ys] -= 1.0  # d(loss_i)/d(logits_i)
-                    if softcap:  # through cap * tanh(z / cap): d/dz = 1 - tanh^2
-                        probs.mul_(tanh.square_().neg_().add_(1.0))
+                    probs[rows, ys] -= 1.0
+                    probs.mul_(tanh.square_().neg_().add_(1.0))  # (softcap is on here) through cap * tanh(z / cap): d/dz = 1 - tanh^2
                     probs = probs.to(dtype)
-                    grad_x[s : s + chunk_rows] = probs @ w  # (n, C)
-                    if dtype == acc:
-                        grad_w.addmm_(probs.t(), xs)  # (V, C), accumulated without a temporary
-                    else:
-                        grad_w += (probs.t() @ xs).to(acc)
+                grad_x[s : s + chunk_rows] = probs @ w  # (n, C)
+                if dtype == acc:
+                    grad_w.addmm_(probs.t(), xs)  # (V, C), accumulated without a temporary
+                else:
+                    grad_w += (probs.t() @ xs).to(acc)
         n = x.shape[0]
         if need_grad:
             ctx.save_for_backward(grad_x, grad_w.to(weight.dtype))

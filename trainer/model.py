@@ -17,7 +17,6 @@ from typing import Annotated, Literal
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from .checks import Range, check_fields
 from .errors import ConfigError
@@ -40,19 +39,20 @@ def rope_tables(head_size, max_len, theta):
 
 
 def apply_rope(x, cos, sin):
-    # x: (B, nh, T, hs); cos, sin: (T, hs)
+    # x: (B, nh, T, hs); cos, sin: (T, hs) in fp32, so the result is fp32 (or wider)
     x1, x2 = x.chunk(2, dim=-1)
     rotated = torch.cat([-x2, x1], dim=-1)
-    return (x * cos + rotated * sin).to(x.dtype)
+    return x * cos + rotated * sin
 
 
 def causal_attention(q, k, v, dropout_p):
-    # q, k, v: (B, nh, T, hs). On CPU in bf16 the flash kernel's backward measured ~3x slower than
-    # the math kernel at this project's sizes (bench/bench_train_profile.py), so CPU bf16 uses math.
-    if q.device.type == "cpu" and q.dtype != torch.float32:
-        with sdpa_kernel(SDPBackend.MATH):
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
-    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+    # q, k, v: (B, nh, T, hs). On CPU the fp32 flash kernel (forward + backward) measured faster than
+    # either bf16 kernel at this project's sizes (bench/bench_train_profile.py), so CPU attends in fp32.
+    if q.device.type == "cpu":
+        with torch.autocast("cpu", enabled=False):
+            y = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), dropout_p=dropout_p, is_causal=True)
+        return y
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)  # autocast picks the dtype
 
 
 class CausalSelfAttention(nn.Module):

@@ -13,18 +13,18 @@ import torch
 
 
 def orthogonalize(g, steps=5):
-    """U V^T of g = U S V^T, approximately (singular values pushed into ~[0.7, 1.2]), by a quintic
-    Newton-Schulz iteration in bf16; g: (rows, cols)."""
+    """U V^T of each g[i] = U S V^T, approximately (singular values pushed into ~[0.7, 1.2]), by a
+    quintic Newton-Schulz iteration in bf16; g: (k, rows, cols), k matrices of one shape at once."""
     a, b, c = 3.4445, -4.7750, 2.0315  # modded-nanogpt's coefficients: fastest convergence near 0
     x = g.bfloat16()
-    tall = x.size(0) > x.size(1)
+    tall = x.size(-2) > x.size(-1)
     if tall:
-        x = x.t()  # (small, large): the Gram matrix below is the small one
-    x = x / (x.norm() + 1e-7)  # spectral norm <= Frobenius norm <= 1
+        x = x.mT  # (k, small, large): the Gram matrices below are the small ones
+    x = x / (x.norm(dim=(-2, -1), keepdim=True) + 1e-7)  # spectral norm <= Frobenius norm <= 1
     for _ in range(steps):
-        gram = x @ x.t()  # (small, small)
-        x = a * x + (b * gram + c * gram @ gram) @ x
-    return (x.t() if tall else x).to(g.dtype)
+        gram = x @ x.mT  # (k, small, small)
+        x = torch.baddbmm(x, torch.baddbmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)  # a x + (b G + c G^2) x
+    return (x.mT if tall else x).to(g.dtype)
 
 
 class MuonAdamW(torch.optim.Optimizer):
@@ -37,20 +37,32 @@ class MuonAdamW(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self):
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    (self._muon if group["muon"] else self._adamw)(p, p.grad, self.state[p], group)
+            params = [p for p in group["params"] if p.grad is not None]
+            if group["muon"]:
+                self._muon(params, group)
+            else:
+                for p in params:
+                    self._adamw(p, p.grad, self.state[p], group)
 
-    @staticmethod
-    def _muon(p, grad, state, group):
-        if not state:
-            state["momentum_buffer"] = torch.zeros_like(p)
-        buf, m = state["momentum_buffer"], group["momentum"]
-        buf.lerp_(grad, 1 - m)
-        update = orthogonalize(grad.lerp(buf, m))  # Nesterov: look ahead along the momentum
-        p.mul_(1 - group["lr"] * group["weight_decay"])
-        # an orthogonal update has unit singular values; sqrt(rows/cols) keeps tall matrices' RMS step alike
-        p.add_(update, alpha=-group["lr"] * max(1.0, p.size(0) / p.size(1)) ** 0.5)
+    def _muon(self, params, group):
+        """Matrices of one shape are orthogonalized together (batched matmuls: one call per shape)."""
+        by_shape = {}
+        for p in params:
+            by_shape.setdefault(tuple(p.shape), []).append(p)
+        m = group["momentum"]
+        for same in by_shape.values():
+            looks = []
+            for p in same:
+                state = self.state[p]
+                if not state:
+                    state["momentum_buffer"] = torch.zeros_like(p)
+                state["momentum_buffer"].lerp_(p.grad, 1 - m)
+                looks.append(p.grad.lerp(state["momentum_buffer"], m))  # Nesterov: look ahead along the momentum
+            updates = orthogonalize(torch.stack(looks))  # (k, rows, cols)
+            for p, update in zip(same, updates):
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+                # an orthogonal update has unit singular values; sqrt(rows/cols) keeps tall matrices' RMS step alike
+                p.add_(update, alpha=-group["lr"] * max(1.0, p.size(0) / p.size(1)) ** 0.5)
 
     @staticmethod
     def _adamw(p, grad, state, group):
