@@ -41,6 +41,7 @@ class TrainConfig:
     decay_frac: Annotated[float, FRACTION] = 0.2  # wsd only: fraction of steps spent decaying linearly to min_lr
     weight_decay: Annotated[float, AT_LEAST_0] = 0.1  # matrices only; norms, biases and embeddings are not decayed
     optimizer: Literal["adamw", "muon"] = "adamw"  # muon: Muon for hidden matrices, AdamW (at lr) for the rest (optim.py)
+    embed_lr: Annotated[float, AT_LEAST_0] = 0.0  # AdamW LR of the input embeddings; 0: lr (optim.py says why it may differ)
     muon_lr: Annotated[float, POSITIVE] = 0.02  # optimizer=muon: peak learning rate of the hidden matrices
     muon_momentum: Annotated[float, BETA] = 0.95  # optimizer=muon: Nesterov momentum of the hidden matrices
     beta1: Annotated[float, BETA] = 0.9

@@ -79,28 +79,39 @@ class MuonAdamW(torch.optim.Optimizer):
 
 
 def param_groups(model):
-    """(hidden matrices, untied output head, other): the head and embeddings are matrices but not
-    hidden ones; a tied weight is listed once, as the embedding."""
-    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    """(hidden matrices, untied output head, input embeddings, other): the head and embeddings are
+    matrices but not hidden ones; a tied weight is listed once, as the embedding."""
+    embedding_ids = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
     head = getattr(model, "lm_head", None)
-    head = [] if head is None or id(head.weight) in embeddings else [head.weight]
-    hidden, other = [], []
+    head = [] if head is None or id(head.weight) in embedding_ids else [head.weight]
+    hidden, embeddings, other = [], [], []
     for p in model.parameters():  # parameters() yields a tied weight once
-        if p.requires_grad and not any(p is h for h in head):
-            (hidden if p.dim() >= 2 and id(p) not in embeddings else other).append(p)
-    return hidden, head, other
+        if not p.requires_grad or any(p is h for h in head):
+            continue
+        if id(p) in embedding_ids:
+            embeddings.append(p)
+        else:
+            (hidden if p.dim() >= 2 else other).append(p)
+    return hidden, head, embeddings, other
 
 
 def make_optimizer(model, cfg, device):
     """cfg.optimizer: "adamw" (weight decay on matrices but embeddings; fused when supported) or
-    "muon" (Muon at cfg.muon_lr for hidden matrices, AdamW at cfg.lr for the rest, undecayed)."""
-    hidden, head, other = param_groups(model)
+    "muon" (Muon at cfg.muon_lr for hidden matrices, AdamW at cfg.lr for the rest, undecayed).
+    Input embeddings take cfg.embed_lr when it is set (nanochat and modded-nanogpt give them a far
+    higher Adam LR than the head: each row is updated only when its token occurs)."""
+    hidden, head, embeddings, other = param_groups(model)
+    embed_lr = cfg.embed_lr
+    if not embed_lr:  # one group with the others, as before embed_lr existed (older checkpoints resume)
+        embeddings, other = [], embeddings + other
     if cfg.optimizer == "muon":
         groups = [{"params": hidden, "lr": cfg.muon_lr, "weight_decay": cfg.weight_decay, "muon": True},
-                  {"params": head + other, "lr": cfg.lr}]
+                  {"params": head + other, "lr": cfg.lr}, {"params": embeddings, "lr": embed_lr}]
         return MuonAdamW([g for g in groups if g["params"]], betas=(cfg.beta1, cfg.beta2), momentum=cfg.muon_momentum)
-    groups = [{"params": hidden + head, "weight_decay": cfg.weight_decay}, {"params": other, "weight_decay": 0.0}]
+    groups = [{"params": hidden + head, "weight_decay": cfg.weight_decay}, {"params": other, "weight_decay": 0.0},
+              {"params": embeddings, "weight_decay": 0.0, "lr": embed_lr}]
     kwargs = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    groups = [g for g in groups if g["params"]]
     try:
         return torch.optim.AdamW(groups, fused=True, **kwargs)
     except (RuntimeError, TypeError):  # fused kernels missing for this device/dtype

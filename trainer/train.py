@@ -5,6 +5,7 @@ reproduces the loss sequence of an uninterrupted one bit for bit: weights, optim
 RNG states and the data cursor are all in the checkpoint, and batches depend only on the cursor.
 """
 
+import collections
 import contextlib
 import math
 import os
@@ -71,17 +72,24 @@ class Schedule:
         if self.kind not in ("cosine", "wsd"):
             raise ValueError(f"unknown schedule {self.kind!r}; expected 'cosine' or 'wsd'")
 
+    def decay_start(self):
+        """WSD: the first step of the linear decay."""
+        return self.max_steps - int(self.decay_frac * self.max_steps)
+
     def __call__(self, step):
         if step < self.warmup:
             return (step + 1) / self.warmup
         if self.kind == "cosine":
             progress = min(1.0, (step - self.warmup) / max(1, self.max_steps - self.warmup))
             return self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-        decay_start = self.max_steps - int(self.decay_frac * self.max_steps)
+        decay_start = self.decay_start()
         if step < decay_start:
             return 1.0
         progress = min(1.0, (step - decay_start) / max(1, self.max_steps - decay_start))
         return 1.0 - (1.0 - self.min_ratio) * progress
+
+
+REFIT_WINDOW = 30  # steps whose mean time refits a WSD run's length (max_time)
 
 
 def steps_within_time(step, max_steps, per_step, elapsed, max_time, val_tokens, tokens_per_step):
@@ -236,6 +244,7 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
 
     t_start = time.perf_counter()
     budget_start, budget_step = None, step  # timing window used to fit max_steps into max_time
+    max_time, cap_steps = cfg.max_time, cfg.max_steps  # cfg.max_time becomes 0 once the length is settled
     t_last, step_last = time.perf_counter(), step
     model.train()
     while step < cfg.max_steps:
@@ -260,16 +269,24 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
 
         if cfg.max_time > 0 and budget_start is None and step - budget_step == 3:
             budget_start, budget_step = time.perf_counter(), step  # skip the slow first steps
-        if cfg.max_time > 0 and budget_start and step == max(cfg.warmup_steps, budget_step + 10):
-            # Settle the run's length once, at the end of warmup, so the decay phase is planned in full.
-            per_step = (time.perf_counter() - budget_start) / (step - budget_step)
+            recent = collections.deque([(budget_start, step)], maxlen=REFIT_WINDOW + 1)
+        elif budget_start:
+            recent.append((time.perf_counter(), step))
+        fit_at = max(cfg.warmup_steps, budget_step + 10)
+        if cfg.max_time > 0 and budget_start and step >= fit_at and (step == fit_at or step % cfg.log_interval == 0):
+            # Settle the run's length at the end of warmup, so the decay phase is planned in full. WSD
+            # refits it every log_interval steps until its decay begins (the stable phase does not
+            # depend on the length), from the last REFIT_WINDOW steps: a slow start or a change in
+            # load is not frozen into the plan. Cosine keeps the first fit: its LR depends on it.
+            (t0, s0), (t1, s1) = recent[0], recent[-1]
             cfg.max_steps = schedule.max_steps = steps_within_time(
-                step, cfg.max_steps, per_step, time.perf_counter() - t_start, cfg.max_time, len(val), tokens_per_step)
+                step, cap_steps, (t1 - t0) / (s1 - s0), t1 - t_start, max_time, len(val), tokens_per_step)
             if d.world_size > 1:  # every rank must stop at the same step
                 t = torch.tensor([cfg.max_steps], device=device)
                 dist.all_reduce(t, op=dist.ReduceOp.MIN)
                 cfg.max_steps = schedule.max_steps = int(t.item())
-            cfg.max_time = 0.0
+            if cfg.schedule != "wsd" or step >= schedule.decay_start():
+                cfg.max_time = 0.0  # settled: a checkpoint from now on resumes with this length
             if bar is not None:
                 bar.total = cfg.max_steps
                 bar.refresh()

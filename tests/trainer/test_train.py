@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from trainer.config import apply_overrides
 from trainer.train import Schedule, steps_within_time, train
 
 # every option of the modern recipe at once (each one on its own is covered by test_model.py)
-RECIPE = ["optimizer=muon", "muon_lr=0.02", "schedule=wsd", "model.qk_norm=true", "model.mlp=relu2",
+RECIPE = ["optimizer=muon", "muon_lr=0.02", "embed_lr=0.05", "schedule=wsd", "model.qk_norm=true", "model.mlp=relu2",
           "model.tie_weights=false", "model.logit_softcap=15"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -104,6 +105,30 @@ def test_time_budget_fixes_length_at_end_of_warmup(tiny_config, tmp_path):
     assert load_training_state(result["checkpoint"])["scheduler"]["lr_lambdas"][0]["max_steps"] == result["step"]
 
 
+def test_wsd_time_budget_is_refitted_until_the_decay_and_then_decays_in_full(tiny_config, tmp_path, monkeypatch):
+    import trainer.train as train_module
+
+    slow = {"until": 8}  # the first steps run slowly, as a busy start would; the fit must not freeze them in
+    real_next = train_module.Batches.next
+
+    def next_batch(self):
+        if slow["until"] > 0:
+            slow["until"] -= 1
+            time.sleep(0.1)
+        return real_next(self)
+
+    monkeypatch.setattr(train_module.Batches, "next", next_batch)
+    fits = []
+    real_fit = train_module.steps_within_time
+    monkeypatch.setattr(train_module, "steps_within_time", lambda *a: fits.append(real_fit(*a)) or fits[-1])
+    result = train(tiny_config(tmp_path, "max_steps=100000", "max_time=4", "warmup_steps=10", "schedule=wsd",
+                               "decay_frac=0.3", "min_lr=0", "log_interval=5"))
+    state = load_training_state(result["checkpoint"])["scheduler"]
+    assert len(fits) > 1 and fits[-1] > fits[0]  # refitted, and longer once the slow start was over
+    assert state["lr_lambdas"][0]["max_steps"] == result["step"] == fits[-1]
+    assert state["_last_lr"][0] == 0.0  # the decay ran in full, to min_lr
+
+
 def test_schedules():
     cfg = apply_overrides(__import__("trainer").TrainConfig(), ["lr=1.0", "min_lr=0.1", "warmup_steps=10",
                                                                 "max_steps=110", "decay_frac=0.5"])
@@ -132,7 +157,7 @@ def test_init_from_transfers_weights(shards, tiny_config, losses, tmp_path):
 def test_ddp_two_processes_match_one_with_double_accumulation(shards, losses, tmp_path):
     args = ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "model.block_size=32", "batch_size=4",
             "max_steps=8", "warmup_steps=2", "log_interval=1", "progress=false", "plot=false", "sample_tokens=0",
-            "threads=1", "dtype=float32", "optimizer=muon", "model.qk_norm=true"]
+            "threads=1", "dtype=float32", "optimizer=muon", "embed_lr=0.05", "model.qk_norm=true"]
     env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
     config = tmp_path / "tiny.yaml"
     config.write_text("{}\n")
