@@ -1,4 +1,5 @@
-"""The decoder-only GPT, read top-down: CausalSelfAttention -> MLP -> Block -> ModelConfig -> GPT.
+"""The decoder-only GPT, read top-down: CausalSelfAttention -> MLP -> Block -> GPT. Its settings,
+ModelConfig, live in config.py (no torch there, so `python -m trainer -h` starts at once).
 
 The recipe options from nanochat / modded-nanogpt are plain config fields: `qk_norm` (RMSNorm of
 each head's queries and keys before RoPE, as in Qwen3), `mlp="relu2"` (relu(x)^2, no gate), `tie_weights=False`
@@ -11,15 +12,11 @@ ModelConfig; `build_model` picks one by `arch`, and `generate` (sample.py) works
 """
 
 import math
-from dataclasses import dataclass
-from typing import Annotated, Literal
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .checks import Range, check_fields
-from .errors import ConfigError
+from .config import ModelConfig  # noqa: F401 (torch-free, in config.py; importable from here as before)
 from .loss import linear_cross_entropy
 from .lstm import LSTMLM
 
@@ -116,45 +113,6 @@ class Block(nn.Module):
         x = x + self.attn(self.ln_1(x), rope)  # (B, T, C)
         x = x + self.mlp(self.ln_2(x))  # (B, T, C)
         return x
-
-
-@dataclass
-class ModelConfig:
-    """Every field's range and every switch's choices are checked here (checks.py), when the
-    config is made or loaded, rather than deep inside model construction."""
-
-    arch: Literal["gpt", "lstm"] = "gpt"  # transformer, or the recurrent baseline in lstm.py
-    vocab_size: Annotated[int, Range(0)] = 0  # 0: taken from the shard manifest
-    block_size: Annotated[int, Range(1)] = 128  # context length in tokens
-    n_layer: Annotated[int, Range(1)] = 4
-    n_head: Annotated[int, Range(1)] = 4
-    n_embd: Annotated[int, Range(1)] = 256
-    mlp_hidden: Annotated[int, Range(0)] = 0  # 0: 4*n_embd for gelu and relu2, ~8/3*n_embd (multiple of 32) for swiglu
-    dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.0
-    bias: bool = False  # biases in Linear and LayerNorm layers
-    pos: Literal["rope", "learned"] = "rope"  # rotary, or learned absolute position embeddings
-    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
-    mlp: Literal["swiglu", "gelu", "relu2"] = "swiglu"  # relu2: relu(x)^2 without a gate (Primer, nanochat)
-    norm_eps: Annotated[float, Range(0, low_open=True)] = 1e-5
-    rope_theta: Annotated[float, Range(0, low_open=True)] = 10000.0
-    tie_weights: bool = True  # share the token embedding with the output head
-    qk_norm: bool = False  # RMSNorm (no weight) of each head's queries and keys, before RoPE; exports as Qwen3
-    logit_softcap: Annotated[float, Range(0)] = 0.0  # >0: logits = cap * tanh(logits / cap) (Gemma 2); 0: off
-
-    def __post_init__(self):
-        check_fields(self, "model.")
-        if self.arch == "gpt" and self.n_embd % self.n_head:
-            raise ConfigError(f"model.n_embd {self.n_embd} is not divisible by model.n_head {self.n_head}; "
-                              "each head takes n_embd / n_head channels")
-        if self.arch == "gpt" and self.pos == "rope" and (self.n_embd // self.n_head) % 2:
-            raise ConfigError(f"model: head size {self.n_embd // self.n_head} (n_embd / n_head) must be even "
-                              "for pos=rope, which rotates channels in pairs")
-
-    def hidden_size(self):
-        """MLP width: mlp_hidden, or the usual default (4C for GELU and ReLU², 8C/3 rounded up to 32 for SwiGLU)."""
-        if self.mlp_hidden:
-            return self.mlp_hidden
-        return 32 * math.ceil(8 * self.n_embd / 3 / 32) if self.mlp == "swiglu" else 4 * self.n_embd
 
 
 class GPT(nn.Module):

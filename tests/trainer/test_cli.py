@@ -1,12 +1,16 @@
 import json
 import math
 import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
 
 from trainer.__main__ import cli
 from trainer.train import train
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +80,15 @@ def test_every_command_has_help_with_example():
     for name, command in cli.commands.items():
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output, name
+
+
+def test_help_and_config_checks_do_not_import_torch():
+    code = ("import sys; from click.testing import CliRunner; import trainer.__main__ as m; "
+            "codes = [CliRunner().invoke(m.cli, args).exit_code for args in (['-h'], ['train', '-h'], ['eval', '-h'])]; "
+            "import trainer; trainer.load_config(None, ['lr=1e-3', 'model.n_layer=2']); "
+            "print(codes, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.split() == ["[0,", "0,", "0]", "False"]
 
 
 def test_sweep_prints_table_best_first(shards, tmp_path):
