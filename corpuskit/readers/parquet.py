@@ -43,4 +43,4 @@ def iter_documents(path: str) -> Iterator[Document]:
     for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
         cols = batch.to_pydict()
         for doc_id, text, source, meta in zip(cols["id"], cols["text"], cols["source"], cols["metadata"]):
-            yield Document(text=text, id=doc_id, source=source, metadata=json.loads(meta) if meta else {})
+            yield Document(text=text, id=doc_id, source=source, metadata=json.loads(meta) if meta and meta != "{}" else {})

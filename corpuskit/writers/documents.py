@@ -87,7 +87,8 @@ class DocumentWriter:
             row["metadata"] = doc.metadata
             self._fh.write(json.dumps(row, ensure_ascii=False, sort_keys=False, default=str) + "\n")
             return
-        row["metadata"] = json.dumps(doc.metadata, ensure_ascii=False, sort_keys=True, default=str)
+        meta = doc.metadata
+        row["metadata"] = json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str) if meta else "{}"
         self._rows.append(row)
         self._bytes += len(doc.text)
         if len(self._rows) >= _BATCH or self._bytes >= _FLUSH_BYTES:
