@@ -141,10 +141,11 @@ def test_ctrl_c_stops_cleanly_and_resumes(setup):
             time.sleep(0.02)
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        stdout, err = proc.communicate(timeout=60)
         if proc.returncode != 0:
             interrupted += 1
-            assert "Traceback" not in err and "interrupted: completed work is kept" in err, err
+            assert "Traceback" not in err and "interrupted: completed work is kept" in err, (delay, proc.returncode, err,
+                                                                                           stdout)
             # 130, or killed by SIGINT when a second Ctrl-C lands during the shutdown: the shell shows 130 for both
             assert proc.returncode in (130, -signal.SIGINT), err
             assert _temporaries(out) == []

@@ -32,7 +32,7 @@ class LocalExecutor:
             # own; they stay for every pass of the run. A pool made later (after a failure) spawns.
             self._pool = self._new_pool("fork")
             try:
-                with _sigint_blocked():  # as in map: a Ctrl-C must not reach a worker before it ignores SIGINT
+                with _sigint_ignored():  # a Ctrl-C in these milliseconds is lost, never half-handled
                     self._pool.submit(os.getpid)  # a fork pool starts all its workers at the first submit
             except BaseException:
                 self._terminate()
@@ -122,6 +122,19 @@ def _sigint_blocked():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored process-wide while the pool forks. Blocking it in this thread is not enough
+    here: the kernel then hands it to another thread (numpy's OpenBLAS pool), whose C-level
+    Python handler can run in the middle of a fork; ignored, it is discarded on arrival. The
+    forked workers start with it ignored, too."""
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _init_worker(parent: int) -> None:
