@@ -28,7 +28,7 @@ class LocalExecutor:
 
     def __enter__(self) -> "LocalExecutor":
         if self.workers > 1 and start_method() == "fork":
-            # Fork the workers now, before this process reads any data or starts threads of its
+            # Fork the workers now, before this process reads any documents or starts threads of its
             # own; they stay for every pass of the run. A pool made later (after a failure) spawns.
             self._pool = self._new_pool("fork")
             try:
@@ -100,7 +100,7 @@ def start_method() -> str:
     corpuskit, numpy and pyarrow again (~0.5 s a worker, most of a small run: the 12 MB dedup
     bench took 1.0-1.2 s forked against 1.4-1.7 s spawned). Forking a process is unsafe where
     another thread may hold a lock. The pool is forked when the run starts, before this process
-    has read any data; the only other threads then are the idle pools of numpy's OpenBLAS,
+    has read any documents; the only other threads then are the idle pools of numpy's OpenBLAS,
     jemalloc and pyarrow, which register at-fork handlers (datasets' `map(num_proc=...)` and
     torch's DataLoader fork in the same state). A Python thread (a server, a progress thread, a
     test's fixtures) could hold any lock, so then workers are spawned.
