@@ -62,6 +62,8 @@ class LocalExecutor:
         # Workers start during submit. A Ctrl-C reaching one before its initializer ignores
         # SIGINT would print its traceback, so SIGINT is blocked meanwhile: the children
         # inherit the mask (and then ignore the signal), and this process gets it right after.
+        # (The kernel may still hand it to another thread, which raises it here mid-submit; a
+        # worker started but not yet recorded then dies with this process: _init_worker.)
         pending: set = set()
         try:
             with _sigint_blocked():
