@@ -111,10 +111,12 @@ class _Timer:
             yield doc
 
 
-def _context(paths: RunPaths, spec: StageSpec, unit: int, n_units: int) -> StageContext:
+def _context(paths: RunPaths, spec: StageSpec, unit: int, n_units: int, executor=None) -> StageContext:
     workdir = paths.stage_dir(spec.name)
     workdir.mkdir(parents=True, exist_ok=True)
-    return StageContext(workdir=workdir, unit=unit, n_units=n_units)
+    if executor is None:
+        return StageContext(workdir=workdir, unit=unit, n_units=n_units)
+    return StageContext(workdir=workdir, unit=unit, n_units=n_units, map=executor.map)
 
 
 def run_unit(task: UnitTask) -> dict:
@@ -307,7 +309,7 @@ class Run:
 
     def reduce(self, spec: StageSpec, n_units: int, index: int) -> None:
         t0 = time.perf_counter()
-        report = spec.build().reduce(_context(self.paths, spec, 0, n_units))
+        report = spec.build().reduce(_context(self.paths, spec, 0, n_units, self.executor))
         note = ""
         if report is not None:
             atomic_write_text(self.paths.report(spec.name), json.dumps(report, indent=1))

@@ -17,9 +17,10 @@ counts documents and bytes in and out and drops per reason in `self.stats`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import builtins
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from corpuskit.document import Document
 from corpuskit.stats import StageStats
@@ -111,6 +112,9 @@ class StageContext:
     workdir: Path  # the stage's private folder; it writes nothing anywhere else
     unit: int  # the unit of work this phase runs on (0 for reduce)
     n_units: int  # how many units the run has
+    # reduce only: runs `fn` over picklable tasks on the run's executor (local workers or Ray
+    # tasks), yielding results in any order; in-process by default
+    map: Callable[[Callable[[Any], Any], list], Iterator[Any]] = field(default=builtins.map)
 
 
 class GlobalStage(Stage):

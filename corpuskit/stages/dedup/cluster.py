@@ -1,9 +1,10 @@
 """The reduce step of MinHash de-duplication: band buckets -> candidate pairs -> clusters -> keepers.
 
 Documents get global numbers in input order: indexed documents from earlier runs first,
-then every unit's documents in unit order. All steps are numpy passes over whole arrays,
-one LSH band at a time, so memory holds one band column (8 bytes per document) plus the
-id table, never all bands of all documents.
+then every unit's documents in unit order. All steps are numpy passes over whole arrays.
+Each LSH band is a task of its own (`band_pairs`, run on the executor's workers), which holds
+one band column (8 bytes per document) and returns that band's candidate pairs; the driver
+holds the pairs, the id table and the cluster labels, never all bands of all documents.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -62,30 +64,44 @@ class Corpus:
         return np.asarray(sh[off[row]: off[row + 1]])
 
 
-def candidate_pairs(corpus: Corpus, bands: int, bandable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique (u < v) pairs of documents sharing a bucket in at least one band.
+@dataclass(frozen=True)
+class BandTask:
+    """One LSH band of a reduce, as a picklable task for the run's executor (a local worker or
+    a Ray task): the stores are named by path and memory-mapped where the task runs."""
+
+    stores: tuple[str, ...]
+    n_indexed: int
+    band: int
+
+
+def band_pairs(task: BandTask) -> np.ndarray:
+    """Candidate pairs of one band, as sorted unique keys u * n + v (u < v).
 
     Within a bucket every member is paired with the bucket's first document (a star, not
     all pairs): enough for connected components, and linear in the bucket size.
     Pairs of two indexed documents are skipped: the index is already de-duplicated.
     """
-    idx = np.flatnonzero(bandable)
-    us, vs = [], []
-    for k in range(bands):
-        h = corpus.column(lambda s: s.band(k))[idx]
-        order = np.argsort(h, kind="stable")  # stable: ties stay in input order
-        hs, g = h[order], idx[order]
-        starts = np.empty(len(hs), dtype=bool)
-        starts[:1] = True
-        np.not_equal(hs[1:], hs[:-1], out=starts[1:])
-        first = g[np.flatnonzero(starts)][np.cumsum(starts) - 1]
-        member = ~starts & (g >= corpus.n_indexed)
-        us.append(first[member])
-        vs.append(g[member])
-        del h, order, hs, g
-    u = np.concatenate(us) if us else np.zeros(0, np.int64)
-    v = np.concatenate(vs) if vs else np.zeros(0, np.int64)
-    key = np.unique(u.astype(np.int64) * max(corpus.n, 1) + v)
+    corpus = Corpus([Store(Path(p)) for p in task.stores], n_indexed=task.n_indexed)
+    idx = np.flatnonzero(corpus.column(lambda s: s.nshingles()) > 0)  # documents without words: never banded
+    h = corpus.column(lambda s: s.band(task.band))[idx]
+    order = np.argsort(h, kind="stable")  # stable: ties stay in input order
+    hs, g = h[order], idx[order]
+    starts = np.empty(len(hs), dtype=bool)
+    starts[:1] = True
+    np.not_equal(hs[1:], hs[:-1], out=starts[1:])
+    first = g[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+    member = ~starts & (g >= corpus.n_indexed)
+    return np.unique(first[member].astype(np.int64) * max(corpus.n, 1) + g[member])
+
+
+def candidate_pairs(corpus: Corpus, bands: int, run_map=map) -> tuple[np.ndarray, np.ndarray]:
+    """Unique (u < v) pairs of documents sharing a bucket in at least one band: one task per band
+    through `run_map` (the executor's map: bands run in parallel, on any node of a Ray cluster),
+    merged here. The union is sorted, so it does not depend on the order tasks finish in."""
+    stores = tuple(str(s.path) for s in corpus.stores)
+    tasks = [BandTask(stores, corpus.n_indexed, k) for k in range(bands)]
+    parts = list(run_map(band_pairs, tasks))
+    key = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
     return key // max(corpus.n, 1), key % max(corpus.n, 1)
 
 
@@ -113,11 +129,11 @@ class Decision:
 
 
 def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", verify: bool = False,
-           max_cluster_size: int = 1000) -> Decision:
-    """Cluster the corpus and choose one keeper per cluster."""
+           max_cluster_size: int = 1000, run_map=map) -> Decision:
+    """Cluster the corpus and choose one keeper per cluster; `run_map` runs the per-band tasks."""
     n = corpus.n
     nshingles = corpus.column(lambda s: s.nshingles())
-    u, v = candidate_pairs(corpus, bands, nshingles > 0)
+    u, v = candidate_pairs(corpus, bands, run_map)
     n_candidates = len(u)
     if verify and len(u):
         ok = similarity(corpus, u, v, exact=True) >= threshold

@@ -3,7 +3,8 @@
 Phase 1 (`index`, per unit, in parallel): word n-gram shingles of normalized text, MinHash
     signatures (datasketch's hash family, computed in numpy batches), LSH band hashes,
     written to `unit-NNNNN/` in the workdir, one file per band (see store.py).
-Phase 2 (`reduce`, once): per band, sort the band hashes of every document (indexed ones
+Phase 2 (`reduce`, once): per band (one task per band on the run's executor, so on a Ray
+    cluster bands run on any node), sort the band hashes of every document (indexed ones
     first) to find shared buckets; union the candidate pairs (optionally only those whose
     exact shingle Jaccard reaches the threshold); pick a keeper per cluster; write the
     per-unit drop lists and the updated index when `index_dir` is set; returns the cluster
@@ -114,7 +115,8 @@ class MinhashDedup(GlobalStage):
         corpus = Corpus(stores, n_indexed=base.n_docs if base is not None else 0)
         if not units:
             return None
-        decision = decide(corpus, self.bands, self.threshold, self.keep, self.verify, self.max_cluster_size)
+        decision = decide(corpus, self.bands, self.threshold, self.keep, self.verify, self.max_cluster_size,
+                          run_map=ctx.map)
 
         ids = [i for s in stores for i in s.ids()]  # the id table: the one thing that grows with the corpus
         kept_ids = [ids[k] for k in decision.keeper.tolist()]

@@ -191,3 +191,29 @@ def test_empty_units_and_wordless_documents(tmp_path):
     assert rejected(tmp_path / "out")["c"]["duplicate_of"] == "a"
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())["stages"]["minhash_dedup"]
     assert stats["no_words"] == 2
+
+
+def test_reduce_runs_one_task_per_band_on_the_executor(corpus, tmp_path):
+    """The reduce hands each LSH band to the run's executor as its own task (real worker
+    processes here); the decisions equal an in-process reduce, whatever order bands finish in."""
+    from pathlib import Path
+
+    from corpuskit.execute.local import LocalExecutor
+    from corpuskit.stages.dedup.cluster import BandTask
+
+    out = tmp_path / "out"
+    run_stages(corpus, out, [{"minhash_dedup": {}}])
+    workdir = Path(out / "_work" / "stages" / "minhash_dedup")
+    drops = {p.name: p.read_text() for p in sorted(workdir.glob("drops-*.json"))}
+    seen = []
+
+    with LocalExecutor(2) as executor:
+        def recording_map(fn, tasks):
+            seen.extend(tasks)
+            return reversed(list(executor.map(fn, tasks)))  # a different arrival order
+
+        stage = MinhashDedup()
+        report = stage.reduce(StageContext(workdir=workdir, unit=0, n_units=3, map=recording_map))
+    assert [t.band for t in seen] == list(range(stage.bands)) and all(isinstance(t, BandTask) for t in seen)
+    assert report["removed"] == 4
+    assert {p.name: p.read_text() for p in sorted(workdir.glob("drops-*.json"))} == drops
