@@ -15,7 +15,11 @@ Each run is a fresh `corpuskit run` subprocess of pipelines/default.yaml (its to
 shards included; `--without toxicity` leaves a stage out) on the same file; runs alternate
 between worker counts so that the load of a shared machine falls on both alike. Printed:
 wall seconds per run, min and median per worker count, the speedup of the medians and of
-the minima, and whether every run's outputs are byte-identical.
+the minima, and whether every run's outputs are byte-identical. Then, for the last run, a
+table per stage (MB in, MB/s of the stage's own time, CPU seconds per MB: the stage's time
+in the workers, which run one thread each), the reduce, tokenizer and shard steps (driver
+process), and the peak RSS of the driver and of each worker process, sampled from /proc
+every 0.2 s (a forked worker's RSS includes the pages it shares with the driver).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from collections import Counter
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -129,17 +134,77 @@ def _outputs_digest(out: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def run_once(pipeline: Path, out: Path, workers: int) -> tuple[float, str]:
-    """Wall seconds and output digest of one run; its log (each pass, reduce and step timed) goes to OUT.log."""
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+    except OSError:
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+class PeakRSS(threading.Thread):
+    """Peak RSS (kB) of a process and of each of its descendants, sampled every 0.2 s."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peaks, self.stop = pid, {}, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            todo = [self.pid]
+            while todo:
+                p = todo.pop()
+                self.peaks[p] = max(self.peaks.get(p, 0), _rss_kb(p))
+                todo += _children(p)
+
+
+def run_once(pipeline: Path, out: Path, workers: int) -> tuple[float, str, dict]:
+    """Wall seconds, output digest and peak RSS per process (driver first) of one run; its log
+    (each pass, reduce and step timed) goes to OUT.log."""
     t0 = time.perf_counter()
     cmd = [sys.executable, "-m", "corpuskit", "run", str(pipeline), "--output", str(out), "--workers", str(workers),
            "--force"]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    watch = PeakRSS(proc.pid)
+    watch.start()
+    _, stderr = proc.communicate()
     wall = time.perf_counter() - t0
-    out.with_suffix(".log").write_text(done.stderr)
-    if done.returncode != 0:
-        sys.exit(f"run failed ({workers} workers):\n{done.stderr}")
-    return wall, _outputs_digest(out)
+    watch.stop.set()
+    watch.join()
+    out.with_suffix(".log").write_text(stderr)
+    if proc.returncode != 0:
+        sys.exit(f"run failed ({workers} workers):\n{stderr}")
+    return wall, _outputs_digest(out), {"driver": watch.peaks.pop(proc.pid, 0), "workers": watch.peaks}
+
+
+def stage_table(out: Path, wall: float, rss: dict) -> None:
+    """Per stage of the run in `out`: MB in, MB/s and CPU s/MB of its own time; then the driver's steps."""
+    stats = json.loads((out / "stats.json").read_text())
+    total_mb = stats["stages"]["read"]["bytes_in"] / 1e6 or stats["stages"]["repair"]["bytes_in"] / 1e6
+    print(f"\n{'stage':<20}{'MB in':>9}{'docs in':>10}{'dropped':>9}{'time s':>9}{'MB/s':>9}{'CPU s/MB':>10}")
+    for name, st in stats["stages"].items():
+        mb, t = st["bytes_in"] / 1e6, st["time_s"]
+        rate = f"{mb / t:9.1f}" if t else f"{'-':>9}"
+        print(f"{name:<20}{mb:9.1f}{st['docs_in']:10,}{st['dropped']:9,}{t:9.1f}{rate}{t / max(mb, 1e-9):10.4f}")
+    log = (out.with_suffix(".log")).read_text()
+    for m in re.finditer(r"^(\S+): reduce over \d+ units took ([\d.]+)s", log, re.M):
+        print(f"{m.group(1) + ' reduce':<20}{'':>37}{float(m.group(2)):9.1f}   (driver; minhash: one task per band)")
+    for what, pat in (("tokenizer", r"^tokenizer: trained .* in ([\d.]+)s"), ("shards", r"^shards: .*; ([\d.]+)s ->")):
+        m = re.search(pat, log, re.M)
+        if m:
+            print(f"{what:<20}{'':>37}{float(m.group(1)):9.1f}   (driver)")
+    print(f"whole run: {total_mb:.1f} MB in {wall:.1f} s wall = {total_mb / wall:.2f} MB/s")
+    workers = sorted(rss["workers"].values(), reverse=True)
+    print(f"peak RSS: driver {rss['driver'] / 1024:.0f} MB; workers "
+          + ", ".join(f"{kb / 1024:.0f}" for kb in workers) + " MB")
 
 
 def speedup(mb: float, workers: list[int], repeat: int, keep: Path | None, without: list[str]) -> None:
@@ -155,7 +220,7 @@ def speedup(mb: float, workers: list[int], repeat: int, keep: Path | None, witho
         digests = set()
         for r in range(repeat):
             for w in workers:
-                wall, digest = run_once(pipeline, root / f"out-{w}", w)
+                wall, digest, rss = run_once(pipeline, root / f"out-{w}", w)
                 walls[w].append(wall)
                 digests.add(digest)
                 print(f"run {r + 1}: {w} worker(s): {wall:7.1f} s  outputs {digest}", flush=True)
@@ -166,6 +231,8 @@ def speedup(mb: float, workers: list[int], repeat: int, keep: Path | None, witho
             med = statistics.median(walls[a]) / statistics.median(walls[b])
             print(f"speedup {a} -> {b} workers: median {med:.2f}x, min {min(walls[a]) / min(walls[b]):.2f}x")
         print("outputs byte-identical across all runs:", "yes" if len(digests) == 1 else f"NO ({sorted(digests)})")
+        print(f"last run: {workers[-1]} worker(s)")
+        stage_table(root / f"out-{workers[-1]}", wall, rss)
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ LOCK = ".corpuskit-lock"
 _PART = re.compile(r"^part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
 _REJECTED = re.compile(r"^seg\d+-part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
 _REPORT = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
-_SHARD = re.compile(r"^shard-\d{5}\.arrow$")
+SHARD_NAME = re.compile(r"^shard-\d{5}(-\d{5})*\.arrow$")  # shard-UNIT-K; older runs: shard-K
 _TEMPORARY = re.compile(r"^\..+\.tmp-\d+$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
 
 
@@ -238,7 +238,7 @@ class RunPaths:
         _unlink_matching(self.root / "reports", _REPORT)
         if (self.shards / SHARDS_MARKER).is_file():
             for split in ("train", "validation", "test"):
-                _unlink_matching(self.shards / split, _SHARD)
+                _unlink_matching(self.shards / split, SHARD_NAME)
                 for name in ("state.json", "dataset_info.json"):  # tokenize/hf.py: the Hugging Face files
                     (self.shards / split / name).unlink(missing_ok=True)
             for name in ("manifest.json", "tokenizer.json", "dataset_dict.json", "tokenizer_config.json",

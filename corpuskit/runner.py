@@ -363,12 +363,12 @@ def run_pipeline(
             run = Run(task_cfg, paths, located, plan, ex, quiet, log)
             for step in plan:
                 run.run_pass(step)
-        stats = run.write_stats()
-        if cfg.tokenizer is not None:
-            from corpuskit.tokenize.steps import post_steps
+            stats = run.write_stats()
+            if cfg.tokenizer is not None:
+                from corpuskit.tokenize.steps import post_steps
 
-            for post in post_steps(cfg, paths, workers):
-                log(post.skipped_line() if post.done() else post.run())
+                for post in post_steps(cfg, paths, workers, ex.map):
+                    log(post.skipped_line() if post.done() else post.run())
         from corpuskit.card import write_card
 
         write_card(paths, log)  # README.md: `datasets.load_dataset(OUTPUT)` gives the kept documents

@@ -1,10 +1,14 @@
 """Tokenize documents into Arrow shards by split, with a manifest (docs/SHARDS.md).
 
-Documents are encoded in batches (`tokenizers` encodes a batch on its own thread pool,
-which on a small machine beats process workers: no pickling of token lists) and routed
-to their split's writer. A writer cuts a new shard once it holds `shard_tokens` tokens
-and a record batch every `batch_rows` documents, so the bytes depend only on the
-documents, the tokenizer and this configuration, never on the number of workers.
+Each input source (a run's `part-*` file) is a unit of work of its own: a task on the run's
+executor (a local worker, or a Ray task on any node) encodes its documents in batches and
+routes each to its split's writer, which names its shards after the unit
+(`train/shard-00003-00000.arrow`, `-00001`, ...), cuts a new shard once it holds
+`shard_tokens` tokens and a record batch every `batch_rows` documents. The driver then only
+merges the units' shard lists, in unit order, into the manifest. So the bytes depend only on
+the documents, the tokenizer and this configuration, never on the number of workers or the
+executor; and each split's token stream, read in manifest order, is the documents in input
+order. Run in-process (one worker), `tokenizers` encodes a batch on its own thread pool.
 
 Every file is written under a temporary name and renamed when complete; the manifest
 is removed first and written last, so a shard directory with a manifest is always whole.
@@ -24,7 +28,7 @@ import pyarrow as pa
 
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_bytes, tmp_path
-from corpuskit.layout import SHARDS_MARKER, claim_folder
+from corpuskit.layout import SHARD_NAME, SHARDS_MARKER, claim_folder
 from corpuskit.tokenize.bpe import (
     EOT, load_tokenizer, special_token_ids, token_id, tokenizer_threads,
 )
@@ -49,8 +53,8 @@ def shard_schema(dtype: str) -> pa.Schema:
 class SplitWriter:
     """The shards of one split: `SPLIT/shard-00000.arrow`, ..., each an Arrow IPC stream."""
 
-    def __init__(self, root: Path, split: str, schema: pa.Schema, cfg: ShardConfig):
-        self.root, self.split, self.schema, self.cfg = root, split, schema, cfg
+    def __init__(self, root: Path, split: str, schema: pa.Schema, cfg: ShardConfig, unit: str = "00000"):
+        self.root, self.split, self.schema, self.cfg, self.unit = root, split, schema, cfg, unit
         self.shards: list[dict] = []
         self.n_bytes = 0
         self._rows: tuple[list, list, list] = ([], [], [])
@@ -84,7 +88,7 @@ class SplitWriter:
             self._writer = None
 
     def _open(self) -> None:
-        name = f"shard-{len(self.shards):05d}.arrow"
+        name = f"shard-{self.unit}-{len(self.shards):05d}.arrow"
         self._path = self.root / self.split / name
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._sink = pa.OSFile(str(tmp_path(self._path)), "wb")
@@ -138,6 +142,56 @@ def shards_up_to_date(out_dir: Path, tokenizer: dict, record: dict) -> bool:
     return all((out_dir / f).is_file() for f in files + [TOKENIZER_FILE, *TOP_FILES])
 
 
+@dataclass(frozen=True)
+class ShardTask:
+    """One unit of the shard step, picklable for the executor: a source (or, in-process only,
+    any iterable of documents) and everything its worker needs to write that unit's shards."""
+
+    unit: str  # names the unit's shards: the source's index
+    source: object  # a readers.Source (read with `reader`), or documents
+    reader: object
+    tokenizer_file: str
+    out_dir: str
+    cfg: ShardConfig
+    eot_id: int
+    dtype: str
+    threads: int  # tokenizers' threads: 1 in a worker process, which is one core of the run
+
+
+def encode_unit(task: ShardTask) -> dict:
+    """Write one unit's shards; returns its per-split summaries and dropped counts."""
+    from corpuskit.readers import read_source
+
+    dropped: Counter[str] = Counter()
+    if task.reader is None:
+        docs: Iterable[Document] = task.source
+    else:
+        docs = read_source(task.source, task.reader, lambda doc, reason, stage, **detail: dropped.update([reason]))
+    tok = load_tokenizer(Path(task.tokenizer_file))
+    # Text that happens to contain "<|endoftext|>" is text: it must not forge a document boundary.
+    tok.encode_special_tokens = True
+    encode = getattr(tok, "encode_batch_fast", tok.encode_batch)  # no offsets: faster, same ids
+    schema, split = shard_schema(task.dtype), task.cfg.split
+    writers = {name: SplitWriter(Path(task.out_dir), name, schema, task.cfg, task.unit) for name in split.splits}
+    try:
+        with tokenizer_threads(task.threads):
+            for batch in _batches(docs, ENCODE_BATCH):
+                kept = [d for d in batch if d.text]
+                dropped["empty_text"] += len(batch) - len(kept)
+                for doc, enc in zip(kept, encode([d.text for d in kept], add_special_tokens=False)):
+                    ids = enc.ids
+                    ids.append(task.eot_id)
+                    writers[split.assign(doc.id)].add(doc.id, ids, len(doc.text.encode("utf-8")))
+        for w in writers.values():
+            w.finish()
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    return {"unit": task.unit, "dropped": dict(dropped),
+            "splits": {name: (w.shards, w.n_bytes) for name, w in writers.items()}}
+
+
 def write_shards(
     docs: Iterable[Document],
     tokenizer_file: str | Path,
@@ -150,12 +204,16 @@ def write_shards(
     pad_token: str | None = None,
     pipeline_config_sha256: str | None = None,
     record: dict | None = None,
+    run_map=None,
 ) -> dict:
     """Tokenize `docs` (in their order) into `out_dir`; returns the manifest it wrote.
 
-    `record` holds extra manifest fields (such as the inputs' fingerprint) that
-    `shards_up_to_date` compares on a rerun. `docs.dropped`, when present, counts records the readers rejected (by reason); documents with empty text are
-    counted as `empty_text`. Both are recorded in the manifest's `dropped`.
+    `docs` with `sources` (tokenize.inputs.InputDocuments) is cut into one task per source,
+    run through `run_map` (an executor's map; None: one after the other in this process);
+    any other iterable is one unit, here. `record` holds extra manifest fields (such as the
+    inputs' fingerprint) that `shards_up_to_date` compares on a rerun. Records the readers
+    reject are counted by reason, documents with empty text as `empty_text`; both are
+    recorded in the manifest's `dropped`.
     """
     out = Path(out_dir)
     claim_folder(out, SHARDS_MARKER, "shard directory")  # never write into someone else's folder
@@ -178,28 +236,23 @@ def write_shards(
     (out / MANIFEST).unlink(missing_ok=True)  # from here on the directory is incomplete
     if tokenizer_file.resolve() != (out / TOKENIZER_FILE).resolve():
         atomic_write_bytes(out / TOKENIZER_FILE, tokenizer_file.read_bytes())
-    # Text that happens to contain "<|endoftext|>" is text: it must not forge a document boundary.
-    tok.encode_special_tokens = True
-    encode = getattr(tok, "encode_batch_fast", tok.encode_batch)  # no offsets: faster, same ids
-    schema = shard_schema(dtype)
-    split = cfg.split
-    writers = {name: SplitWriter(out, name, schema, cfg) for name in split.splits}
+    common = dict(tokenizer_file=str(tokenizer_file.resolve()), out_dir=str(out.resolve()), cfg=cfg,
+                  eot_id=eot_id, dtype=dtype)
+    sources = getattr(docs, "sources", None)
+    if sources is None:
+        tasks = [ShardTask("00000", docs, None, threads=workers, **common)]
+    else:
+        parallel = run_map is not None and workers > 1
+        tasks = [ShardTask(f"{i:05d}", src, docs.reader, threads=1 if parallel else workers, **common)
+                 for i, src in enumerate(sources)]
+    results = sorted((run_map or map)(encode_unit, tasks), key=lambda r: r["unit"])
     dropped: Counter[str] = Counter()
-    try:
-        with tokenizer_threads(workers):
-            for batch in _batches(docs, ENCODE_BATCH):
-                kept = [d for d in batch if d.text]
-                dropped["empty_text"] += len(batch) - len(kept)
-                for doc, enc in zip(kept, encode([d.text for d in kept], add_special_tokens=False)):
-                    ids = enc.ids
-                    ids.append(eot_id)
-                    writers[split.assign(doc.id)].add(doc.id, ids, len(doc.text.encode("utf-8")))
-        splits = {name: w.finish() for name, w in writers.items()}
-        dropped.update(getattr(docs, "dropped", {}))
-    except BaseException:
-        for w in writers.values():
-            w.abort()
-        raise
+    splits = {}
+    for name in cfg.split.splits:
+        shards = [s for r in results for s in r["splits"][name][0]]
+        splits[name] = split_summary(shards, sum(r["splits"][name][1] for r in results))
+    for r in results:
+        dropped.update(r["dropped"])
     _remove_stale(out, splits)
     extra = {
         "split": {"method": "blake2b64(doc_id) / 2**64", "validation": cfg.validation, "test": cfg.test},
@@ -223,7 +276,7 @@ def _remove_stale(out: Path, splits: dict[str, dict]) -> None:
         if not folder.is_dir():
             continue
         for p in folder.glob("shard-*.arrow"):
-            if f"{sub}/{p.name}" not in listed:
+            if f"{sub}/{p.name}" not in listed and SHARD_NAME.match(p.name):
                 p.unlink()
         if not splits.get(sub, {}).get("shards"):  # no documents now: no Hugging Face split either
             for name in SPLIT_FILES:

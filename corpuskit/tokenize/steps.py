@@ -93,6 +93,7 @@ class ShardStep:
     pipeline_config_sha256: str | None = None
     inputs_sha256: str | None = None
     workers: int = 1
+    run_map: Callable | None = None  # an executor's map: one task per input source (shards.write_shards)
 
     def _inputs(self) -> str:
         if self.inputs_sha256 is None:
@@ -116,7 +117,7 @@ class ShardStep:
         manifest = write_shards(self.docs, self.tokenizer_file, self.out_dir, self.cfg, workers=self.workers,
                                 eot_token=self.eot_token, bos_token=self.bos_token, pad_token=self.pad_token,
                                 pipeline_config_sha256=self.pipeline_config_sha256,
-                                record={"inputs_sha256": self._inputs()})
+                                record={"inputs_sha256": self._inputs()}, run_map=self.run_map)
         return summary_line(manifest, time.perf_counter() - t0, self.out_dir)
 
 
@@ -135,24 +136,26 @@ def tokenizer_step(docs: InputDocuments, out_file: Path, cfg: TokenizerConfig, s
 def shard_step(docs: InputDocuments, tokenizer_file: Path, out_dir: Path, cfg: ShardConfig, *, workers: int = 1,
                eot_token: str, bos_token: str | None = None, pad_token: str | None = None,
                pipeline_config_sha256: str | None = None, inputs_sha256: str | None = None,
-               force: bool = False, log: Log = print) -> dict:
-    """Run the shard step unless it is done (or `force`); returns the manifest."""
+               force: bool = False, log: Log = print, run_map: Callable | None = None) -> dict:
+    """Run the shard step unless it is done (or `force`); returns the manifest. `run_map`: an
+    executor's map, for one task per input source."""
     _do(ShardStep(docs, Path(tokenizer_file), Path(out_dir), cfg, eot_token, bos_token, pad_token,
-                  pipeline_config_sha256, inputs_sha256, workers), log, force)
+                  pipeline_config_sha256, inputs_sha256, workers, run_map), log, force)
     return load_manifest(out_dir)
 
 
-def post_steps(cfg, paths: RunPaths, workers: int = 1) -> list:
-    """The pipeline's `tokenizer:` and `shards:` sections as steps over the finished run folder."""
+def post_steps(cfg, paths: RunPaths, workers: int = 1, run_map: Callable | None = None) -> list:
+    """The pipeline's `tokenizer:` and `shards:` sections as steps over the finished run folder;
+    the shard step runs one task per `part-*` file through `run_map` (the run's executor)."""
     tcfg: TokenizerConfig | None = cfg.tokenizer
     scfg: ShardConfig | None = cfg.shards
     if tcfg is None:
         return []
-    docs = InputDocuments(paths.root, ReaderConfig(glob=OUTPUT_GLOB))
+    docs = InputDocuments(paths.root.resolve(), ReaderConfig(glob=OUTPUT_GLOB))  # absolute: tasks may run elsewhere
     fingerprint = docs.fingerprint()
     split = (scfg or ShardConfig()).split
     steps: list = [TokenizerStep(docs, paths.tokenizer, tcfg, split, paths.tokenizer_record, fingerprint, workers)]
     if scfg is not None:
         steps.append(ShardStep(docs, paths.tokenizer, paths.shards, scfg, tcfg.eot_token, tcfg.bos_token,
-                               tcfg.pad_token, cfg.fingerprint(), fingerprint, workers))
+                               tcfg.pad_token, cfg.fingerprint(), fingerprint, workers, run_map))
     return steps

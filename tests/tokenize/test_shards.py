@@ -128,13 +128,13 @@ def test_rerun_skips_and_repairs(corpus, tokenizer_file, tmp_path):
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=2000)
     assert "up to date" in logs[-1]
-    (out / "train" / "shard-00001.arrow").unlink()
+    (out / "train" / "shard-00000-00001.arrow").unlink()
     _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=2000)
     assert "up to date" not in logs[-1]
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     # fewer, larger shards: the old extra files are removed
     _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=10**9)
-    assert sorted(p.name for p in (out / "train").iterdir()) == ["dataset_info.json", "shard-00000.arrow", "state.json"]
+    assert sorted(p.name for p in (out / "train").iterdir()) == ["dataset_info.json", "shard-00000-00000.arrow", "state.json"]
     assert not list(out.rglob(".*tmp*"))
 
 
@@ -170,7 +170,7 @@ def test_an_unreadable_shard_is_named_even_when_its_checksum_matches(shards, tmp
 
     copy = tmp_path / "copy"
     shutil.copytree(shards, copy)
-    victim = copy / "train" / "shard-00001.arrow"
+    victim = copy / "train" / "shard-00000-00001.arrow"
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2] if damage == "truncated" else bytes(range(256)) * 8)
     m = json.loads((copy / "manifest.json").read_text())
@@ -178,3 +178,44 @@ def test_an_unreadable_shard_is_named_even_when_its_checksum_matches(shards, tmp
     (copy / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(ShardsError, match=f"{victim}: not a readable shard"):
         list(iter_split_tokens(copy, load_manifest(copy), "train"))
+
+
+def test_one_task_per_source_on_worker_processes_gives_the_same_bytes(corpus, tokenizer_file, tmp_path):
+    """Each input file is a task of its own (here on two real worker processes, finishing in
+    any order); shards are named after their unit, the directory is byte-identical to an
+    in-process run, and each split's tokens, read in manifest order, follow the input order."""
+    from corpuskit.execute.local import LocalExecutor
+    from corpuskit.tokenize.manifest import iter_split_tokens, load_manifest
+    from corpuskit.tokenize.shards import ShardTask
+
+    records = [r for r in corpus[1] if r["text"]]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    third = len(records) // 3
+    for k, part in enumerate([records[:third], records[third:2 * third], records[2 * third:]]):
+        (folder / f"part-{k:05d}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+    _shard(folder, tokenizer_file, tmp_path / "here", shard_tokens=2000)
+    seen = []
+    with LocalExecutor(2) as executor:
+        def recording_map(fn, tasks):
+            seen.extend(tasks)
+            return reversed(list(executor.map(fn, tasks)))
+
+        shard_step(InputDocuments(folder), tokenizer_file, tmp_path / "pool", ShardConfig(shard_tokens=2000),
+                   workers=2, eot_token="<|endoftext|>", log=lambda m: None, run_map=recording_map)
+    assert [t.unit for t in seen] == ["00000", "00001", "00002"] and all(isinstance(t, ShardTask) for t in seen)
+    files = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "pool") for p in (tmp_path / "pool").rglob("*") if p.is_file())
+    for f in files:
+        assert (tmp_path / "here" / f).read_bytes() == (tmp_path / "pool" / f).read_bytes(), f
+    m = load_manifest(tmp_path / "pool")
+    assert {s["file"].split("/")[1][:11] for s in m["splits"]["train"]["shards"]} == {
+        "shard-00000", "shard-00001", "shard-00002"}
+    tok = load_tokenizer(tokenizer_file)
+    tok.encode_special_tokens = True  # as the shard writer: "<|endoftext|>" in a text is text
+    expected = []
+    for r in records:
+        if _split_of(r["id"], 0.05, 0.0) == "train":
+            expected += tok.encode(r["text"], add_special_tokens=False).ids + [0]
+    got = [int(t) for tokens, _ in iter_split_tokens(tmp_path / "pool", m, "train") for t in tokens]
+    assert got == expected
