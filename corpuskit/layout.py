@@ -85,6 +85,29 @@ def remove_temporaries(folder: Path) -> None:
                 p.unlink()
 
 
+_TOP_FILES = ("stats.json", "config.json", "tokenizer.json", "report.html")
+_SPLITS = ("train", "validation", "test")
+_SPLIT_FILES = ("state.json", "dataset_info.json")  # tokenize/hf.py: the Hugging Face files
+_SHARDS_TOP = ("manifest.json", "tokenizer.json", "dataset_dict.json", "tokenizer_config.json",
+               "special_tokens_map.json", "README.md")
+
+
+def owned_name(rel: str) -> bool:
+    """Whether `rel` (a posix path inside a run folder) is a name corpuskit gives its outputs
+    (what `RunPaths.remove_outputs` may delete, and `publish` may replace on object storage)."""
+    parts = rel.split("/")
+    if len(parts) == 1:
+        return bool(_PART.match(rel)) or rel in _TOP_FILES or rel == "README.md"
+    if len(parts) == 2 and parts[0] in ("rejected", "reports"):
+        return bool((_REJECTED if parts[0] == "rejected" else _REPORT).match(parts[1]))
+    if parts[0] != "shards":
+        return False
+    if len(parts) == 2:
+        return parts[1] in _SHARDS_TOP or parts[1] == SHARDS_MARKER
+    return (len(parts) == 3 and parts[1] in _SPLITS
+            and (bool(SHARD_NAME.match(parts[2])) or parts[2] in _SPLIT_FILES))
+
+
 def _unlink_matching(folder: Path, pattern: re.Pattern) -> None:
     if not folder.is_dir():
         return
@@ -232,17 +255,16 @@ class RunPaths:
             return  # not a corpuskit run folder: nothing here is ours to delete
         shutil.rmtree(self.work, ignore_errors=True)  # `_work` is named and filled by corpuskit only
         _unlink_matching(self.root, _PART)
-        for name in ("stats.json", "config.json", "tokenizer.json", "report.html"):
+        for name in _TOP_FILES:
             (self.root / name).unlink(missing_ok=True)
         _unlink_matching(self.rejected_dir, _REJECTED)
         _unlink_matching(self.root / "reports", _REPORT)
         if (self.shards / SHARDS_MARKER).is_file():
-            for split in ("train", "validation", "test"):
+            for split in _SPLITS:
                 _unlink_matching(self.shards / split, SHARD_NAME)
-                for name in ("state.json", "dataset_info.json"):  # tokenize/hf.py: the Hugging Face files
+                for name in _SPLIT_FILES:
                     (self.shards / split / name).unlink(missing_ok=True)
-            for name in ("manifest.json", "tokenizer.json", "dataset_dict.json", "tokenizer_config.json",
-                         "special_tokens_map.json", "README.md", SHARDS_MARKER):
+            for name in _SHARDS_TOP + (SHARDS_MARKER,):
                 (self.shards / name).unlink(missing_ok=True)
         for folder in (self.shards / "train", self.shards / "validation", self.shards / "test", self.shards,
                        self.rejected_dir, self.root / "reports"):

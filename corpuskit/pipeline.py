@@ -154,8 +154,7 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
     elif not inp.startswith("hf:") and not Path(inp).exists():
         raise PipelineError(f"{where}: input: path not found: {inp}")
     if is_url(str(raw.get("output", ""))):
-        raise PipelineError(f"{where}: output: {raw['output']}: a run folder must be on local disk for now "
-                            "(inputs may be remote); write it locally, then copy it (for example `aws s3 sync`)")
+        _check_url(str(raw["output"]), where, "output")
     fmt = raw.get("format", "parquet")
     if fmt not in FORMATS:
         raise PipelineError(f"{where}: format: must be one of {', '.join(FORMATS)}; got {fmt!r}")
@@ -180,20 +179,24 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
     )
 
 
-def _check_url(url: str, where: str) -> None:
-    """A remote input must be reachable now, not an hour into the run."""
+def _check_url(url: str, where: str, key: str = "input") -> None:
+    """A remote input must be reachable now, not an hour into the run; a remote output's bucket
+    (the URL's first component) must exist."""
     try:
         import fsspec
 
-        fs, key = fsspec.core.url_to_fs(url)
-        found = fs.exists(key)
+        fs, path = fsspec.core.url_to_fs(url)
+        target = path if key == "input" else path.strip("/").split("/", 1)[0]
+        if key == "output" and url.split("://", 1)[0] not in ("s3", "s3a", "gs", "gcs", "az", "abfs"):
+            return  # no bucket to look for (memory://, ...)
+        found = fs.exists(target) if target else False
     except ImportError as err:
-        raise PipelineError(f"{where}: input: {url}: reading it needs {err.name or err} "
+        raise PipelineError(f"{where}: {key}: {url}: using it needs {err.name or err} "
                             "(pip install 'corpuskit[remote]')") from None
     except (OSError, ValueError) as err:
-        raise PipelineError(f"{where}: input: {url}: cannot reach it ({err})") from None
+        raise PipelineError(f"{where}: {key}: {url}: cannot reach it ({err})") from None
     if not found:
-        raise PipelineError(f"{where}: input: not found: {url}")
+        raise PipelineError(f"{where}: {key}: not found: {url if key == 'input' else target}")
 
 
 def read_yaml(path: str | Path, what: str = "pipeline file") -> Any:

@@ -350,6 +350,11 @@ def run_pipeline(
     """
     log = log or (lambda msg: None if quiet else print(msg, file=sys.stderr))
     workers = workers or os.cpu_count() or 1
+    url = cfg.output if is_url(cfg.output) else None
+    if url:  # object storage: run in a local working folder, then publish (corpuskit/publish.py)
+        from corpuskit.publish import work_dir
+
+        cfg = dataclasses.replace(cfg, output=str(work_dir(url)))
     _check_not_inside(cfg)
     sources = plan_units(list_sources(cfg.input, cfg.reader.glob), cfg.unit_bytes)
     paths = RunPaths(Path(cfg.output), cfg.format)
@@ -372,6 +377,10 @@ def run_pipeline(
         from corpuskit.card import write_card
 
         write_card(paths, log)  # README.md: `datasets.load_dataset(OUTPUT)` gives the kept documents
+        if url:
+            from corpuskit.publish import publish
+
+            publish(paths.root, url, log)
     return stats
 
 
@@ -410,7 +419,11 @@ def _run_with_progress(ex, tasks: list[UnitTask], n_units: int, label: str, quie
 
 
 def load_stats(run_dir: str | Path) -> dict:
-    """The merged stats of a finished run, as written to `stats.json`."""
+    """The merged stats of a finished run, as written to `stats.json` (for a URL: its working folder's)."""
+    if is_url(run_dir):
+        from corpuskit.publish import work_dir
+
+        run_dir = work_dir(str(run_dir))
     path = RunPaths(Path(run_dir)).stats
     if not path.exists():
         raise RunError(f"no stats.json in {run_dir}: not a finished corpuskit run")

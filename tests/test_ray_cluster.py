@@ -1,7 +1,8 @@
 """Ray for real: a multi-node cluster on this machine (a head and a worker node, each its own
 raylet and worker processes, started by ray.cluster_utils.Cluster), joined by `address`, with
-the input on a local S3 server. A worker dies mid-unit; Ray retries the unit and the outputs
-are byte-identical to a local run. A unit that raises is reported with its name and error."""
+the input and the output on a local S3 server. A worker dies mid-unit; Ray retries the unit
+and the published outputs are byte-identical to a local run. A unit that raises is reported
+with its name and error."""
 
 import gzip
 import json
@@ -66,22 +67,28 @@ def _outputs(out: Path) -> dict:
             if p.is_file() and "_work" not in p.parts and p.name not in ("stats.json", "config.json", "README.md")}
 
 
-def test_cluster_run_with_a_killed_worker_equals_a_local_run(cluster, tmp_path):
+def _objects(prefix: str) -> dict:
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    return {k[len(prefix) + 1:]: fs.cat_file(k) for k in sorted(fs.find(prefix))
+            if k.rsplit("/", 1)[-1] not in ("stats.json", "config.json", "README.md")}
+
+
+def test_cluster_run_with_a_killed_worker_equals_a_local_run(cluster, tmp_path, monkeypatch):
     address, local, url = cluster
+    monkeypatch.setenv("CORPUSKIT_WORK_DIR", str(tmp_path / "work"))  # the nodes share this machine's disk
     nodes, marker = tmp_path / "nodes", tmp_path / "died"
     nodes.mkdir()
     stages = _default_stages([{"helpers.faults:DieOnce": {"marker": str(marker), "source": "pg1", "after": 10}},
                               {"helpers.faults:RecordNode": {"folder": str(nodes)}}])
     common = {"stages": stages, "reader": {"glob": "*.txt"}, "tokenizer": {"vocab_size": 400},
               "shards": {"shard_tokens": 50_000}}
-    out = tmp_path / "ray"
-    run_pipeline(parse_pipeline({**common, "input": url, "output": str(out)}), workers=2, executor="ray",
-                 address=address, quiet=True)
+    run_pipeline(parse_pipeline({**common, "input": url, "output": "s3://corpus/out-ray"}), workers=2,
+                 executor="ray", address=address, quiet=True)
     assert marker.exists()  # a worker did die mid-unit, and its unit was retried
     assert len({p.name.split("-")[0] for p in nodes.iterdir()}) == 2  # units ran on both nodes
     ref = tmp_path / "local"
     run_pipeline(parse_pipeline({**common, "input": str(local), "output": str(ref)}), workers=2, quiet=True)
-    got, expected = _outputs(out), _outputs(ref)
+    got, expected = _objects("corpus/out-ray"), _outputs(ref)
     for files in (got, expected):  # the manifest names the pipeline's fingerprint, whose input differs
         manifest = json.loads(files.pop("shards/manifest.json"))
         manifest.pop("pipeline_config_sha256")

@@ -82,9 +82,81 @@ def test_run_from_s3_killed_worker_then_resumed_equals_a_local_run(s3, tmp_path,
     assert config["units"][0]["path"] == f"s3://{BUCKET}/in/big.jsonl"
 
 
-def test_missing_remote_input_and_remote_output_are_refused_at_load(s3, tmp_path):
+def test_missing_remote_input_and_missing_bucket_are_refused_at_load(s3, tmp_path):
     with pytest.raises(PipelineError, match="input: not found: s3://corpus/nothing-here/"):
         parse_pipeline({"input": f"s3://{BUCKET}/nothing-here/", "output": str(tmp_path / "o")})
-    with pytest.raises(PipelineError, match="output: s3://corpus/out: a run folder must be on local disk"):
-        parse_pipeline({"input": f"s3://{BUCKET}/in/", "output": f"s3://{BUCKET}/out"})
+    with pytest.raises(PipelineError, match="output: not found: no-such-bucket"):
+        parse_pipeline({"input": f"s3://{BUCKET}/in/", "output": "s3://no-such-bucket/out"})
     assert not (tmp_path / "o").exists() and not any(p.name == "s3:" for p in tmp_path.iterdir())
+
+
+def _objects(fs, prefix):
+    """Every object under `prefix` (relative name -> bytes), as a reader of the bucket sees them."""
+    fs.invalidate_cache()
+    return {k[len(prefix) + 1:]: fs.cat_file(k) for k in sorted(fs.find(prefix))}
+
+
+def _run_files(out):
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and "_work" not in p.parts and p.name != ".corpuskit-lock"}
+
+
+PUBLISHED = {"input": None, "stages": [{"normalize": {}}, {"exact_dedup": {}}, {"minhash_dedup": {}}],
+             "unit_bytes": 4096, "tokenizer": {"vocab_size": 300}, "shards": {"shard_tokens": 2000}}
+
+
+def _same_run(got, expected):
+    """Equal but for what names where the run happened: stats timings, config.json's paths, the card."""
+    for files in (got, expected):
+        for name in ("stats.json", "config.json", "README.md"):
+            files.pop(name)
+    assert got == expected
+
+
+def test_output_on_s3_is_published_whole_and_a_crashed_publish_resumes(s3, tmp_path, monkeypatch):
+    """The run works in its local folder and publishes every output to the bucket under a temporary
+    key, then moves it; a publish that crashes midway (here: the 6th move raises) leaves the prefix
+    without stats.json (unfinished) and a temporary key; the rerun uploads only what is missing,
+    removes the temporary key, and the bucket then holds exactly the local run's outputs."""
+    import corpuskit.publish as publish
+
+    fs, local = s3
+    monkeypatch.setenv("CORPUSKIT_WORK_DIR", str(tmp_path / "work"))
+    ref = tmp_path / "ref"
+    run_pipeline(parse_pipeline({**PUBLISHED, "input": str(local), "output": str(ref)}), workers=2, quiet=True)
+    url = f"s3://{BUCKET}/runs/one"
+    cfg = parse_pipeline({**PUBLISHED, "input": str(local), "output": url})
+    real_mv, moves = s3fs.S3FileSystem.mv, []
+
+    def crashing_mv(self, *args, **kwargs):
+        moves.append(args)
+        if len(moves) == 6:
+            raise OSError("injected: connection lost")
+        return real_mv(self, *args, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "mv", crashing_mv)
+    with pytest.raises(OSError, match="injected"):
+        run_pipeline(cfg, workers=2, quiet=True)
+    half = _objects(fs, f"{BUCKET}/runs/one")
+    assert "stats.json" not in half and any(".tmp-" in k for k in half) and len(half) >= 6
+    monkeypatch.setattr(s3fs.S3FileSystem, "mv", real_mv)
+    logs = []
+    run_pipeline(cfg, workers=2, log=logs.append)
+    assert any(line.startswith("published ") and " 5 already there" in line for line in logs), logs
+    got = _objects(fs, f"{BUCKET}/runs/one")
+    assert not any(".tmp-" in k for k in got) and "stats.json" in got
+    assert any(k.startswith("shards/train/shard-") for k in got) and "reports/minhash_dedup.json" in got
+    assert json.loads(got["stats.json"]) == json.loads((publish.work_dir(url) / "stats.json").read_text())
+    _same_run(got, _run_files(ref))
+
+
+def test_a_prefix_holding_other_objects_is_refused_and_kept(s3, tmp_path, monkeypatch):
+    from corpuskit.layout import RunError
+
+    fs, local = s3
+    monkeypatch.setenv("CORPUSKIT_WORK_DIR", str(tmp_path / "work"))
+    fs.pipe_file(f"{BUCKET}/theirs/thesis.docx", b"not ours")
+    cfg = parse_pipeline({"input": str(local), "output": f"s3://{BUCKET}/theirs", "stages": [{"normalize": {}}]})
+    with pytest.raises(RunError, match="holds objects that corpuskit did not write.*thesis.docx"):
+        run_pipeline(cfg, workers=1, quiet=True)
+    assert _objects(fs, f"{BUCKET}/theirs") == {"thesis.docx": b"not ours"}
