@@ -30,10 +30,7 @@ import os
 import re
 from pathlib import Path
 
-from corpuskit.layout import LOCK, RUN_MARKER, RunError, is_temporary, owned_name
-
-COMPLETE = "stats.json"  # written last: a prefix with it holds a whole run
-LAST = ("shards/manifest.json", COMPLETE)
+from corpuskit.layout import LOCK, RUN_MARKER, RunError, RunPaths, is_temporary, owned_name
 
 
 def work_dir(url: str) -> Path:
@@ -41,6 +38,12 @@ def work_dir(url: str) -> Path:
     base = Path(os.environ.get("CORPUSKIT_WORK_DIR") or Path.home() / ".cache" / "corpuskit" / "runs")
     scheme = re.sub(r"[^a-z0-9]+", "", url.split("://", 1)[0].lower()) or "url"
     return base / f"{scheme}-{hashlib.sha256(url.rstrip('/').encode()).hexdigest()[:16]}"
+
+
+def _last(local: Path) -> tuple[str, str]:
+    """What is published last: the shard manifest, then stats.json (a prefix with it holds a whole run)."""
+    paths = RunPaths(local)
+    return paths.shards_manifest.relative_to(local).as_posix(), paths.stats.relative_to(local).as_posix()
 
 
 def _files(local: Path) -> list[str]:
@@ -53,7 +56,8 @@ def _files(local: Path) -> list[str]:
         if any(is_temporary(part) for part in rel.split("/")):
             continue
         names.append(rel)
-    return [n for n in names if n not in LAST] + [n for n in LAST if n in names]
+    last = _last(local)
+    return [n for n in names if n not in last] + [n for n in last if n in names]
 
 
 def _md5(path: Path) -> str:
@@ -92,13 +96,14 @@ def publish(local: Path, url: str, log=lambda msg: None) -> dict:
     for rel in existing:  # a crashed publish's temporary keys
         if is_temporary(rel.rsplit("/", 1)[-1]):
             fs.rm_file(f"{root}/{rel}")
-    if COMPLETE in existing:
-        fs.rm_file(f"{root}/{COMPLETE}")
+    complete = _last(local)[1]
+    if complete in existing:
+        fs.rm_file(f"{root}/{complete}")
     names = _files(local)
     counts = {"uploaded": 0, "unchanged": 0, "removed": 0}
     for rel in names:
         key, path = f"{root}/{rel}", local / rel
-        if rel != COMPLETE and _same(fs, key, path):
+        if rel != complete and _same(fs, key, path):
             counts["unchanged"] += 1
             continue
         head, _, name = key.rpartition("/")
