@@ -7,6 +7,7 @@ import os
 import click
 
 from corpuskit.commands._common import HELP, CorpuskitGroup, corpus_options, execute, streams, verbose_option
+from corpuskit.io import is_url
 
 
 @click.group(cls=CorpuskitGroup, context_settings=HELP)
@@ -95,9 +96,9 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
                    "(default: 14 bands x 8 rows, about 0.72).")
 @click.option("--ngram", type=click.IntRange(min=1), default=None, help="Words per shingle (default 5).")
 @click.option("--num-perm", type=click.IntRange(min=1), default=None, help="MinHash permutations (default 112).")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, resolve_path=True), default=None,
-              help="Persistent index folder: remove duplicates of documents indexed by earlier runs, "
-                   "then add this run's kept documents to it.")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
+              help="Persistent index folder (or s3://... prefix): remove duplicates of documents indexed by "
+                   "earlier runs, then add this run's kept documents to it.")
 @corpus_options
 def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir, workers, fmt, force, quiet):
     """Remove exact and near-duplicate documents, keeping the first in input order.
@@ -118,6 +119,8 @@ def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir,
     if exact_only and (index_dir or threshold or ngram or num_perm):
         raise click.UsageError("--threshold, --ngram, --num-perm and --index apply to near-duplicate "
                                "removal; drop them or --exact-only")
+    if index_dir and not is_url(index_dir):
+        index_dir = os.path.abspath(index_dir)
     minhash = {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "index_dir": index_dir}
     with streams(input_path, output, fmt) as (inp, out, fmt):
         cfg = preset_pipeline("dedup", inp, out, fmt, stage_params={"minhash_dedup": minhash},

@@ -160,3 +160,36 @@ def test_a_prefix_holding_other_objects_is_refused_and_kept(s3, tmp_path, monkey
     with pytest.raises(RunError, match="holds objects that corpuskit did not write.*thesis.docx"):
         run_pipeline(cfg, workers=1, quiet=True)
     assert _objects(fs, f"{BUCKET}/theirs") == {"thesis.docx": b"not ours"}
+
+
+def test_a_minhash_index_on_s3_dedups_later_batches_and_keeps_one_generation(s3, tmp_path, monkeypatch):
+    """`index_dir: s3://...`: the second batch loses its near copy of a first-batch document, the
+    bucket then holds generation 2 only (marker, manifest, one store), and a third run from a
+    fresh machine (no local copy) sees both batches."""
+    from helpers.dedup import edit, prose, rejected, write_jsonl
+
+    fs, _ = s3
+    monkeypatch.setenv("CORPUSKIT_WORK_DIR", str(tmp_path / "work"))
+    index = f"s3://{BUCKET}/dedup-index"
+    write_jsonl(tmp_path / "b1" / "x.jsonl", [(f"old{i}", prose(600 + i)) for i in range(5)])
+    write_jsonl(tmp_path / "b2" / "y.jsonl", [("new", prose(700)), ("dup", edit(prose(601), 1, seed=1))])
+    write_jsonl(tmp_path / "b3" / "z.jsonl", [("again", edit(prose(700), 1, seed=2))])
+    stage = [{"minhash_dedup": {"index_dir": index}}]
+    for b in ("b1", "b2"):
+        run_pipeline(parse_pipeline({"input": str(tmp_path / b), "output": str(tmp_path / f"o{b}"),
+                                     "stages": stage}), workers=1, quiet=True)
+    assert {k: r["duplicate_of"] for k, r in rejected(tmp_path / "ob2").items()} == {"dup": "old1"}
+    objects = _objects(fs, f"{BUCKET}/dedup-index")
+    manifest = json.loads(objects["manifest.json"])
+    assert manifest["generation"] == 2 and manifest["n_docs"] == 6
+    assert {k.split("/")[0] for k in objects} == {".corpuskit-index", "manifest.json", "gen-000002"}
+    import shutil
+
+    shutil.rmtree(tmp_path / "work")  # another machine: only the bucket remembers
+    run_pipeline(parse_pipeline({"input": str(tmp_path / "b3"), "output": str(tmp_path / "ob3"), "stages": stage}),
+                 workers=1, quiet=True)
+    assert {k: r["duplicate_of"] for k, r in rejected(tmp_path / "ob3").items()} == {"again": "new"}
+    fs.pipe_file(f"{BUCKET}/not-an-index/data.csv", b"a,b\n")
+    with pytest.raises(PipelineError, match="not a corpuskit MinHash index"):
+        parse_pipeline({"input": str(tmp_path / "b3"), "output": str(tmp_path / "o4"),
+                        "stages": [{"minhash_dedup": {"index_dir": f"s3://{BUCKET}/not-an-index"}}]})

@@ -9,17 +9,23 @@ A run reads the current generation and, at the end of its reduce, writes generat
 (old documents plus the ones it kept) in a new folder, then replaces the manifest
 atomically, then deletes older generations. A crash at any point leaves the previous
 manifest and its generation intact.
+
+An index on object storage (`index_dir: s3://bucket/index`) has the same layout. The reduce
+works on a local copy (`publish.work_dir(URL)`): the current generation is downloaded
+(`pull`), and the new one is uploaded object by object under temporary keys, then the
+manifest is replaced, then older generations are deleted (`push`), the same order as on disk.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 
 from corpuskit.errors import ConfigError
-from corpuskit.io import atomic_write_text
+from corpuskit.io import atomic_write_text, is_url
 from corpuskit.layout import claim_folder
 from corpuskit.stages.dedup.store import Store
 
@@ -32,8 +38,15 @@ class IndexMismatchError(ConfigError):
     """The index folder was written with other parameters, or is not an index."""
 
 
-def check_index_folder(index_dir: Path) -> None:
+def check_index_folder(index_dir: Path | str) -> None:
     """Refuse an index folder that corpuskit did not create: it is someone else's."""
+    if is_url(index_dir):
+        fs, root = _remote(index_dir)
+        keys = fs.find(root) if fs.exists(root) else []
+        if keys and f"{root}/{MARKER}" not in keys:
+            raise IndexMismatchError(f"{index_dir} is not a corpuskit MinHash index (no {MARKER}) and not empty; "
+                                     "choose a new or empty prefix for --index")
+        return
     index_dir = Path(index_dir)
     if index_dir.exists() and not (index_dir / MARKER).is_file() and (not index_dir.is_dir() or any(index_dir.iterdir())):
         raise IndexMismatchError(f"{index_dir} is not a corpuskit MinHash index (no {MARKER}) and not empty; "
@@ -90,3 +103,66 @@ def next_generation_dir(index_dir: Path) -> Path:
     manifest = read_manifest(index_dir)
     gen = (manifest["generation"] + 1) if manifest else 1
     return Path(index_dir) / f"gen-{gen:06d}"
+
+
+# -- an index on object storage ----------------------------------------------------------------
+def _remote(url: str):
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(url)
+    fs.invalidate_cache()
+    return fs, root.rstrip("/")
+
+
+def pull(url: str) -> Path:
+    """The local copy of the index at `url`, holding its current generation (downloaded unless
+    the copy has it already); a new, empty folder for an index not created yet."""
+    from corpuskit.publish import work_dir
+
+    check_index_folder(url)
+    local = work_dir(url)
+    fs, root = _remote(url)
+    if not fs.exists(f"{root}/manifest.json"):
+        shutil.rmtree(local, ignore_errors=True)  # the remote index is new: so is the copy
+        return local
+    manifest = json.loads(fs.cat_file(f"{root}/manifest.json"))
+    current = manifest.get("current", "")
+    if not _GENERATION.match(str(current)):
+        raise IndexMismatchError(f"{url}/manifest.json: current {current!r} is not a generation name")
+    mine = read_manifest(local) if (local / "manifest.json").is_file() else None
+    if mine != manifest or not (local / current / "meta.json").is_file():
+        shutil.rmtree(local, ignore_errors=True)
+        local.mkdir(parents=True)
+        (local / MARKER).write_text(json.dumps({"corpuskit": "MinHash index"}) + "\n")
+        tmp = local / f".{current}.tmp-{os.getpid()}"
+        tmp.mkdir()
+        for key in fs.find(f"{root}/{current}"):
+            name = key.rsplit("/", 1)[-1]
+            if "/" in key[len(root) + len(current) + 2:] or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                raise IndexMismatchError(f"{url}: unexpected object {key} in generation {current}")
+            fs.get_file(key, str(tmp / name))
+        tmp.replace(local / current)
+        atomic_write_text(local / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+    return local
+
+
+def push(local: Path, url: str) -> None:
+    """Upload the local copy's current generation to `url`, then its manifest, then delete the
+    remote generations it replaced."""
+    fs, root = _remote(url)
+    manifest = read_manifest(local)
+    current = manifest["current"]
+    if not fs.exists(f"{root}/{MARKER}"):
+        fs.pipe_file(f"{root}/{MARKER}", (local / MARKER).read_bytes())
+    for p in sorted((local / current).iterdir()):
+        tmp = f"{root}/{current}/.{p.name}.tmp-{os.getpid()}"
+        fs.put_file(str(p), tmp)
+        fs.mv(tmp, f"{root}/{current}/{p.name}")
+    tmp = f"{root}/.manifest.json.tmp-{os.getpid()}"
+    fs.put_file(str(local / "manifest.json"), tmp)
+    fs.mv(tmp, f"{root}/manifest.json")
+    fs.invalidate_cache()
+    for key in fs.find(root):
+        top = key[len(root) + 1:].split("/", 1)[0]
+        if _GENERATION.match(top) and top != current:
+            fs.rm_file(key)

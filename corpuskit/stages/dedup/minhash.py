@@ -30,7 +30,8 @@ import numpy as np
 from corpuskit.document import Document
 from corpuskit.stage import GlobalStage, StageContext
 from corpuskit.stages.dedup.cluster import Corpus, decide
-from corpuskit.stages.dedup.index import check_index_folder, next_generation_dir, open_index, publish
+from corpuskit.io import is_url
+from corpuskit.stages.dedup.index import check_index_folder, next_generation_dir, open_index, publish, pull, push
 from corpuskit.stages.dedup.shingles import shingle_hashes
 from corpuskit.stages.dedup.signatures import MinHasher, band_hashes, lsh_params, s_curve_threshold
 from corpuskit.stages.dedup.store import Store, StoreWriter, copy_rows, read_drops, write_drops
@@ -68,7 +69,7 @@ class MinhashDedup(GlobalStage):
         self.threshold = threshold if threshold is not None else s_curve_threshold(self.bands, self.rows)
         self.keep, self.verify, self.max_cluster_size = keep, verify, max_cluster_size
         if index_dir:
-            check_index_folder(Path(index_dir))  # at pipeline load, before any work
+            check_index_folder(index_dir if is_url(index_dir) else Path(index_dir))  # at load, before any work
         self.index_dir = index_dir
         self.batch_size = batch_size
 
@@ -150,7 +151,7 @@ class MinhashDedup(GlobalStage):
             return None
         snap = workdir / "index_base"
         if not snap.exists():
-            current = open_index(Path(self.index_dir), self.params)
+            current = open_index(self._local_index(), self.params)
             if current is None:
                 return None
             tmp = workdir / ".index_base.tmp"
@@ -159,8 +160,12 @@ class MinhashDedup(GlobalStage):
             tmp.replace(snap)
         return Store(snap)
 
+    def _local_index(self) -> Path:
+        """The index folder, or for an index on object storage its local copy (index.pull)."""
+        return pull(self.index_dir) if is_url(self.index_dir) else Path(self.index_dir)
+
     def _update_index(self, corpus, decision, first_unit: int, workdir: Path) -> None:
-        index_dir = Path(self.index_dir)
+        index_dir = self._local_index()
         removed = np.zeros(corpus.n, dtype=bool)
         removed[decision.removed] = True
         keep_rows = []
@@ -173,6 +178,8 @@ class MinhashDedup(GlobalStage):
         n = copy_rows(corpus.stores, keep_rows, dest, self.params, with_shingles)
         publish(index_dir, dest, self.params, {"documents": decision.report["documents"],
                                               "added": n - corpus.n_indexed, "run": str(workdir)})
+        if is_url(self.index_dir):
+            push(index_dir, self.index_dir)
 
     # -- phase 3 ---------------------------------------------------------------------------
     def apply(self, docs: Iterable[Document], ctx: StageContext) -> Iterator[Document]:
