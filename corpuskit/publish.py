@@ -25,7 +25,6 @@ Ray cluster it must be on a file system every node sees (inputs may be remote).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
@@ -46,17 +45,16 @@ def _last(local: Path) -> tuple[str, str]:
     return paths.shards_manifest.relative_to(local).as_posix(), paths.stats.relative_to(local).as_posix()
 
 
-def _files(local: Path) -> list[str]:
-    """The run folder's outputs as posix names relative to it, in publishing order."""
+def _files(local: Path, marker: str, last: tuple[str, ...]) -> list[str]:
+    """The folder's outputs as posix names relative to it, in publishing order."""
     names = []
     for p in sorted(local.rglob("*")):
         rel = p.relative_to(local).as_posix()
-        if not p.is_file() or rel.startswith("_work/") or rel in (LOCK, RUN_MARKER):
+        if not p.is_file() or rel.startswith("_work/") or rel in (LOCK, marker):
             continue
         if any(is_temporary(part) for part in rel.split("/")):
             continue
         names.append(rel)
-    last = _last(local)
     return [n for n in names if n not in last] + [n for n in last if n in names]
 
 
@@ -79,27 +77,33 @@ def _same(fs, key: str, path: Path) -> bool:
     return info.get("size") == path.stat().st_size and bool(etag) and etag == _md5(path)
 
 
-def publish(local: Path, url: str, log=lambda msg: None) -> dict:
-    """Publish the finished run folder `local` to `url`; returns counts of what was done."""
+def publish(local: Path, url: str, log=lambda msg: None, *, marker: str = RUN_MARKER,
+            last: tuple[str, ...] | None = None, owned=owned_name) -> dict:
+    """Publish the finished run folder `local` to `url`; returns counts of what was done.
+
+    For another kind of folder (a shard directory): its ownership `marker`, the names published
+    `last` (the last one marks it complete) and `owned(rel)`, which names it may replace."""
     import fsspec
+
+    last = last or _last(local)
 
     fs, root = fsspec.core.url_to_fs(url)
     root = root.rstrip("/")
     fs.invalidate_cache()  # listings cached by this process may predate another writer's
     existing = sorted(k[len(root) + 1:] for k in fs.find(root)) if fs.exists(root) else []
     fs.invalidate_cache()
-    if existing and RUN_MARKER not in existing:
+    if existing and marker not in existing:
         raise RunError(f"{url} holds objects that corpuskit did not write (for example {existing[0]}); "
                        "refusing to publish the run there (choose a new or empty prefix)")
-    if RUN_MARKER not in existing:
-        fs.pipe_file(f"{root}/{RUN_MARKER}", (json.dumps({"corpuskit": "run"}) + "\n").encode())
+    if marker not in existing:
+        fs.pipe_file(f"{root}/{marker}", (local / marker).read_bytes())
     for rel in existing:  # a crashed publish's temporary keys
         if is_temporary(rel.rsplit("/", 1)[-1]):
             fs.rm_file(f"{root}/{rel}")
-    complete = _last(local)[1]
+    complete = last[-1]
     if complete in existing:
         fs.rm_file(f"{root}/{complete}")
-    names = _files(local)
+    names = _files(local, marker, last)
     counts = {"uploaded": 0, "unchanged": 0, "removed": 0}
     for rel in names:
         key, path = f"{root}/{rel}", local / rel
@@ -111,8 +115,8 @@ def publish(local: Path, url: str, log=lambda msg: None) -> dict:
         fs.put_file(str(path), tmp)
         fs.mv(tmp, key)
         counts["uploaded"] += 1
-    for rel in set(existing) - set(names) - {RUN_MARKER}:
-        if owned_name(rel) and not is_temporary(rel.rsplit("/", 1)[-1]):
+    for rel in sorted(set(existing) - set(names) - {marker}):
+        if owned(rel) and not is_temporary(rel.rsplit("/", 1)[-1]):
             fs.rm_file(f"{root}/{rel}")  # ours by its name, and no longer part of the run
             counts["removed"] += 1
     log(f"published {len(names)} files to {url}: {counts['uploaded']} uploaded, {counts['unchanged']} already "

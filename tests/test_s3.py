@@ -193,3 +193,23 @@ def test_a_minhash_index_on_s3_dedups_later_batches_and_keeps_one_generation(s3,
     with pytest.raises(PipelineError, match="not a corpuskit MinHash index"):
         parse_pipeline({"input": str(tmp_path / "b3"), "output": str(tmp_path / "o4"),
                         "stages": [{"minhash_dedup": {"index_dir": f"s3://{BUCKET}/not-an-index"}}]})
+
+
+def test_corpuskit_shard_publishes_a_shard_directory_to_s3(s3, tmp_path, monkeypatch):
+    """`corpuskit shard INPUT s3://...`: the bucket holds the same files as a local OUT_DIR,
+    manifest included; a second publish over it changes nothing."""
+    from click.testing import CliRunner
+
+    from corpuskit.cli import cli
+    from corpuskit.tokenize.standalone import train_tokenizer
+
+    fs, local = s3
+    monkeypatch.setenv("CORPUSKIT_WORK_DIR", str(tmp_path / "work"))
+    tok = train_tokenizer(local, tmp_path / "tok", {"vocab_size": 300}, {}, log=lambda m: None)
+    args = ["--tokenizer", str(tok), "--shard-tokens", "2000", "-q"]
+    for out in (str(tmp_path / "here"), f"s3://{BUCKET}/shards-a", f"s3://{BUCKET}/shards-a"):
+        result = CliRunner().invoke(cli, ["shard", str(local), out, *args])
+        assert result.exit_code == 0, result.output
+    here = {p.relative_to(tmp_path / "here").as_posix(): p.read_bytes()
+            for p in sorted((tmp_path / "here").rglob("*")) if p.is_file()}
+    assert _objects(fs, f"{BUCKET}/shards-a") == here and "manifest.json" in here and len(here) > 6

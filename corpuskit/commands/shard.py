@@ -34,7 +34,8 @@ from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
 @verbose_option
 def command(input_path, out_dir, tokenizer_file, validation, test, shard_tokens, eot_token, bos_token, pad_token,
             glob, workers, force, quiet):
-    """Tokenize INPUT (a run folder, files, or - for JSON Lines on stdin) into a shard directory OUT_DIR.
+    """Tokenize INPUT (a run folder, files, or - for JSON Lines on stdin) into a shard directory OUT_DIR
+    (a folder, or an s3://... prefix: written locally, then published).
 
     OUT_DIR gets manifest.json, tokenizer.json, train/*.arrow and validation/*.arrow
     (and test/ with --test), and opens as it is with datasets.load_from_disk(OUT_DIR) and

@@ -55,10 +55,24 @@ def shard_corpus(input_path: str | Path, out_dir: str | Path, tokenizer_file: st
     `shards`: `ShardConfig` fields. When the input is a corpuskit run folder, the manifest
     records the fingerprint of the configuration that made it.
     """
+    from corpuskit.io import is_url
     from corpuskit.tokenize.steps import shard_step
 
     cfg = _config(ShardConfig, shards)
     docs = _documents(input_path, glob)
-    return shard_step(docs, Path(tokenizer_file), Path(out_dir), cfg, workers=workers, eot_token=eot_token,
-                      bos_token=bos_token, pad_token=pad_token,
-                      pipeline_config_sha256=RunPaths(Path(input_path)).fingerprint(), force=force, log=log)
+    url = str(out_dir) if is_url(out_dir) else None
+    if url:  # object storage: write in a local working folder, then publish (corpuskit/publish.py)
+        from corpuskit.publish import work_dir
+
+        out_dir = work_dir(url)
+    manifest = shard_step(docs, Path(tokenizer_file), Path(out_dir), cfg, workers=workers, eot_token=eot_token,
+                          bos_token=bos_token, pad_token=pad_token,
+                          pipeline_config_sha256=RunPaths(Path(input_path)).fingerprint(), force=force, log=log)
+    if url:
+        from corpuskit.layout import SHARDS_MARKER, owned_name
+        from corpuskit.publish import publish
+        from corpuskit.tokenize.manifest import MANIFEST
+
+        publish(Path(out_dir), url, log, marker=SHARDS_MARKER, last=(MANIFEST,),
+                owned=lambda rel: owned_name(f"shards/{rel}"))
+    return manifest
