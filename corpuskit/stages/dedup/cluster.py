@@ -4,7 +4,8 @@ Documents get global numbers in input order: indexed documents from earlier runs
 then every unit's documents in unit order. All steps are numpy passes over whole arrays.
 Each LSH band is a task of its own (`band_pairs`, run on the executor's workers), which holds
 one band column (8 bytes per document) and returns that band's candidate pairs; the driver
-holds the pairs, the id table and the cluster labels, never all bands of all documents.
+holds the pairs and the cluster labels (8 bytes a document each), and reads ids store by store
+for the removed documents' keepers only: never all bands, nor all ids, of the whole corpus.
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ class Corpus:
         """(store number, row in that store) of global document numbers."""
         which = np.searchsorted(self.offsets, g, side="right") - 1
         return which, g - self.offsets[which]
+
+    def ids(self, g: np.ndarray) -> list[str]:
+        """The document ids of global numbers `g`, reading only the stores that hold them, one at a
+        time: the driver never holds the id table of the whole corpus (~100 bytes a document)."""
+        which, rows = self.locate(np.asarray(g, dtype=np.int64))
+        out: list[str] = [""] * len(which)
+        for s in np.unique(which).tolist():
+            table = self.stores[s].ids()
+            for i in np.flatnonzero(which == s).tolist():
+                out[i] = table[int(rows[i])]
+        return out
 
     def signatures(self, g: np.ndarray) -> np.ndarray:
         which, rows = self.locate(np.asarray(g, dtype=np.int64))

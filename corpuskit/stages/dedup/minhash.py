@@ -119,8 +119,7 @@ class MinhashDedup(GlobalStage):
         decision = decide(corpus, self.bands, self.threshold, self.keep, self.verify, self.max_cluster_size,
                           run_map=ctx.map)
 
-        ids = [i for s in stores for i in s.ids()]  # the id table: the one thing that grows with the corpus
-        kept_ids = [ids[k] for k in decision.keeper.tolist()]
+        kept_ids = corpus.ids(decision.keeper)  # read store by store: no id table of the whole corpus
         first_unit = len(stores) - n_units
         for u in range(n_units):
             lo, hi = corpus.offsets[first_unit + u], corpus.offsets[first_unit + u + 1]
@@ -129,11 +128,11 @@ class MinhashDedup(GlobalStage):
                         decision.similarity[a:b])
         if self.index_dir:
             self._update_index(corpus, decision, first_unit, ctx.workdir)
-        return self._report(decision, ids, kept_ids)
+        return self._report(decision, corpus.ids(decision.removed[:5]), kept_ids)
 
-    def _report(self, decision, ids: list[str], kept_ids: list[str]) -> dict:
-        examples = [{"kept": k, "removed": ids[r], "similarity": round(float(s), 4)}
-                    for r, k, s in zip(decision.removed[:5].tolist(), kept_ids[:5], decision.similarity[:5])]
+    def _report(self, decision, removed_ids: list[str], kept_ids: list[str]) -> dict:
+        examples = [{"kept": k, "removed": r, "similarity": round(float(s), 4)}
+                    for r, k, s in zip(removed_ids, kept_ids[:5], decision.similarity[:5])]
         report = {"stage": self.name, "params": {**self.params, "threshold": round(self.threshold, 4),
                                                   "keep": self.keep, "verify": self.verify,
                                                   "max_cluster_size": self.max_cluster_size,
