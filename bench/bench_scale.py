@@ -17,9 +17,10 @@ between worker counts so that the load of a shared machine falls on both alike. 
 wall seconds per run, min and median per worker count, the speedup of the medians and of
 the minima, and whether every run's outputs are byte-identical. Then, for the last run, a
 table per stage (MB in, MB/s of the stage's own time, CPU seconds per MB: the stage's time
-in the workers, which run one thread each), the reduce, tokenizer and shard steps (driver
-process), and the peak RSS of the driver and of each worker process, sampled from /proc
-every 0.2 s (a forked worker's RSS includes the pages it shares with the driver).
+in the workers, which run one thread each), the reduces, the tokenizer step (driver) and the
+shard step (one task per output file), and the peak RSS of the driver and of each worker
+process, sampled from /proc every 0.2 s (a forked worker's RSS includes the pages it shares
+with the driver).
 """
 
 from __future__ import annotations
@@ -196,11 +197,12 @@ def stage_table(out: Path, wall: float, rss: dict) -> None:
         print(f"{name:<20}{mb:9.1f}{st['docs_in']:10,}{st['dropped']:9,}{t:9.1f}{rate}{t / max(mb, 1e-9):10.4f}")
     log = (out.with_suffix(".log")).read_text()
     for m in re.finditer(r"^(\S+): reduce over \d+ units took ([\d.]+)s", log, re.M):
-        print(f"{m.group(1) + ' reduce':<20}{'':>37}{float(m.group(2)):9.1f}   (driver; minhash: one task per band)")
-    for what, pat in (("tokenizer", r"^tokenizer: trained .* in ([\d.]+)s"), ("shards", r"^shards: .*; ([\d.]+)s ->")):
+        print(f"{m.group(1) + ' reduce':<20}{'':>37}{float(m.group(2)):9.1f}   (driver{', one task per band' if m.group(1) == 'minhash_dedup' else ''})")
+    for what, pat, where in (("tokenizer", r"^tokenizer: trained .* in ([\d.]+)s", "driver"),
+                             ("shards", r"^shards: .*; ([\d.]+)s ->", "one task per output file")):
         m = re.search(pat, log, re.M)
         if m:
-            print(f"{what:<20}{'':>37}{float(m.group(1)):9.1f}   (driver)")
+            print(f"{what:<20}{'':>37}{float(m.group(1)):9.1f}   ({where})")
     print(f"whole run: {total_mb:.1f} MB in {wall:.1f} s wall = {total_mb / wall:.2f} MB/s")
     workers = sorted(rss["workers"].values(), reverse=True)
     print(f"peak RSS: driver {rss['driver'] / 1024:.0f} MB; workers "
