@@ -29,6 +29,7 @@ import os
 import re
 from pathlib import Path
 
+from corpuskit.io import file_digest
 from corpuskit.layout import LOCK, RUN_MARKER, RunError, RunPaths, is_temporary, owned_name
 
 
@@ -59,11 +60,7 @@ def _files(local: Path, marker: str, last: tuple[str, ...]) -> list[str]:
 
 
 def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "md5")
 
 
 def _same(fs, key: str, path: Path) -> bool:

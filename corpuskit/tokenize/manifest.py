@@ -7,7 +7,6 @@ trainer without corpuskit would (the exporters use them).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpuskit.errors import CorpuskitError
-from corpuskit.io import atomic_write_text
+from corpuskit.io import atomic_write_text, file_digest
 
 FORMAT = "corpuskit-shards"
 FORMAT_VERSION = 1
@@ -33,11 +32,7 @@ class ShardsError(CorpuskitError, ValueError):
 
 
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path)
 
 
 def dtype_for_vocab(vocab_size: int) -> str:
