@@ -59,10 +59,6 @@ def _files(local: Path, marker: str, last: tuple[str, ...]) -> list[str]:
     return [n for n in names if n not in last] + [n for n in last if n in names]
 
 
-def _md5(path: Path) -> str:
-    return file_digest(path, "md5")
-
-
 def _same(fs, key: str, path: Path) -> bool:
     """Whether the object `key` already holds `path`'s bytes (size and MD5 ETag; without an
     ETag to compare, as on memory://, the file is uploaded again)."""
@@ -71,7 +67,15 @@ def _same(fs, key: str, path: Path) -> bool:
     except FileNotFoundError:
         return False
     etag = str(info.get("ETag") or info.get("etag") or "").strip('"')
-    return info.get("size") == path.stat().st_size and bool(etag) and etag == _md5(path)
+    return info.get("size") == path.stat().st_size and bool(etag) and etag == file_digest(path, "md5")
+
+
+def put_atomic(fs, path: Path, key: str) -> None:
+    """Upload `path` to `key` under a temporary key first, then move it: no reader sees half an object."""
+    head, _, name = key.rpartition("/")
+    tmp = f"{head}/.{name}.tmp-{os.getpid()}"
+    fs.put_file(str(path), tmp)
+    fs.mv(tmp, key)
 
 
 def publish(local: Path, url: str, log=lambda msg: None, *, marker: str = RUN_MARKER,
@@ -107,10 +111,7 @@ def publish(local: Path, url: str, log=lambda msg: None, *, marker: str = RUN_MA
         if rel != complete and _same(fs, key, path):
             counts["unchanged"] += 1
             continue
-        head, _, name = key.rpartition("/")
-        tmp = f"{head}/.{name}.tmp-{os.getpid()}"
-        fs.put_file(str(path), tmp)
-        fs.mv(tmp, key)
+        put_atomic(fs, path, key)
         counts["uploaded"] += 1
     for rel in sorted(set(existing) - set(names) - {marker}):
         if owned(rel) and not is_temporary(rel.rsplit("/", 1)[-1]):

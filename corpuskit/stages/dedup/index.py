@@ -26,7 +26,8 @@ from pathlib import Path
 
 from corpuskit.errors import ConfigError
 from corpuskit.io import atomic_write_text, is_url
-from corpuskit.layout import claim_folder
+from corpuskit.layout import claim_folder, is_temporary
+from corpuskit.publish import put_atomic, work_dir
 from corpuskit.stages.dedup.store import Store
 
 FORMAT = 1
@@ -117,8 +118,6 @@ def _remote(url: str):
 def pull(url: str) -> Path:
     """The local copy of the index at `url`, holding its current generation (downloaded unless
     the copy has it already); a new, empty folder for an index not created yet."""
-    from corpuskit.publish import work_dir
-
     check_index_folder(url)
     local = work_dir(url)
     fs, root = _remote(url)
@@ -155,14 +154,10 @@ def push(local: Path, url: str) -> None:
     if not fs.exists(f"{root}/{MARKER}"):
         fs.pipe_file(f"{root}/{MARKER}", (local / MARKER).read_bytes())
     for p in sorted((local / current).iterdir()):
-        tmp = f"{root}/{current}/.{p.name}.tmp-{os.getpid()}"
-        fs.put_file(str(p), tmp)
-        fs.mv(tmp, f"{root}/{current}/{p.name}")
-    tmp = f"{root}/.manifest.json.tmp-{os.getpid()}"
-    fs.put_file(str(local / "manifest.json"), tmp)
-    fs.mv(tmp, f"{root}/manifest.json")
+        put_atomic(fs, p, f"{root}/{current}/{p.name}")
+    put_atomic(fs, local / "manifest.json", f"{root}/manifest.json")
     fs.invalidate_cache()
-    for key in fs.find(root):
+    for key in fs.find(root):  # replaced generations, and a crashed push's temporary keys
         top = key[len(root) + 1:].split("/", 1)[0]
-        if _GENERATION.match(top) and top != current:
+        if (_GENERATION.match(top) and top != current) or is_temporary(key.rsplit("/", 1)[-1]):
             fs.rm_file(key)
