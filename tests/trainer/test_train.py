@@ -16,8 +16,8 @@ from trainer.config import apply_overrides
 from trainer.train import Schedule, steps_within_time, train
 
 # every option of the modern recipe at once (each one on its own is covered by test_model.py)
-RECIPE = ["optimizer=muon", "muon_lr=0.02", "embed_lr=0.05", "schedule=wsd", "model.qk_norm=true", "model.mlp=relu2",
-          "model.tie_weights=false", "model.logit_softcap=15"]
+RECIPE = ["optimizer=muon", "muon_lr=0.02", "embed_lr=0.05", "beta1=0.8", "beta2=0.99", "schedule=wsd",
+          "model.qk_norm=true", "model.mlp=relu2", "model.tie_weights=false", "model.logit_softcap=15"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
