@@ -18,7 +18,8 @@ of word 1-2-grams and char_wb 3-5-grams, class-balanced logistic regression, no 
 balancing), `classifier` (hashed char+word n-grams, trained as `scripts/train_toxicity.py`
 does), `ensemble` (the higher of lexicon and classifier), and, on a sample of at most
 `--embed-cap` rows per (source, label) because encoding is slow on CPU, `embedding`
-(MiniLM + logistic head) and `cascade` (classifier; embedding above the cut, mean of the two).
+(MiniLM + logistic head), `cascade` (classifier; embedding above the cut, mean of the two),
+`blend` (the mean of the two on every unit) and `blend+lexicon` (the higher of blend and lexicon).
 The classifier is reported on that same sample too (`classifier@sample`) for comparison.
 A second table trains on every source's non-test rows and reports each source's own test split.
 """
@@ -170,6 +171,10 @@ def main(argv=None) -> int:
             report("cascade", held, cas[s_dev], sdev_rows, cas[s_test], ys)
             results["cascade"][held]["cut"] = cut
             results["cascade"][held]["sent_share"] = float((c[s_test] >= cut).mean())
+            blend = (c + e) / 2  # the cascade with no cut: every unit through both models
+            report("blend", held, blend[s_dev], sdev_rows, blend[s_test], ys)
+            blend_lex = np.maximum(blend, lex_scores[sample_at])
+            report("blend+lexicon", held, blend_lex[s_dev], sdev_rows, blend_lex[s_test], ys)
         print(f"  ({time.perf_counter() - t1:.0f}s)", file=sys.stderr)
 
     print("\nLeave-one-source-out (train on the others, threshold from their dev fold, report the held-out source):")
