@@ -44,6 +44,28 @@ def test_pool_runs_on_other_processes(monkeypatch, method):
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
 
 
+def _threads(n):
+    import torch
+
+    time.sleep(0.05)
+    return os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_workers_share_the_cores_for_threads(monkeypatch, method):
+    """2 workers on C cores get C // 2 OpenMP threads each (not C each), unless the user chose."""
+    from corpuskit.execute.local import _cores
+
+    monkeypatch.setenv("CORPUSKIT_START_METHOD", method)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    share = max(1, _cores() // 2)
+    with LocalExecutor(2) as ex:
+        assert set(ex.map(_threads, list(range(4)))) == {(str(share), share)}
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    with LocalExecutor(2) as ex:
+        assert {env for env, _ in ex.map(_threads, list(range(4)))} == {"3"}
+
+
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_workers_die_with_their_parent(tmp_path, method):
     """A parent killed outright (or interrupted while it starts workers, before it has recorded
