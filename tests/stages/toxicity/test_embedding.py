@@ -104,3 +104,25 @@ def test_head_training_is_deterministic(tmp_path):
                            "--buckets", "4096", "--books", ""]) == 0
         heads.append(head.read_bytes())
     assert heads[0] == heads[1]
+
+
+class _CountingMany(_Counting):
+    """A slow scorer with `score_many`: counts its calls as well as its units."""
+
+    calls = 0
+
+    def score_many(self, items):
+        self.calls += 1
+        return [self(text, spans) for text, spans in items]
+
+
+def test_cascade_scores_a_chunk_with_one_slow_call_for_the_units_above_the_cut():
+    def fast(text, spans):
+        return np.array([0.9 if text[a:b] == "bad" else 0.01 for a, b in spans])
+
+    texts = ["ok bad ok", "ok ok", "bad bad", ""]
+    items = [(t, [(m.start(), m.end()) for m in __import__("re").finditer(r"\S+", t)]) for t in texts]
+    slow = _CountingMany(0.0)
+    out = CascadeScorer(fast, slow, cut=0.5).score_many(items)
+    assert slow.calls == 1 and slow.units == 3
+    assert [list(o) for o in out] == [[0.01, 0.45, 0.01], [0.01, 0.01], [0.45, 0.45], []]

@@ -117,3 +117,16 @@ def test_registry_and_bad_parameters():
         build_stage("toxicity", {"threshold": 1.5})
     with pytest.raises(StageConfigError, match="model"):
         build_stage("toxicity", {"scorer": "hf"})
+
+
+def test_chunked_scoring_keeps_order_and_matches_one_document_at_a_time():
+    from corpuskit.stages.toxicity import stage as stage_mod
+
+    texts = [NOVEL if i % 3 else ABUSE for i in range(2 * stage_mod.CHUNK_DOCS + 7)]
+    stage = ToxicityFilter(action="annotate")
+    out = list(stage(_docs(*texts)))
+    assert [d.id for d in out] == [f"d{i}" for i in range(len(texts))]
+    single = ToxicityFilter(action="annotate")
+    for doc, text in zip(out, texts):
+        result = single.score(text)
+        assert doc.metadata["toxicity"] == {"score": round(result.char_fraction, 4), **result.summary()}
