@@ -34,14 +34,15 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "corpora"
 sys.path.insert(0, str(REPO))
 
-from corpuskit.stages.toxicity.classifier import FEATURES, WEIGHTS, lowercase, unit_features  # noqa: E402
+from corpuskit.stages.toxicity.classifier import (FEATURES, WEIGHTS, idf_weights, lowercase,  # noqa: E402
+                                                  tfidf_values, unit_counts)
 from corpuskit.stages.toxicity.embedding import HEAD  # noqa: E402
 from corpuskit.stages.toxicity.sources import (BOOKS, capped, dev_fold, read_books, read_sources,  # noqa: E402
                                                source_weights)
 
 N_BUCKETS = 1 << 20
 MAX_CHARS = 1000  # training texts are cut here: the stage scores sentences, not whole threads
-EMBED_CAP = 500  # rows per (source, label) for the embedding head: encoding is the slow part
+EMBED_CAP = 1_000_000  # rows per (source, label) for the embedding head: every row (111k, ~6 min to encode on 2 cores)
 BOOK_PARAGRAPHS = 6000  # negatives from the embedded books (one source among the others)
 TRAIN_DTYPE = "bfloat16"  # the encoder's autocast for training embeddings (what the stage runs on bf16 CPUs)
 
@@ -63,10 +64,10 @@ def save_npz(path: str | Path, **arrays) -> None:
 
 
 def featurize(texts: list[str], n_buckets: int = N_BUCKETS, chunk: int = 4000):
-    """CSR matrix (texts x buckets): each text one unit, feature counts scaled by 1/sqrt(its feature count)."""
+    """CSR matrix (texts x buckets) of feature counts, each text one unit (`tfidf` turns it into the model's input)."""
     from scipy.sparse import csr_matrix
 
-    rows, slots = [], []
+    rows, slots, counts = [], [], []
     for a in range(0, len(texts), chunk):
         part = [lowercase(t[:MAX_CHARS]) for t in texts[a:a + chunk]]
         low = "\n".join(part)
@@ -74,14 +75,25 @@ def featurize(texts: list[str], n_buckets: int = N_BUCKETS, chunk: int = 4000):
         for t in part:
             spans.append((pos, pos + len(t)))
             pos += len(t) + 1
-        r, s = unit_features(low, spans, n_buckets)
+        r, s, c = unit_counts(low, spans, n_buckets)
         rows.append(r + a)
         slots.append(s)
-    r, s = np.concatenate(rows), np.concatenate(slots)
-    counts = np.bincount(r, minlength=len(texts))
-    # float32 halves the memory traffic of the two products per training step
-    x = csr_matrix(((1.0 / np.sqrt(counts[r])).astype(np.float32), (r, s)), shape=(len(texts), n_buckets))
-    x.sum_duplicates()
+        counts.append(c)
+    r, s, c = np.concatenate(rows), np.concatenate(slots), np.concatenate(counts)
+    # the pairs are distinct and sorted, so the matrix is canonical as built
+    return csr_matrix((c.astype(np.float32), (r, s)), shape=(len(texts), n_buckets))
+
+
+def document_frequencies(counts) -> np.ndarray:
+    """How many rows of the count matrix hold each slot."""
+    return np.bincount(counts.indices, minlength=counts.shape[1])
+
+
+def tfidf(counts, idf: np.ndarray):
+    """The classifier's input: `classifier.tfidf_values` on every row of a count matrix (float32 CSR)."""
+    x = counts.copy()
+    unit = np.repeat(np.arange(x.shape[0], dtype=np.int32), np.diff(x.indptr))
+    x.data = tfidf_values(unit, x.indices, x.data, idf, x.shape[0])
     return x
 
 
@@ -107,11 +119,14 @@ def fit(x, y, sample_w, steps: int = 300, lr: float = 0.05, l2: float = 1e-5) ->
     return params[:-1], float(params[-1])
 
 
-def train_classifier(rows, steps: int = 300, n_buckets: int = N_BUCKETS) -> tuple[np.ndarray, float]:
-    """(weights, bias) of the hashed classifier on labelled rows, balanced by source and label."""
+def train_classifier(rows, steps: int = 300, n_buckets: int = N_BUCKETS) -> tuple[np.ndarray, float, np.ndarray]:
+    """(weights, bias, idf) of the hashed classifier on labelled rows, balanced by source and label."""
     weights = source_weights(rows)
-    x = featurize([r.text for r in rows], n_buckets)
-    return fit(x, [r.label for r in rows], [weights[(r.source, r.label)] for r in rows], steps=steps)
+    counts = featurize([r.text for r in rows], n_buckets)
+    idf = idf_weights(document_frequencies(counts), len(rows)).astype(np.float16)  # as shipped
+    x = tfidf(counts, idf.astype(np.float32))
+    w, b = fit(x, [r.label for r in rows], [weights[(r.source, r.label)] for r in rows], steps=steps)
+    return w, b, idf
 
 
 def train_head(rows, emb: np.ndarray, steps: int = 500) -> tuple[np.ndarray, float]:
@@ -165,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     train = [r for r in rows if not dev_fold(r.text)]
     print(f"{len(rows)} labelled rows, {len(train)} for training, {len(rows) - len(train)} in the dev fold",
           file=sys.stderr)
-    weights, bias = train_classifier(train, steps=args.steps, n_buckets=args.buckets)
-    save_npz(args.out, weights=weights.astype(np.float16), bias=np.float64(bias), n_buckets=np.int64(args.buckets),
-             features=np.str_(FEATURES))
+    weights, bias, idf = train_classifier(train, steps=args.steps, n_buckets=args.buckets)
+    save_npz(args.out, weights=weights.astype(np.float16), bias=np.float64(bias), idf=idf,
+             n_buckets=np.int64(args.buckets), features=np.str_(FEATURES))
     print(f"wrote {args.out} ({Path(args.out).stat().st_size} bytes), bias {bias:.3f}", file=sys.stderr)
     if args.no_embedding:
         return 0

@@ -22,10 +22,10 @@ def _sample():
 
 
 def test_weights_are_small_and_plain_arrays():
-    assert WEIGHTS.stat().st_size < 3_000_000
+    assert WEIGHTS.stat().st_size < 5_000_000
     with np.load(WEIGHTS, allow_pickle=False) as data:  # raises if the file held pickled objects
-        assert set(data.files) == {"weights", "bias", "n_buckets", "features"}
-        assert data["weights"].dtype == np.float16
+        assert set(data.files) == {"weights", "bias", "idf", "n_buckets", "features"}
+        assert data["weights"].dtype == data["idf"].dtype == np.float16
         assert str(data["features"]) == FEATURES
 
 
@@ -57,6 +57,27 @@ def test_units_are_scored_independently_of_batching():
     assert np.allclose(together, alone)
     assert together[1] == 0.0  # punctuation only: nothing to judge
     assert together[0] > 0.5 > together[2]
+
+
+def test_unit_vectors_are_sublinear_tfidf_of_unit_length():
+    from corpuskit.stages.toxicity.classifier import tfidf_values
+
+    unit, slot, count = np.array([0, 0, 1]), np.array([3, 5, 3]), np.array([1, 4, 2])
+    idf = np.array([1, 1, 1, 2.0, 1, 0.5], dtype=np.float32)
+    value = tfidf_values(unit, slot, count, idf, 2)
+    raw = np.array([2.0, 0.5 * (1 + np.log(4))])
+    assert np.allclose(value[:2], raw / np.linalg.norm(raw))
+    assert np.allclose(value[2], 1.0)  # a unit with one slot: length 1 whatever its count
+
+
+def test_scoring_matches_the_training_matrix(tmp_path):
+    # the stage and the training script must compute the same vector for a text
+    texts, y = _sample()
+    clf = HashedClassifier()
+    counts = train.featurize(texts[:50])
+    x = train.tfidf(counts, clf.idf)
+    p = 1.0 / (1.0 + np.exp(-(x @ clf.weights + clf.bias)))
+    assert np.allclose(p, [clf.score(t) for t in texts[:50]], atol=1e-5)
 
 
 def _write_sources(folder, texts, y):

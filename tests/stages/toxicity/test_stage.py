@@ -84,7 +84,7 @@ def test_max_aggregate_is_the_naive_rule_that_drops_the_novel():
 def test_mostly_abusive_documents_are_dropped():
     """Documents of Davidson tweets, with fewer clean tweets mixed in, are dropped >= 75%.
 
-    The unit threshold (0.8) is set so that single book paragraphs lose at most 0.3%; the
+    The unit threshold (0.75) is set so that single book paragraphs lose at most 0.3%; the
     price is recall on short abusive documents (docs/TOXICITY.md).
     """
     rows = list(csv.DictReader(FIXTURE.open(encoding="utf-8")))
