@@ -5,7 +5,10 @@
 Prints, for each scorer, the MB/s of the `toxicity` stage on the embedded books (read as
 pipelines/default.yaml reads them), min and median over `--repeats` runs: end to end
 (spawn + read + score + write) and for the stage itself (the stage time summed over the two
-workers, halved). `embedding` runs on the first `--embedding-docs` book documents only:
+workers, halved). For a scorer with a model to load (`cascade`, `embedding`), the time one
+process takes to import and load it is measured apart (in a fresh interpreter, best of 2) and
+the stage figure is also printed without one load per worker: that is the rate on a corpus
+large enough for the load not to matter. `embedding` runs on the first `--embedding-docs` book documents only:
 every sentence goes through MiniLM, which is three orders of magnitude slower.
 On a shared machine these are wall-clock figures under whatever else is running.
 Then, when the Davidson set is present (DAVIDSON=path, default ../shared/corpora/dev next
@@ -42,6 +45,17 @@ def _run_once(scorer: str, src: Path, out: Path, reader: dict):
     return wall, load_stats(cfg.output)["stages"]["toxicity"]
 
 
+def load_seconds(scorer: str) -> float:
+    """Seconds a fresh interpreter takes to import and load `scorer` (what each worker pays once), best of 2."""
+    import subprocess
+
+    code = ("import time; t = time.perf_counter(); from corpuskit.stages.toxicity.scorers import load_scorer; "
+            f"load_scorer({scorer!r}, cut=0.7); print(time.perf_counter() - t)")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # as a worker of two gets it
+    return min(float(subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True,
+                                    capture_output=True, text=True).stdout.split()[-1]) for _ in range(2))
+
+
 def throughput(scorers: list[str], repeats: int, embedding_docs: int) -> None:
     from corpuskit.pipeline import load_pipeline
 
@@ -69,16 +83,21 @@ def throughput(scorers: list[str], repeats: int, embedding_docs: int) -> None:
                 for f in sorted((REPO / "corpus").glob("*.txt.gz")):
                     shutil.copy(f, src / f.name)
                 run_reader = reader
-            walls, stage_rates = [], []
+            walls, stage_rates, steady = [], [], []
+            load = load_seconds(scorer) if scorer in ("cascade", "embedding") else 0.0
             for _ in range(repeats):
                 wall, tox = _run_once(scorer, src, Path(tmp) / "out", run_reader)
                 mb = tox["bytes_in"] / 1e6
                 walls.append(mb / wall)
                 stage_rates.append(mb / (tox["time_s"] / 2))
+                steady.append(mb / max(tox["time_s"] / 2 - load, 1e-9))
         print(f"throughput {scorer:10s}: {mb:.2f} MB, workers=2, {repeats} runs: end to end MB/s min "
               f"{min(walls):.2f} median {statistics.median(walls):.2f}; stage MB/s on 2 cores min "
               f"{min(stage_rates):.2f} median {statistics.median(stage_rates):.2f}; "
               f"{tox.get('dropped_toxic', 0)} of {tox['docs_in']} documents dropped")
+        if load:
+            print(f"  {scorer}: loading it takes {load:.2f}s per worker; stage MB/s without one load per "
+                  f"worker min {min(steady):.2f} median {statistics.median(steady):.2f}")
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     print(f"peak memory (max RSS of this process or a worker): {peak / 1024:.0f} MB; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other processes share the machine)")

@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--editions", default=str(SHARED / "editions" / "docs"))
     ap.add_argument("--web", default=str(SHARED))
     ap.add_argument("--threshold", type=float, nargs="*", default=[],
-                    help="Unit thresholds to try instead of the pipeline's (tuning on the embedded books only).")
+                    help="Unit thresholds to try instead of the pipeline's (tuning: the books and editions are dev data).")
     args = ap.parse_args(argv)
     import os
 
@@ -74,10 +74,11 @@ def main(argv=None) -> int:
     for scorer, params in runs:
         stage = ToxicityFilter(**params)
         print(f"scorer {scorer} ({', '.join(f'{k}={v}' for k, v in sorted(params.items()))})")
-        for label, folder, glob in sets[:1] if args.threshold else sets:
+        for label, folder, glob in sets:
             for cut in CUTS:
                 docs = books(folder, glob, cut)
-                dropped = [d for d in docs if stage.score(d).value(stage.aggregate) >= stage.doc_threshold]
+                scores = [r for a in range(0, len(docs), 256) for r in stage.score_many(docs[a:a + 256])]
+                dropped = [d for d, r in zip(docs, scores) if r.value(stage.aggregate) >= stage.doc_threshold]
                 print(f"  {label:15s} cut {str(cut):9s}: {len(dropped):4d} of {len(docs):6d} dropped "
                       f"({100 * len(dropped) / len(docs):.2f}%)")
                 for d in dropped[:3]:

@@ -15,11 +15,13 @@ on the rows it reports:
 Each labelled text is scored as one unit. Scorers: `lexicon` (the shipped word list, no
 training), `tfidf-lr` (the baseline a competent user writes: scikit-learn hashed TF-IDF
 of word 1-2-grams and char_wb 3-5-grams, class-balanced logistic regression, no source
-balancing), `classifier` (hashed char+word n-grams, trained as `scripts/train_toxicity.py`
-does), `ensemble` (the higher of lexicon and classifier), and, on a sample of at most
+balancing), `classifier` (hashed char+word n-gram TF-IDF, trained as `scripts/train_toxicity.py`
+does, IDF from the fold's training rows), `ensemble` (the higher of lexicon and classifier), and, on a sample of at most
 `--embed-cap` rows per (source, label) because encoding is slow on CPU, `embedding`
 (MiniLM + logistic head), `cascade` (classifier; embedding above the cut, mean of the two),
-`blend` (the mean of the two on every unit) and `blend+lexicon` (the higher of blend and lexicon).
+`blend` (the mean of the two on every unit), `blend+lexicon` (the higher of blend and lexicon),
+`cascade@0.7` (the stage's default cut) and `stack` (a logistic regression over the classifier's
+and the embedding's logits and the lexicon score, fitted on the other sources' dev fold).
 The classifier is reported on that same sample too (`classifier@sample`) for comparison.
 A second table trains on every source's non-test rows and reports each source's own test split.
 """

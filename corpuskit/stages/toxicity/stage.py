@@ -42,7 +42,7 @@ class ToxicityFilter(Stage):
     name = "toxicity"
 
     def __init__(self, scorer: str = "classifier", model: str = "", wordlist: str = "", unit: str = "sentence",
-                 threshold: float = 0.75, aggregate: str = "char_fraction", doc_threshold: float = 0.3,
+                 threshold: float = 0.8, aggregate: str = "char_fraction", doc_threshold: float = 0.3,
                  action: str = "drop", cascade_cut: float = 0.7):
         super().__init__()
         from corpuskit.stages.toxicity.scorers import SCORERS

@@ -58,7 +58,7 @@ def test_eval_prints_figures():
     assert result.exit_code == 0, result.output
     m = json.loads(result.stdout)
     assert m["n"] == 450 and m["positives"] == 300
-    assert m["roc_auc"] > 0.95 and m["f1"] > 0.8  # F1 at the stage threshold, set for books (0.75)
+    assert m["roc_auc"] > 0.95 and m["f1"] > 0.78  # F1 at the stage threshold, set for books (0.8)
 
 
 def test_eval_unknown_column_is_an_error():

@@ -82,9 +82,9 @@ def test_max_aggregate_is_the_naive_rule_that_drops_the_novel():
 
 
 def test_mostly_abusive_documents_are_dropped():
-    """Documents of Davidson tweets, with fewer clean tweets mixed in, are dropped >= 75%.
+    """Documents of Davidson tweets, with fewer clean tweets mixed in, are dropped >= 60%.
 
-    The unit threshold (0.75) is set so that single book paragraphs lose at most 0.3%; the
+    The unit threshold (0.8) is set so that single book paragraphs lose at most 0.3%; the
     price is recall on short abusive documents (docs/TOXICITY.md).
     """
     rows = list(csv.DictReader(FIXTURE.open(encoding="utf-8")))
@@ -99,7 +99,7 @@ def test_mostly_abusive_documents_are_dropped():
         docs.append(Document(text="\n".join(lines), id=str(i)))
     stage = ToxicityFilter()
     kept = list(stage(docs))
-    assert stage.stats.counters["dropped_toxic"] >= 0.75 * len(docs)
+    assert stage.stats.counters["dropped_toxic"] >= 0.6 * len(docs)  # 132 of 200 with the TF-IDF classifier
     assert len(kept) + stage.stats.counters["dropped_toxic"] == len(docs)
 
 
