@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     ap.add_argument("--editions", default=str(SHARED / "editions" / "docs"))
     ap.add_argument("--web", default=str(SHARED))
     ap.add_argument("--threshold", type=float, nargs="*", default=[],
-                    help="Unit thresholds to try instead of the pipeline's (tuning: the books and editions are dev data).")
+                    help="Unit thresholds to try instead of the pipeline's "
+                    "(tuning: the books and the editions are dev data).")
     args = ap.parse_args(argv)
     import os
 

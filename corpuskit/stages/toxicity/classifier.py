@@ -18,7 +18,8 @@ long sentence does not pile up small weights. (Chosen on the dev fold over the e
 rows 0.8348 against 0.8276; docs/TOXICITY.md.) All of it is numpy over the whole document:
 hashes are polynomial prefix sums modulo 2**32 (wrapping uint32 arithmetic; the multiplier
 is odd, hence invertible), so no Python loop runs per character or per word. Training
-(`scripts/train_toxicity.py`) calls the same `unit_features`, so the two cannot drift apart.
+(`scripts/train_toxicity.py`) calls the same `unit_counts` and `tfidf_values`, so the two
+cannot drift apart.
 
 The weights file is a plain `.npz` read with `allow_pickle=False`: arrays only, never code.
 """
