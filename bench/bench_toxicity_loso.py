@@ -147,8 +147,7 @@ def main(argv=None) -> int:
         fit_rows = [rows[i] for i in fit_idx]
         sw = source_weights(fit_rows)
         # IDF from this fold's training rows only, rounded to float16 as the shipped file holds it
-        idf = train.idf_weights(train.document_frequencies(counts[fit_idx]), len(fit_idx))
-        x = train.tfidf(counts, idf.astype(np.float16).astype(np.float32))
+        x = train.tfidf(counts, train.fitted_idf(counts[fit_idx]).astype(np.float32))
         w, b = train.fit(x[fit_idx], y[fit_idx], [sw[(r.source, r.label)] for r in fit_rows], steps=args.steps)
         clf = 1.0 / (1.0 + np.exp(-(x @ w + b)))
         ens = np.maximum(clf, lex_scores)

@@ -89,6 +89,11 @@ def document_frequencies(counts) -> np.ndarray:
     return np.bincount(counts.indices, minlength=counts.shape[1])
 
 
+def fitted_idf(counts) -> np.ndarray:
+    """The IDF of the rows of a count matrix, rounded to float16 as the weights file holds it."""
+    return idf_weights(document_frequencies(counts), counts.shape[0]).astype(np.float16)
+
+
 def tfidf(counts, idf: np.ndarray):
     """The classifier's input: `classifier.tfidf_values` on every row of a count matrix (float32 CSR)."""
     x = counts.copy()
@@ -123,7 +128,7 @@ def train_classifier(rows, steps: int = 300, n_buckets: int = N_BUCKETS) -> tupl
     """(weights, bias, idf) of the hashed classifier on labelled rows, balanced by source and label."""
     weights = source_weights(rows)
     counts = featurize([r.text for r in rows], n_buckets)
-    idf = idf_weights(document_frequencies(counts), len(rows)).astype(np.float16)  # as shipped
+    idf = fitted_idf(counts)
     x = tfidf(counts, idf.astype(np.float32))
     w, b = fit(x, [r.label for r in rows], [weights[(r.source, r.label)] for r in rows], steps=steps)
     return w, b, idf

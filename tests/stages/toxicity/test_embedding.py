@@ -1,5 +1,6 @@
 """The embedding scorer and the cascade: offline (sockets blocked), and the cascade's call counts."""
 
+import re
 import socket
 
 import numpy as np
@@ -121,7 +122,7 @@ def test_cascade_scores_a_chunk_with_one_slow_call_for_the_units_above_the_cut()
         return np.array([0.9 if text[a:b] == "bad" else 0.01 for a, b in spans])
 
     texts = ["ok bad ok", "ok ok", "bad bad", ""]
-    items = [(t, [(m.start(), m.end()) for m in __import__("re").finditer(r"\S+", t)]) for t in texts]
+    items = [(t, [(m.start(), m.end()) for m in re.finditer(r"\S+", t)]) for t in texts]
     slow = _CountingMany(0.0)
     out = CascadeScorer(fast, slow, cut=0.5).score_many(items)
     assert slow.calls == 1 and slow.units == 3
