@@ -17,7 +17,10 @@ A variant is a weighting, then `+key=value` training settings (`steps`, `l2`, `l
   (what `classifier.tfidf_values` computes; shipped).
 
 With `--ensemble`, each variant also gets an `ensemble` line: the higher of its probability
-and the shipped word list's score, as `scorer: ensemble` computes.
+and the shipped word list's score, as `scorer: ensemble` computes. With `--stack`, a `stack`
+line: a logistic regression over the variant's logit and the word list's score, fitted on the
+**other** sources' dev-fold rows (source-balanced), a candidate for combining the two without
+`max`.
 
 Example: `tfidf tfidf+steps=600 tfidf+l2=1e-6 sqrt`. Each variant takes about 6 minutes on 2 cores.
 """
@@ -62,6 +65,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(SHARED / "toxicity"))
     ap.add_argument("--davidson", default=str(SHARED / "dev" / "davidson_labeled_data.csv"))
     ap.add_argument("--ensemble", action="store_true", help="Also score max(probability, word list).")
+    ap.add_argument("--stack", action="store_true", help="Also score a dev-fitted logistic over logit and word list.")
     args = ap.parse_args(argv)
     for v in args.variants:
         if v.split("+")[0] not in WEIGHTINGS:
@@ -74,7 +78,7 @@ def main(argv=None) -> int:
     y = np.array([r.label for r in rows])
     both = [s for s in sorted(set(src)) if len(set(y[src == s])) == 2]
     lex = None
-    if args.ensemble:
+    if args.ensemble or args.stack:
         from corpuskit.stages.toxicity.lexicon import LexiconScorer
 
         scorer = LexiconScorer()
@@ -83,7 +87,8 @@ def main(argv=None) -> int:
         weighting, *opts = variant.split("+")
         opt = dict(o.split("=", 1) for o in opts)
         t0 = time.perf_counter()
-        figures = {name: ({}, {}) for name in ([variant] + ([f"{variant} ensemble"] if lex is not None else []))}
+        names = [variant] + [f"{variant} {k}" for k in ("ensemble", "stack") if getattr(args, k)]
+        figures = {name: ({}, {}) for name in names}
         for held in both:
             fit_idx = np.flatnonzero((src != held) & ~dev)
             x = weighted(counts, weighting, fit_idx)
@@ -92,11 +97,21 @@ def main(argv=None) -> int:
             w, b = train.fit(x[fit_idx], y[fit_idx], [sw[(r.source, r.label)] for r in fit_rows],
                              steps=int(opt.get("steps", 300)), lr=float(opt.get("lr", 0.05)),
                              l2=float(opt.get("l2", 1e-5)))
+            z = x @ w + b
+            if args.stack:  # fitted on the other sources' dev rows, which no model above trained on
+                other = np.flatnonzero((src != held) & dev)
+                sw_dev = source_weights([rows[i] for i in other])
+                feats = np.column_stack([z, lex])
+                sw_, sb = train.fit(feats[other], y[other], [sw_dev[(rows[i].source, rows[i].label)] for i in other],
+                                    steps=500, lr=0.05, l2=0.0)
+                stacked = 1.0 / (1.0 + np.exp(-(feats @ sw_ + sb)))
+                print(f"  {held}: stack coefficients {sw_.round(3).tolist()} bias {sb:.3f}", flush=True)
             for part, mask in enumerate((dev, ~dev)):
                 idx = np.flatnonzero((src == held) & mask)
-                p = 1.0 / (1.0 + np.exp(-(x[idx] @ w + b)))
+                p = 1.0 / (1.0 + np.exp(-z[idx]))
                 for name, (dev_auc, report_auc) in figures.items():
-                    s = np.maximum(p, lex[idx]) if name.endswith("ensemble") else p
+                    s = np.maximum(p, lex[idx]) if name.endswith("ensemble") else \
+                        stacked[idx] if name.endswith("stack") else p
                     (dev_auc, report_auc)[part][held] = roc_auc(s, y[idx])
         for name, (dev_auc, report_auc) in figures.items():
             print(f"{name:20s} DEV mean ROC-AUC {np.mean(list(dev_auc.values())):.4f} | "
