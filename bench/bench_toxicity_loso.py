@@ -190,9 +190,7 @@ def main(argv=None) -> int:
             # stack: a logistic regression over the three scores' logits, fitted on the dev fold
             # (the other sources' rows no model trained on); reported on the held-out source
             feats = np.column_stack([_logit(c), _logit(e), lex_scores[sample_at]])
-            sw = source_weights(sdev_rows)
-            sw_, sb = train.fit(feats[s_dev], y[sample_at][s_dev], [sw[(r.source, r.label)] for r in sdev_rows],
-                                steps=500, lr=0.05, l2=0.0)
+            sw_, sb = train.fit_stack(feats[s_dev], sdev_rows)
             st = 1.0 / (1.0 + np.exp(-(feats @ sw_ + sb)))
             report("stack", held, st[s_dev], sdev_rows, st[s_test], ys)
             results["stack"][held]["coef"] = [round(float(v), 3) for v in (*sw_, sb)]

@@ -100,10 +100,8 @@ def main(argv=None) -> int:
             z = x @ w + b
             if args.stack:  # fitted on the other sources' dev rows, which no model above trained on
                 other = np.flatnonzero((src != held) & dev)
-                sw_dev = source_weights([rows[i] for i in other])
                 feats = np.column_stack([z, lex])
-                sw_, sb = train.fit(feats[other], y[other], [sw_dev[(rows[i].source, rows[i].label)] for i in other],
-                                    steps=500, lr=0.05, l2=0.0)
+                sw_, sb = train.fit_stack(feats[other], [rows[i] for i in other])
                 stacked = 1.0 / (1.0 + np.exp(-(feats @ sw_ + sb)))
                 print(f"  {held}: stack coefficients {sw_.round(3).tolist()} bias {sb:.3f}", flush=True)
             for part, mask in enumerate((dev, ~dev)):

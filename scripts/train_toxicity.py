@@ -141,6 +141,13 @@ def train_head(rows, emb: np.ndarray, steps: int = 500) -> tuple[np.ndarray, flo
                steps=steps, lr=0.05, l2=1e-4)
 
 
+def fit_stack(feats: np.ndarray, rows) -> tuple[np.ndarray, float]:
+    """(w, b) of a logistic regression over other scorers' outputs `feats` on `rows` (dev-fold rows), balanced, no L2."""
+    weights = source_weights(rows)
+    return fit(feats, [r.label for r in rows], [weights[(r.source, r.label)] for r in rows],
+               steps=500, lr=0.05, l2=0.0)
+
+
 def load_rows(toxicity_dir, davidson: str, books: str, book_paragraphs: int, limit: int = 0):
     """The labelled sources, then the book paragraphs; `limit`: the first N rows of each source (tests)."""
     rows = read_sources(toxicity_dir, davidson or None)
