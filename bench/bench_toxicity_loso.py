@@ -107,6 +107,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from corpuskit.stages.toxicity.lexicon import LexiconScorer
+    from corpuskit.stages.toxicity.scorers import ENSEMBLE_LEXICON_SCALE
 
     t0 = time.perf_counter()
     rows = train.load_rows(args.data, args.davidson if Path(args.davidson).is_file() else "",
@@ -150,7 +151,7 @@ def main(argv=None) -> int:
         x = train.tfidf(counts, train.fitted_idf(counts[fit_idx]).astype(np.float32))
         w, b = train.fit(x[fit_idx], y[fit_idx], [sw[(r.source, r.label)] for r in fit_rows], steps=args.steps)
         clf = 1.0 / (1.0 + np.exp(-(x @ w + b)))
-        ens = np.maximum(clf, lex_scores)
+        ens = np.maximum(clf, ENSEMBLE_LEXICON_SCALE * lex_scores)  # as `scorer: ensemble` computes
         for name, s in (("lexicon", lex_scores), ("classifier", clf), ("ensemble", ens)):
             report(name, held, s[dev_idx], dev_rows, s[test_idx], y[test_idx])
         if not args.no_baseline:

@@ -20,7 +20,8 @@ With `--ensemble`, each variant also gets an `ensemble` line: the higher of its 
 and the shipped word list's score, as `scorer: ensemble` computes. With `--stack`, a `stack`
 line: a logistic regression over the variant's logit and the word list's score, fitted on the
 **other** sources' dev-fold rows (source-balanced), a candidate for combining the two without
-`max`.
+`max`. With `--lex-scale S ...`, the `ensemble` line is repeated with the word list's score
+multiplied by each S first (`scorer: ensemble` ships `scorers.ENSEMBLE_LEXICON_SCALE`).
 
 Example: `tfidf tfidf+steps=600 tfidf+l2=1e-6 sqrt`. Each variant takes about 6 minutes on 2 cores.
 """
@@ -66,6 +67,8 @@ def main(argv=None) -> int:
     ap.add_argument("--davidson", default=str(SHARED / "dev" / "davidson_labeled_data.csv"))
     ap.add_argument("--ensemble", action="store_true", help="Also score max(probability, word list).")
     ap.add_argument("--stack", action="store_true", help="Also score a dev-fitted logistic over logit and word list.")
+    ap.add_argument("--lex-scale", type=float, nargs="+", default=[1.0],
+                    help="With --ensemble: one ensemble line per factor on the word list's score.")
     args = ap.parse_args(argv)
     for v in args.variants:
         if v.split("+")[0] not in WEIGHTINGS:
@@ -87,7 +90,9 @@ def main(argv=None) -> int:
         weighting, *opts = variant.split("+")
         opt = dict(o.split("=", 1) for o in opts)
         t0 = time.perf_counter()
-        names = [variant] + [f"{variant} {k}" for k in ("ensemble", "stack") if getattr(args, k)]
+        scales = {f"{variant} ensemble" + (f" x{k:g}" if k != 1.0 else ""): k for k in args.lex_scale} \
+            if args.ensemble else {}
+        names = [variant, *scales] + [f"{variant} stack"] * args.stack
         figures = {name: ({}, {}) for name in names}
         for held in both:
             fit_idx = np.flatnonzero((src != held) & ~dev)
@@ -108,7 +113,7 @@ def main(argv=None) -> int:
                 idx = np.flatnonzero((src == held) & mask)
                 p = 1.0 / (1.0 + np.exp(-z[idx]))
                 for name, (dev_auc, report_auc) in figures.items():
-                    s = np.maximum(p, lex[idx]) if name.endswith("ensemble") else \
+                    s = np.maximum(p, scales[name] * lex[idx]) if name in scales else \
                         stacked[idx] if name.endswith("stack") else p
                     (dev_auc, report_auc)[part][held] = roc_auc(s, y[idx])
         for name, (dev_auc, report_auc) in figures.items():

@@ -195,10 +195,6 @@ class HashedClassifier:
         z = self.bias + np.bincount(unit, weights=self.weights[slot] * value, minlength=n)
         return np.where(np.bincount(unit, minlength=n) > 0, 1.0 / (1.0 + np.exp(-z)), 0.0)
 
-    def score_units(self, units, low: str, spans) -> np.ndarray:
-        """The `TokenScorer` part interface (the tokens are not needed: features come from the characters)."""
-        return self.score_spans(low, spans)
-
     def score_texts(self, texts: list[str]) -> np.ndarray:
         """One probability per text, each text scored as a single unit."""
         low = "\n".join(lowercase(t) for t in texts)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 
-from corpuskit.stages.toxicity.normalize import normalize_token, tokens
+from corpuskit.stages.toxicity.normalize import TOKEN, normalize_token, tokens
 
 WORDLIST = Path(__file__).with_name("wordlist.txt")
 _DOUBLES = re.compile(r"(.)\1+")  # after normalize_token a run is at most two long
@@ -53,6 +53,9 @@ class LexiconScorer:
             if self.stems else None
         # raw token -> 0 (not listed) or (canonical token, weight)
         self._cache: dict[str, int | tuple[str, float]] = {}
+        # raw tokens known not to be listed and without an inner `!` (a `!` can end a sentence
+        # inside a token of the whole text: "shit!fuck" is "shit!" and "fuck" in two units)
+        self._clean: set[str] = set()
 
     def _token(self, raw: str) -> int | tuple[str, float]:
         """The memoized verdict on one raw lowercase token."""
@@ -60,8 +63,11 @@ class LexiconScorer:
         if hit is None:
             if len(self._cache) > 500_000:  # bound memory on endless vocabularies
                 self._cache.clear()
+                self._clean.clear()
             tok, w = self._lookup(normalize_token(raw))
             hit = self._cache[raw] = (tok, w) if w else 0
+            if not w and "!" not in raw.rstrip("!"):
+                self._clean.add(raw)
         return hit
 
     def _lookup(self, tok: str) -> tuple[str, float]:
@@ -86,22 +92,27 @@ class LexiconScorer:
                 best = (stem, w)
         return best
 
-    def score_units(self, units: list[list[str]], low: str = "", spans: list[tuple[int, int]] = ()) -> list[float]:
-        """The lexicon score of each unit.
+    def score_spans(self, low: str, spans: list[tuple[int, int]]) -> list[float]:
+        """The lexicon score of each unit `low[a:b]` of the lowercased text `low`.
 
-        `units` holds the raw lowercase tokens of each unit; phrases are found in `low`
-        (the lowercased text) and assigned to the unit whose span holds their start.
+        Units are cut where `split_units` cuts them: a span may end inside a token of the
+        whole text only at a `!`.
+
+        The common case, no listed word anywhere, costs one tokenization of the whole text and
+        one set test; only a text with a candidate is tokenized unit by unit. Phrases are found
+        in `low` and assigned to the unit whose span holds their start.
         """
-        keep = [1.0] * len(units)
-        flat = [t for u in units for t in u]
-        vals = list(map(self._cache.get, flat))  # memoized: the common case is all zeros
-        if None in vals:
-            vals = [self._token(t) if v is None else v for t, v in zip(flat, vals)]
-        hits = [i for i, v in enumerate(vals) if v]
-        if hits:
+        keep = [1.0] * len(spans)
+        if not self._clean.issuperset(TOKEN.findall(low)):
+            units = [TOKEN.findall(low, a, b) for a, b in spans]
+            flat = [t for u in units for t in u]
+            vals = list(map(self._cache.get, flat))  # memoized: most tokens are known
+            if None in vals:
+                vals = [self._token(t) if v is None else v for t, v in zip(flat, vals)]
             ends = list(accumulate(map(len, units)))  # token index where each unit ends
-            for i in hits:
-                keep[bisect_right(ends, i)] *= 1.0 - vals[i][1]
+            for i, v in enumerate(vals):
+                if v:
+                    keep[bisect_right(ends, i)] *= 1.0 - v[1]
         if self._phrase_re is not None and spans:
             starts = [a for a, _ in spans]
             for m in self._phrase_re.finditer(low):
@@ -113,7 +124,7 @@ class LexiconScorer:
     def score(self, text: str) -> float:
         """The lexicon score of a text in [0, 1]."""
         low = text.lower()
-        return self.score_units([tokens(low)], low, [(0, len(low))])[0]
+        return self.score_spans(low, [(0, len(low))])[0]
 
     def hits(self, text: str) -> list[str]:
         """The listed words found in `text`, in order (for debugging a decision)."""

@@ -13,9 +13,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from corpuskit.stages.toxicity.normalize import TOKEN
 
 SCORERS = ("classifier", "ensemble", "lexicon", "embedding", "cascade", "hf")
+# `ensemble` multiplies the word list's score by this before taking the higher of it and the
+# classifier's, so one listed word alone (weight 0.9 or less) stays under the unit threshold 0.8 and
+# a period slur in a novel's dialogue needs the classifier's agreement (docs/TOXICITY.md:
+# chosen on the dev editions' single paragraphs and the variant bench's dev rows).
+ENSEMBLE_LEXICON_SCALE = 0.88
 
 
 def score_many(scorer, items: list[tuple[str, list[tuple[int, int]]]]) -> list[np.ndarray]:
@@ -32,12 +36,12 @@ def by_units(score_texts, items) -> list[np.ndarray]:
     return [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-class TokenScorer:
-    """Lexicon and/or classifier on one lowercased text; the unit score is the highest of them."""
+class MaxScorer:
+    """Word list and/or classifier on one lowercasing; a unit's score is the highest of the
+    parts' scores, each multiplied by its factor first."""
 
-    def __init__(self, parts: list):
+    def __init__(self, parts: list[tuple[object, float]]):
         self.parts = parts
-        self.needs_tokens = any(not hasattr(p, "score_spans") for p in parts)
 
     def __call__(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         from corpuskit.stages.toxicity.classifier import lowercase
@@ -45,9 +49,8 @@ class TokenScorer:
         if not spans:
             return np.zeros(0)
         low = lowercase(text)
-        units = [TOKEN.findall(low, a, b) for a, b in spans] if self.needs_tokens else None
-        scores = [np.asarray(p.score_units(units, low, spans), dtype=np.float64) for p in self.parts]
-        return np.maximum.reduce(scores)
+        return np.maximum.reduce([factor * np.asarray(p.score_spans(low, spans), dtype=np.float64)
+                                  for p, factor in self.parts])
 
 
 class CascadeScorer:
@@ -98,7 +101,7 @@ def load_scorer(name: str, model: str = "", wordlist: str = "", cut: float = 0.0
 
     parts = []
     if name in ("ensemble", "lexicon"):
-        parts.append(LexiconScorer(wordlist or WORDLIST))
+        parts.append((LexiconScorer(wordlist or WORDLIST), ENSEMBLE_LEXICON_SCALE if name == "ensemble" else 1.0))
     if name in ("ensemble", "classifier"):
-        parts.append(HashedClassifier(model or WEIGHTS))
-    return TokenScorer(parts)
+        parts.append((HashedClassifier(model or WEIGHTS), 1.0))
+    return MaxScorer(parts)

@@ -69,3 +69,22 @@ def test_custom_wordlist(tmp_path):
 
 def test_normalize_token_keeps_numbers_and_drops_mentions():
     assert [normalize_token(t) for t in tokens("@someone 1999 l33t")] == ["", "1999", "leet"]
+
+
+@pytest.mark.parametrize("text", [
+    "A quiet sentence. Then you stupid b1tch! And shit!fuck, all in one token.",
+    "Clean line one.\nwhat an @$$hole\nGo kill yourself. Another clean one?",
+    "Nothing to see here. Nothing at all!",
+])
+def test_units_of_a_text_score_as_each_unit_alone(text):
+    """The whole-text shortcut (one tokenization, one set test) gives each unit its own score."""
+    from corpuskit.stages.toxicity.aggregate import split_units
+
+    spans = split_units(text)
+    for warm in (False, True):  # a fresh scorer, then one whose token memo knows every token
+        lex = LexiconScorer()
+        if warm:
+            lex.score(text)
+        got = lex.score_spans(text.lower(), spans)
+        assert got == [LexiconScorer().score(text[a:b]) for a, b in spans]
+    assert sum(s > 0 for s in got) == (0 if text.startswith("Nothing") else 2 if text.startswith("Clean") else 3)

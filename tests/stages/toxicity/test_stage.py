@@ -4,6 +4,7 @@ import csv
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from corpuskit.document import Document
@@ -130,3 +131,20 @@ def test_chunked_scoring_keeps_order_and_matches_one_document_at_a_time():
     for doc, text in zip(out, texts):
         result = single.score(text)
         assert doc.metadata["toxicity"] == {"score": round(result.char_fraction, 4), **result.summary()}
+
+
+def test_ensemble_is_the_higher_of_the_classifier_and_the_scaled_word_list():
+    """One listed word alone no longer flags a unit; the word list still lifts a unit it agrees on."""
+    from corpuskit.stages.toxicity.classifier import HashedClassifier
+    from corpuskit.stages.toxicity.lexicon import LexiconScorer
+    from corpuskit.stages.toxicity.scorers import ENSEMBLE_LEXICON_SCALE
+
+    text = "The old man shouted at the nigger in the road. You nigger, you faggot! It rained all day."
+    spans = split_units(text)
+    clf = HashedClassifier().score_spans(text.lower(), spans)
+    lex = LexiconScorer().score_spans(text.lower(), spans)
+    got = ToxicityFilter(scorer="ensemble").score(text)
+    assert got.scores == pytest.approx(list(map(max, clf, ENSEMBLE_LEXICON_SCALE * np.array(lex))))
+    assert lex[0] == pytest.approx(0.9) and got.scores[0] < 0.8  # one slur, weight 0.9: under the unit threshold
+    assert lex[1] == pytest.approx(0.99) and got.scores[1] >= 0.8  # two: toxic
+    assert got.toxic == [False, True, False]
