@@ -98,7 +98,7 @@ def tfidf(counts, idf: np.ndarray):
     """The classifier's input: `classifier.tfidf_values` on every row of a count matrix (float32 CSR)."""
     x = counts.copy()
     unit = np.repeat(np.arange(x.shape[0], dtype=np.int32), np.diff(x.indptr))
-    x.data = tfidf_values(unit, x.indices, x.data, idf, x.shape[0])
+    x.data = tfidf_values(unit, x.data, idf[x.indices], x.shape[0])
     return x
 
 

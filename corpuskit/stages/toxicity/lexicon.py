@@ -121,6 +121,11 @@ class LexiconScorer:
                     keep[u] *= 1.0 - self.phrases[m.lastgroup]
         return [1.0 - k for k in keep]
 
+    def score_batch(self, lowered: list[tuple[str, list[tuple[int, int]]]]) -> list[list[float]]:
+        """`score_spans` of each (lowercased text, spans), text by text: a text with a listed word
+        is tokenized unit by unit, which would cost every text of a joined batch that."""
+        return [self.score_spans(low, spans) for low, spans in lowered]
+
     def score(self, text: str) -> float:
         """The lexicon score of a text in [0, 1]."""
         low = text.lower()

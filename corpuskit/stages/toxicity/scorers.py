@@ -44,13 +44,18 @@ class MaxScorer:
         self.parts = parts
 
     def __call__(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        return self.score_many([(text, spans)])[0]
+
+    def score_many(self, items) -> list[np.ndarray]:
+        """Each part scores all the items in one `score_batch` call (the classifier joins them)."""
         from corpuskit.stages.toxicity.classifier import lowercase
 
-        if not spans:
-            return np.zeros(0)
-        low = lowercase(text)
-        return np.maximum.reduce([factor * np.asarray(p.score_spans(low, spans), dtype=np.float64)
-                                  for p, factor in self.parts])
+        lowered = [(lowercase(text), spans) for text, spans in items]
+        out = [np.zeros(len(spans)) for _, spans in items]  # scores are >= 0: max(0, s) = s
+        for part, factor in self.parts:
+            for best, scores in zip(out, part.score_batch(lowered)):
+                np.maximum(best, factor * np.asarray(scores, dtype=np.float64), out=best)
+        return out
 
 
 class CascadeScorer:

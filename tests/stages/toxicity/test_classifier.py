@@ -64,7 +64,7 @@ def test_unit_vectors_are_sublinear_tfidf_of_unit_length():
 
     unit, slot, count = np.array([0, 0, 1]), np.array([3, 5, 3]), np.array([1, 4, 2])
     idf = np.array([1, 1, 1, 2.0, 1, 0.5], dtype=np.float32)
-    value = tfidf_values(unit, slot, count, idf, 2)
+    value = tfidf_values(unit, count, idf[slot], 2)
     raw = np.array([2.0, 0.5 * (1 + np.log(4))])
     assert np.allclose(value[:2], raw / np.linalg.norm(raw))
     assert np.allclose(value[2], 1.0)  # a unit with one slot: length 1 whatever its count
