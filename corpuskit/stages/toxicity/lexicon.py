@@ -51,11 +51,19 @@ class LexiconScorer:
         self._phrase_re = _phrase_regex([t for t, _ in phrases])
         self._stem_re = re.compile("|".join(sorted(map(re.escape, self.stems), key=len, reverse=True))) \
             if self.stems else None
+        # A phrase can only match in a text where each of its words of three or more letters
+        # matches inside some whitespace chunk: bit i + 1 stands for the i-th such word.
+        words = sorted({w for t, _ in phrases for w in t.split() if len(w) >= 3})
+        self._phrase_words = [(re.compile(_phrase_word(w)), 2 << i) for i, w in enumerate(words)]
+        self._phrase_masks = [sum(2 << words.index(w) for w in set(t.split()) if len(w) >= 3) for t, _ in phrases]
         # raw token -> 0 (not listed) or (canonical token, weight)
         self._cache: dict[str, int | tuple[str, float]] = {}
-        # raw tokens known not to be listed and without an inner `!` (a `!` can end a sentence
-        # inside a token of the whole text: "shit!fuck" is "shit!" and "fuck" in two units)
-        self._clean: set[str] = set()
+        # whitespace chunk -> bit 0: holds a listed word or a `!` inside a token (a `!` can end a
+        # sentence inside a token of the whole text: "shit!fuck" is "shit!" and "fuck" in two
+        # units), so the units need their own look-up; bits 1...: phrase words it holds.
+        # Chunks with none of these are in `_plain`.
+        self._chunks: dict[str, int] = {}
+        self._plain: set[str] = set()
 
     def _token(self, raw: str) -> int | tuple[str, float]:
         """The memoized verdict on one raw lowercase token."""
@@ -63,12 +71,26 @@ class LexiconScorer:
         if hit is None:
             if len(self._cache) > 500_000:  # bound memory on endless vocabularies
                 self._cache.clear()
-                self._clean.clear()
             tok, w = self._lookup(normalize_token(raw))
             hit = self._cache[raw] = (tok, w) if w else 0
-            if not w and "!" not in raw.rstrip("!"):
-                self._clean.add(raw)
         return hit
+
+    def _chunk_flags(self, chunk: str) -> int:
+        """The memoized `_chunks` bits of one whitespace chunk of a lowercased text."""
+        flags = self._chunks.get(chunk)
+        if flags is None:
+            if len(self._chunks) + len(self._plain) > 1_000_000:
+                self._chunks.clear()
+                self._plain.clear()
+            flags = int(any(self._token(raw) or "!" in raw.rstrip("!") for raw in TOKEN.findall(chunk)))
+            for pattern, bit in self._phrase_words:
+                if pattern.search(chunk):
+                    flags |= bit
+            if flags:
+                self._chunks[chunk] = flags
+            else:
+                self._plain.add(chunk)
+        return flags
 
     def _lookup(self, tok: str) -> tuple[str, float]:
         for cand in (tok, _DOUBLES.sub(r"\1", tok)) if len(tok) > 1 else (tok,):
@@ -98,12 +120,19 @@ class LexiconScorer:
         Units are cut where `split_units` cuts them: a span may end inside a token of the
         whole text only at a `!`.
 
-        The common case, no listed word anywhere, costs one tokenization of the whole text and
-        one set test; only a text with a candidate is tokenized unit by unit. Phrases are found
-        in `low` and assigned to the unit whose span holds their start.
+        The common case costs one whitespace split and one set test: no token of the text is
+        listed and no phrase has all its words there (tokens never hold whitespace, so a text's
+        tokens are those of its chunks). Only a text with a listed word is tokenized unit by
+        unit, and only one holding every word of some phrase is searched for phrases; a phrase
+        counts for the unit whose span holds its start.
         """
         keep = [1.0] * len(spans)
-        if not self._clean.issuperset(TOKEN.findall(low)):
+        chunks = low.split()
+        flags = 0
+        if not self._plain.issuperset(chunks):
+            for chunk in set(chunks).difference(self._plain):
+                flags |= self._chunk_flags(chunk)
+        if flags & 1:
             units = [TOKEN.findall(low, a, b) for a, b in spans]
             flat = [t for u in units for t in u]
             vals = list(map(self._cache.get, flat))  # memoized: most tokens are known
@@ -113,7 +142,7 @@ class LexiconScorer:
             for i, v in enumerate(vals):
                 if v:
                     keep[bisect_right(ends, i)] *= 1.0 - v[1]
-        if self._phrase_re is not None and spans:
+        if self._phrase_re is not None and spans and any((m & flags) == m for m in self._phrase_masks):
             starts = [a for a, _ in spans]
             for m in self._phrase_re.finditer(low):
                 u = bisect_right(starts, m.start()) - 1
@@ -140,13 +169,16 @@ class LexiconScorer:
 _LOOKALIKE = {"a": "a4@", "e": "e3", "i": "i1!", "o": "o0", "s": "s$5", "t": "t7"}
 
 
+def _phrase_word(w: str) -> str:
+    """The pattern of one word of a phrase: lookalike letters allowed, any letter repeated."""
+    return "".join(f"[{re.escape(_LOOKALIKE[c])}]+" if c in _LOOKALIKE else f"{re.escape(c)}+" for c in w)
+
+
 def _phrase_regex(phrases: list[str]) -> re.Pattern | None:
     """One pattern for all phrases, a named group each, on word boundaries, any spacing."""
     if not phrases:
         return None
-    def word(w: str) -> str:
-        return "".join(f"[{re.escape(_LOOKALIKE[c])}]+" if c in _LOOKALIKE else f"{re.escape(c)}+" for c in w)
-    alts = [f"(?P<p{i}>" + r"\W+".join(map(word, p.split())) + ")" for i, p in enumerate(phrases)]
+    alts = [f"(?P<p{i}>" + r"\W+".join(map(_phrase_word, p.split())) + ")" for i, p in enumerate(phrases)]
     # A leading look-ahead on the possible first characters lets the scan skip most positions
     # before trying the look-behind and the alternation (about 2x faster on book text).
     firsts = "".join(sorted({c for p in phrases for c in _LOOKALIKE.get(p[0], p[0])}))

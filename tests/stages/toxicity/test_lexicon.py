@@ -88,3 +88,15 @@ def test_units_of_a_text_score_as_each_unit_alone(text):
         got = lex.score_spans(text.lower(), spans)
         assert got == [LexiconScorer().score(text[a:b]) for a, b in spans]
     assert sum(s > 0 for s in got) == (0 if text.startswith("Nothing") else 2 if text.startswith("Clean") else 3)
+
+
+def test_memoized_chunks_still_find_phrases_and_words():
+    """Chunks first seen in clean texts ("kill", "yourself,") still make up a phrase later."""
+    lex = LexiconScorer()
+    assert lex.score("Time to kill. Be yourself, always.") == 0.0
+    assert lex.score("They say: kill yourself, now") == pytest.approx(0.95)
+    assert lex.score("Be yourself, always.") == 0.0
+    text = "that's it!fuck it."  # a `!` inside a chunk ends a unit
+    from corpuskit.stages.toxicity.aggregate import split_units
+
+    assert lex.score_spans(text, split_units(text)) == [0.0, lex.score("fuck it.")] != [0.0, 0.0]
