@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 AGGREGATES = ("max", "fraction", "char_fraction")
 UNITS = ("sentence", "line")
@@ -31,15 +32,19 @@ def split_units(text: str, unit: str = "sentence") -> list[tuple[int, int]]:
 
 @dataclass
 class DocScore:
-    """Unit spans and scores of one document, with the document-level aggregates."""
+    """Unit spans and scores of one document, with the document-level aggregates (each computed once)."""
 
     spans: list[tuple[int, int]]
     scores: list[float]
     threshold: float
 
-    @property
+    @cached_property
     def toxic(self) -> list[bool]:
         return [s >= self.threshold for s in self.scores]
+
+    @cached_property
+    def toxic_units(self) -> int:
+        return sum(self.toxic)
 
     @property
     def max(self) -> float:
@@ -47,10 +52,12 @@ class DocScore:
 
     @property
     def fraction(self) -> float:
-        return sum(self.toxic) / len(self.scores) if self.scores else 0.0
+        return self.toxic_units / len(self.scores) if self.scores else 0.0
 
-    @property
+    @cached_property
     def char_fraction(self) -> float:
+        if not self.toxic_units:  # most documents: no need to sum the lengths
+            return 0.0
         total = sum(e - s for s, e in self.spans)
         bad = sum(e - s for (s, e), t in zip(self.spans, self.toxic) if t)
         return bad / total if total else 0.0
@@ -66,7 +73,7 @@ class DocScore:
             "fraction": round(self.fraction, 4),
             "char_fraction": round(self.char_fraction, 4),
             "units": len(self.scores),
-            "toxic_units": sum(self.toxic),
+            "toxic_units": self.toxic_units,
         }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from corpuskit.document import Document
 from corpuskit.stage import Stage
 from corpuskit.stages.toxicity.aggregate import AGGREGATES, UNITS, DocScore, redact, split_units
@@ -80,7 +82,7 @@ class ToxicityFilter(Stage):
         from corpuskit.stages.toxicity.scorers import score_many
 
         items = [(text, split_units(text, self.unit)) for text in texts]
-        return [DocScore(spans, [float(s) for s in scores], self.threshold)
+        return [DocScore(spans, np.asarray(scores, dtype=np.float64).tolist(), self.threshold)
                 for (_, spans), scores in zip(items, score_many(self.scorer, items))]
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
