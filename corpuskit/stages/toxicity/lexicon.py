@@ -55,6 +55,9 @@ class LexiconScorer:
         # matches inside some whitespace chunk: bit i + 1 stands for the i-th such word.
         words = sorted({w for t, _ in phrases for w in t.split() if len(w) >= 3})
         self._phrase_words = [(re.compile(_phrase_word(w)), 2 << i) for i, w in enumerate(words)]
+        firsts = "".join(sorted({c for w in words for c in _LOOKALIKE.get(w[0], w[0])}))
+        self._any_phrase_word = re.compile(f"(?=[{re.escape(firsts)}])(?:" + "|".join(map(_phrase_word, words)) + ")") \
+            if words else None
         self._phrase_masks = [sum(2 << words.index(w) for w in set(t.split()) if len(w) >= 3) for t, _ in phrases]
         # raw token -> 0 (not listed) or (canonical token, weight)
         self._cache: dict[str, int | tuple[str, float]] = {}
@@ -83,9 +86,10 @@ class LexiconScorer:
                 self._chunks.clear()
                 self._plain.clear()
             flags = int(any(self._token(raw) or "!" in raw.rstrip("!") for raw in TOKEN.findall(chunk)))
-            for pattern, bit in self._phrase_words:
-                if pattern.search(chunk):
-                    flags |= bit
+            if self._any_phrase_word is not None and self._any_phrase_word.search(chunk):  # most chunks: no
+                for pattern, bit in self._phrase_words:
+                    if pattern.search(chunk):
+                        flags |= bit
             if flags:
                 self._chunks[chunk] = flags
             else:
