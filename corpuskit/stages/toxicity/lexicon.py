@@ -78,22 +78,40 @@ class LexiconScorer:
             hit = self._cache[raw] = (tok, w) if w else 0
         return hit
 
-    def _chunk_flags(self, chunk: str) -> int:
-        """The memoized `_chunks` bits of one whitespace chunk of a lowercased text."""
-        flags = self._chunks.get(chunk)
-        if flags is None:
-            if len(self._chunks) + len(self._plain) > 1_000_000:
-                self._chunks.clear()
-                self._plain.clear()
-            flags = int(any(self._token(raw) or "!" in raw.rstrip("!") for raw in TOKEN.findall(chunk)))
-            if self._any_phrase_word is not None and self._any_phrase_word.search(chunk):  # most chunks: no
-                for pattern, bit in self._phrase_words:
-                    if pattern.search(chunk):
-                        flags |= bit
-            if flags:
-                self._chunks[chunk] = flags
-            else:
-                self._plain.add(chunk)
+    def _learn(self, chunks: list[str]) -> int:
+        """Memoize the `_chunks` bits of chunks never seen before; their OR.
+
+        All of them at once: one tokenization and one phrase-word scan of the chunks joined by
+        line breaks (neither a token nor a phrase word holds whitespace), then a closer look
+        only at the chunks that hold a listed token or a phrase word.
+        """
+        if len(self._chunks) + len(self._plain) > 1_000_000:  # bound memory on endless vocabularies
+            self._chunks.clear()
+            self._plain.clear()
+        joined = "\n".join(chunks)
+        marks: dict[int, int] = {}
+        bad, known = set(), self._cache.get
+        for t in set(TOKEN.findall(joined)):
+            hit = known(t)
+            if hit is None:
+                hit = self._token(t)
+            if hit or ("!" in t and "!" in t.rstrip("!")):
+                bad.add(t)
+        if bad:
+            for i, chunk in enumerate(chunks):
+                if not bad.isdisjoint(TOKEN.findall(chunk)):
+                    marks[i] = 1
+        if self._any_phrase_word is not None:
+            starts = list(accumulate((len(c) + 1 for c in chunks[:-1]), initial=0))
+            for m in self._any_phrase_word.finditer(joined):  # a chunk with two words: both found below
+                i = bisect_right(starts, m.start()) - 1
+                marks[i] = marks.get(i, 0) | sum(bit for pattern, bit in self._phrase_words
+                                                 if pattern.search(chunks[i]))
+        flags = 0
+        for i, bits in marks.items():
+            self._chunks[chunks[i]] = bits
+            flags |= bits
+        self._plain.update(c for i, c in enumerate(chunks) if i not in marks)
         return flags
 
     def _lookup(self, tok: str) -> tuple[str, float]:
@@ -134,8 +152,15 @@ class LexiconScorer:
         chunks = low.split()
         flags = 0
         if not self._plain.issuperset(chunks):
+            fresh = []
             for chunk in set(chunks).difference(self._plain):
-                flags |= self._chunk_flags(chunk)
+                bits = self._chunks.get(chunk)
+                if bits is None:
+                    fresh.append(chunk)
+                else:
+                    flags |= bits
+            if fresh:
+                flags |= self._learn(fresh)
         if flags & 1:
             units = [TOKEN.findall(low, a, b) for a, b in spans]
             flat = [t for u in units for t in u]
