@@ -101,17 +101,19 @@ class LexiconScorer:
             for i, chunk in enumerate(chunks):
                 if not bad.isdisjoint(TOKEN.findall(chunk)):
                     marks[i] = 1
-        if self._any_phrase_word is not None:
-            starts = list(accumulate((len(c) + 1 for c in chunks[:-1]), initial=0))
-            for m in self._any_phrase_word.finditer(joined):  # a chunk with two words: both found below
-                i = bisect_right(starts, m.start()) - 1
-                marks[i] = marks.get(i, 0) | sum(bit for pattern, bit in self._phrase_words
-                                                 if pattern.search(chunks[i]))
+        found = self._any_phrase_word.finditer(joined) if self._any_phrase_word is not None else ()
+        starts = None
+        for m in found:  # a chunk with two phrase words: both are found below
+            if starts is None:
+                starts = list(accumulate((len(c) + 1 for c in chunks[:-1]), initial=0))
+            i = bisect_right(starts, m.start()) - 1
+            marks[i] = marks.get(i, 0) | sum(bit for pattern, bit in self._phrase_words
+                                             if pattern.search(chunks[i]))
         flags = 0
         for i, bits in marks.items():
             self._chunks[chunks[i]] = bits
             flags |= bits
-        self._plain.update(c for i, c in enumerate(chunks) if i not in marks)
+        self._plain.update((c for i, c in enumerate(chunks) if i not in marks) if marks else chunks)
         return flags
 
     def _lookup(self, tok: str) -> tuple[str, float]:
