@@ -61,6 +61,7 @@ class LexiconScorer:
         self._phrase_masks = [sum(2 << words.index(w) for w in set(t.split()) if len(w) >= 3) for t, _ in phrases]
         # raw token -> 0 (not listed) or (canonical token, weight)
         self._cache: dict[str, int | tuple[str, float]] = {}
+        self._unlisted: set[str] = set()  # the raw tokens whose verdict is 0
         # whitespace chunk -> bit 0: holds a listed word or a `!` inside a token (a `!` can end a
         # sentence inside a token of the whole text: "shit!fuck" is "shit!" and "fuck" in two
         # units), so the units need their own look-up; bits 1...: phrase words it holds.
@@ -74,8 +75,11 @@ class LexiconScorer:
         if hit is None:
             if len(self._cache) > 500_000:  # bound memory on endless vocabularies
                 self._cache.clear()
+                self._unlisted.clear()
             tok, w = self._lookup(normalize_token(raw))
             hit = self._cache[raw] = (tok, w) if w else 0
+            if not hit:
+                self._unlisted.add(raw)
         return hit
 
     def _learn(self, chunks: list[str]) -> int:
@@ -117,7 +121,8 @@ class LexiconScorer:
         return flags
 
     def _lookup(self, tok: str) -> tuple[str, float]:
-        for cand in (tok, _DOUBLES.sub(r"\1", tok)) if len(tok) > 1 else (tok,):
+        # a token whose letters all differ has no doubled letter to undo
+        for cand in (tok,) if len(set(tok)) == len(tok) else (tok, _DOUBLES.sub(r"\1", tok)):
             if cand in self.words:
                 return cand, self.words[cand]
             if self._stem_re is not None and (m := self._stem_re.match(cand)):
@@ -164,15 +169,12 @@ class LexiconScorer:
             if fresh:
                 flags |= self._learn(fresh)
         if flags & 1:
-            units = [TOKEN.findall(low, a, b) for a, b in spans]
-            flat = [t for u in units for t in u]
-            vals = list(map(self._cache.get, flat))  # memoized: most tokens are known
-            if None in vals:
-                vals = [self._token(t) if v is None else v for t, v in zip(flat, vals)]
-            ends = list(accumulate(map(len, units)))  # token index where each unit ends
-            for i, v in enumerate(vals):
-                if v:
-                    keep[bisect_right(ends, i)] *= 1.0 - v[1]
+            for u, (a, b) in enumerate(spans):
+                unit = TOKEN.findall(low, a, b)
+                if not self._unlisted.issuperset(unit):
+                    for t in unit:
+                        if hit := self._token(t):
+                            keep[u] *= 1.0 - hit[1]
         if self._phrase_re is not None and spans and any((m & flags) == m for m in self._phrase_masks):
             starts = [a for a, _ in spans]
             for m in self._phrase_re.finditer(low):

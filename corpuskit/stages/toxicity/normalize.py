@@ -19,6 +19,8 @@ _RUNS = re.compile(r"(.)\1{2,}")  # three or more of the same character
 
 def collapse(token: str, keep: int) -> str:
     """Shorten runs of 3+ repeated characters to `keep` (1 or 2): fuuuuck -> fuck / fuuck."""
+    if len(set(token)) > len(token) - 2:  # a run of three repeats some character twice
+        return token
     return _RUNS.sub(lambda m: m.group(1) * keep, token)
 
 
