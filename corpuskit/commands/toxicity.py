@@ -23,8 +23,8 @@ def scorer_options(f):
     f = click.option("--model", default=_DEFAULT["model"], help="hf: folder of a saved text-classification model; "
                      "classifier: another weights .npz.")(f)
     f = click.option("--scorer", type=click.Choice(_SCORERS), default=_DEFAULT["scorer"], show_default=True,
-                     help="Shipped n-gram classifier, + word list (ensemble), word list alone, MiniLM embedding, "
-                     "classifier then embedding (cascade), or a local HF model.")(f)
+                     help="Shipped n-gram classifier and word list (ensemble), the classifier alone, the word list "
+                     "alone, MiniLM embedding, classifier then embedding (cascade), or a local HF model.")(f)
     return f
 
 

@@ -16,7 +16,7 @@ from corpuskit.stages.toxicity.stage import ToxicityFilter
 SCORE_AGGREGATE = "max"
 
 
-def scoring_stage(scorer: str = "classifier", model: str = "", unit: str = "sentence", aggregate: str | None = None,
+def scoring_stage(scorer: str = "ensemble", model: str = "", unit: str = "sentence", aggregate: str | None = None,
                   **params) -> ToxicityFilter:
     """A `ToxicityFilter` to score with (aggregate default: the highest unit score); ConfigError for a bad value."""
     try:

@@ -22,11 +22,11 @@ class ToxicityFilter(Stage):
     """Drop documents that are mostly abuse (reason `toxic`); keep books with a curse in them.
 
     Parameters (the YAML parameters):
-      scorer: "classifier" (hashed character + word n-grams), "ensemble" (word list and
-        classifier, higher score wins), "lexicon", "embedding" (MiniLM sentence embeddings and a
-        logistic head; needs the `embed` extra), "cascade" (classifier on every unit, embedding
-        only on units scoring at least `cascade_cut`), or "hf" (a Hugging Face
-        text-classification model saved in `model`).
+      scorer: "ensemble" (default: the classifier and the word list, the higher score wins,
+        the word list's times 0.88), "classifier" (hashed character + word n-grams), "lexicon",
+        "embedding" (MiniLM sentence embeddings and a logistic head; needs the `embed` extra),
+        "cascade" (classifier on every unit, embedding only on units scoring at least
+        `cascade_cut`), or "hf" (a Hugging Face text-classification model saved in `model`).
       model: a folder for "hf"; another weights .npz for "classifier" / "ensemble", another
         head .npz for "embedding" (default: the shipped ones).
       wordlist: another TERM<TAB>WEIGHT file for the lexicon (default: the shipped one).
@@ -43,7 +43,7 @@ class ToxicityFilter(Stage):
 
     name = "toxicity"
 
-    def __init__(self, scorer: str = "classifier", model: str = "", wordlist: str = "", unit: str = "sentence",
+    def __init__(self, scorer: str = "ensemble", model: str = "", wordlist: str = "", unit: str = "sentence",
                  threshold: float = 0.8, aggregate: str = "char_fraction", doc_threshold: float = 0.3,
                  action: str = "drop", cascade_cut: float = 0.7):
         super().__init__()

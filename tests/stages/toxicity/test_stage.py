@@ -148,3 +148,18 @@ def test_ensemble_is_the_higher_of_the_classifier_and_the_scaled_word_list():
     assert lex[0] == pytest.approx(0.9) and got.scores[0] < 0.8  # one slur, weight 0.9: under the unit threshold
     assert lex[1] == pytest.approx(0.99) and got.scores[1] >= 0.8  # two: toxic
     assert got.toxic == [False, True, False]
+
+
+def test_the_default_scorer_is_the_ensemble_and_batching_does_not_change_scores():
+    """The stage, `corpuskit toxicity score` and the default pipeline all use `ensemble`; the
+    classifier's joined batches give every text the scores it gets alone."""
+    from corpuskit.stages.toxicity.score import scoring_stage
+
+    assert ToxicityFilter().scorer_name == scoring_stage().scorer_name == "ensemble"
+    texts = ["You nigger, you faggot! It rained all day.", "", "* * *", "A quiet sentence. Then you stupid b1tch!",
+             "Go kill yourself. " * 50, "Quiet words here. " * 1000, "you stupid bitch"]  # > BATCH_CHARS: 3 batches
+    stage = ToxicityFilter()
+    together = stage.score_many(texts)
+    for text, got in zip(texts, together):
+        assert got.scores == stage.score(text).scores
+    assert [sum(r.toxic) for r in together] == [1, 0, 0, 1, 50, 0, 1]
