@@ -52,13 +52,16 @@ class LexiconScorer:
         self._stem_re = re.compile("|".join(sorted(map(re.escape, self.stems), key=len, reverse=True))) \
             if self.stems else None
         # A phrase can only match in a text where each of its words of three or more letters
-        # matches inside some whitespace chunk: bit i + 1 stands for the i-th such word.
-        words = sorted({w for t, _ in phrases for w in t.split() if len(w) >= 3})
-        self._phrase_words = [(re.compile(_phrase_word(w)), 2 << i) for i, w in enumerate(words)]
+        # matches, as a whole word, inside some whitespace chunk (the phrase's pattern has a
+        # non-word character or an edge of the text on each side of every word): bit i + 1 stands
+        # for the i-th such word.
+        keys = [{w for w in t.split() if len(w) >= 3} for t, _ in phrases]
+        words = sorted(set().union(*keys))
+        self._phrase_words = [(re.compile(rf"(?<!\w){_phrase_word(w)}(?!\w)"), 2 << i) for i, w in enumerate(words)]
+        self._phrase_masks = [sum(2 << words.index(w) for w in k) for k in keys]
         firsts = "".join(sorted({c for w in words for c in _LOOKALIKE.get(w[0], w[0])}))
-        self._any_phrase_word = re.compile(f"(?=[{re.escape(firsts)}])(?:" + "|".join(map(_phrase_word, words)) + ")") \
-            if words else None
-        self._phrase_masks = [sum(2 << words.index(w) for w in set(t.split()) if len(w) >= 3) for t, _ in phrases]
+        self._any_phrase_word = re.compile(f"(?=[{re.escape(firsts)}])" + r"(?<!\w)(?:"
+                                           + "|".join(map(_phrase_word, words)) + r")(?!\w)") if words else None
         # raw token -> 0 (not listed) or (canonical token, weight)
         self._cache: dict[str, int | tuple[str, float]] = {}
         self._unlisted: set[str] = set()  # the raw tokens whose verdict is 0
@@ -150,10 +153,10 @@ class LexiconScorer:
         whole text only at a `!`.
 
         The common case costs one whitespace split and one set test: no token of the text is
-        listed and no phrase has all its words there (tokens never hold whitespace, so a text's
-        tokens are those of its chunks). Only a text with a listed word is tokenized unit by
-        unit, and only one holding every word of some phrase is searched for phrases; a phrase
-        counts for the unit whose span holds its start.
+        listed and no phrase has all its words there (tokens never hold whitespace, so a
+        text's tokens are those of its chunks). Only a text with a listed word is tokenized unit
+        by unit, and only one holding the words of some phrase is searched for phrases;
+        a phrase counts for the unit whose span holds its start.
         """
         keep = [1.0] * len(spans)
         chunks = low.split()
