@@ -96,6 +96,9 @@ def test_memoized_chunks_still_find_phrases_and_words():
     assert lex.score("Time to kill. Be yourself, always.") == 0.0
     assert lex.score("They say: kill yourself, now") == pytest.approx(0.95)
     assert lex.score("Be yourself, always.") == 0.0
+    assert lex.score("The young ladies died; hope is yours.") == 0.0  # no whole phrase word but "hope"
+    for text in ("I hope you die!!!", "(go die)", "k1ll y0urself.", "\u201cKill yourself\u201d"):
+        assert lex.score(text) >= 0.85, text
     text = "that's it!fuck it."  # a `!` inside a chunk ends a unit
     from corpuskit.stages.toxicity.aggregate import split_units
 
