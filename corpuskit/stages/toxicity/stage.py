@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-import numpy as np
-
 from corpuskit.document import Document
 from corpuskit.stage import Stage
 from corpuskit.stages.toxicity.aggregate import AGGREGATES, UNITS, DocScore, redact, split_units
@@ -79,6 +77,8 @@ class ToxicityFilter(Stage):
 
     def score_many(self, texts: list[str]) -> list[DocScore]:
         """`score` of several texts, with one batched call to the scorer."""
+        import numpy as np  # here, not at import: building a pipeline or the CLI needs no numpy
+
         from corpuskit.stages.toxicity.scorers import score_many
 
         items = [(text, split_units(text, self.unit)) for text in texts]
