@@ -26,6 +26,7 @@ import numpy as np
 
 HEAD = Path(__file__).with_name("embedding_head.npz")
 MAX_LENGTH = 64  # tokens per unit: sentences fit; long comments are cut (CPU time grows with length)
+TOKEN_BUDGET = 256  # padded tokens per batch (chosen on the books' cascade units: 128-384 are level)
 
 
 def model_dir() -> Path:
@@ -39,7 +40,7 @@ def model_dir() -> Path:
 
 
 class Encoder:
-    """all-MiniLM-L6-v2 on CPU: texts -> (N, 384) float16 unit vectors, batched by length."""
+    """all-MiniLM-L6-v2 on CPU: texts -> (N, 384) float16 unit vectors, batched by token count."""
 
     def __init__(self, path: str | Path | None = None, batch_size: int = 64, max_length: int = MAX_LENGTH,
                  dtype: str = "auto"):
@@ -60,22 +61,38 @@ class Encoder:
         self.calls = 0  # texts encoded, for tests and benchmarks of the cascade
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float16)
+        """One unit vector per text; a text that repeats is encoded once."""
+        torch = self.torch
         self.calls += len(texts)
-        # sorting by length keeps padding small; results go back to their own rows
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with self.torch.inference_mode(), self.torch.autocast("cpu", dtype=self.torch.bfloat16,
-                                                              enabled=self.dtype == "bfloat16"):
-            for a in range(0, len(order), self.batch_size):
-                idx = order[a:a + self.batch_size]
-                batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                       max_length=self.max_length, return_tensors="pt")
-                hidden = self.model(**batch).last_hidden_state.float()  # (B, T, 384)
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # (B, 384)
-                pooled = self.torch.nn.functional.normalize(pooled, dim=-1)
-                out[idx] = pooled.numpy().astype(np.float16)
-        return out
+        unique = list(dict.fromkeys(texts))
+        ids = self.tokenizer(unique, truncation=True, max_length=self.max_length)["input_ids"] if unique else []
+        out = np.zeros((len(unique), self.model.config.hidden_size), dtype=np.float16)
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"):
+            for rows in self._batches([len(x) for x in ids]):
+                width = len(ids[rows[-1]])  # the longest: rows are sorted by length
+                tokens = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for r, i in enumerate(rows):
+                    tokens[r, :len(ids[i])] = torch.tensor(ids[i])
+                    mask[r, :len(ids[i])] = 1
+                hidden = self.model(input_ids=tokens, attention_mask=mask).last_hidden_state.float()  # (B, T, 384)
+                weight = mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+                pooled = (hidden * weight).sum(1) / weight.sum(1).clamp(min=1e-9)  # (B, 384)
+                out[rows] = torch.nn.functional.normalize(pooled, dim=-1).numpy().astype(np.float16)
+        row = {text: i for i, text in enumerate(unique)}
+        return out[[row[text] for text in texts]]
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Row indices sorted by token count, cut into batches of at most `batch_size` rows and
+        `TOKEN_BUDGET` padded tokens: similar lengths keep padding small, small batches keep the
+        activations in cache (docs/TOXICITY.md: 1.9x faster than batches of 64 on the books)."""
+        batches, rows = [], []
+        for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+            if rows and (len(rows) >= self.batch_size or (len(rows) + 1) * lengths[i] > TOKEN_BUDGET):
+                batches.append(rows)
+                rows = []
+            rows.append(i)
+        return batches + [rows] if rows else batches
 
 
 class EmbeddingScorer:

@@ -127,3 +127,21 @@ def test_cascade_scores_a_chunk_with_one_slow_call_for_the_units_above_the_cut()
     out = CascadeScorer(fast, slow, cut=0.5).score_many(items)
     assert slow.calls == 1 and slow.units == 3
     assert [list(o) for o in out] == [[0.01, 0.45, 0.01], [0.01, 0.01], [0.45, 0.45], []]
+
+
+def test_encoder_batches_by_token_count_and_encodes_a_repeated_text_once(monkeypatch):
+    from corpuskit.stages.toxicity import embedding
+
+    encoder = load_scorer("embedding").encoder
+    words = "the captain looked at the grey sea for a long while before he spoke".split()
+    texts = [" ".join(words[:n]) for n in range(1, len(words) + 1)] + ["you", "you", ABUSE]
+    alone = np.stack([encoder.encode([t])[0] for t in texts]).astype(np.float32)
+    widths = []
+    forward = encoder.model.forward
+    monkeypatch.setattr(embedding, "TOKEN_BUDGET", 40)
+    monkeypatch.setattr(encoder.model, "forward", lambda **kw: widths.append(kw["input_ids"].shape) or forward(**kw))
+    together = encoder.encode(texts).astype(np.float32)
+    assert len(together) == len(texts)
+    assert np.all((together * alone).sum(1) > 0.9999)  # same vectors as one at a time, row for row
+    assert sum(rows for rows, _ in widths) == len(texts) - 1  # "you" went through the model once
+    assert all(rows == 1 or rows * width <= 40 for rows, width in widths) and len(widths) > 1
