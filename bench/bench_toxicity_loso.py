@@ -101,6 +101,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None, help="Folder to keep embeddings in (encoding takes minutes).")
     ap.add_argument("--embed-cap", type=int, default=train.EMBED_CAP)
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--dtype", default=train.TRAIN_DTYPE, choices=("auto", "bfloat16", "float32"),
+                    help="The encoder's precision (default: the training pin; 'auto' on a CPU without bfloat16).")
     ap.add_argument("--no-embedding", action="store_true")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--json", default=None, help="Also write every figure here.")
@@ -120,7 +122,7 @@ def main(argv=None) -> int:
     if not args.no_embedding:
         from corpuskit.stages.toxicity.embedding import Encoder
 
-        emb = train.embed_sample(Encoder(dtype=train.TRAIN_DTYPE), sample_rows, args.cache).astype(np.float64)
+        emb = train.embed_sample(Encoder(dtype=args.dtype), sample_rows, args.cache).astype(np.float64)
         pos = {id(r): i for i, r in enumerate(rows)}
         sample_at = np.array([pos[id(r)] for r in sample_rows])  # sample row -> row
     print(f"{len(rows)} rows, features and lexicon in {time.perf_counter() - t0:.0f}s", file=sys.stderr)

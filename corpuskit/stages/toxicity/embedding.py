@@ -12,10 +12,17 @@ Embeddings are rounded to float16 before the head, in training and in scoring al
 last bits that differ between thread counts or BLAS builds cannot change the trained head.
 
 The encoder runs under bfloat16 autocast where the CPU has bfloat16 instructions (AVX512-BF16
-or AMX; `dtype="auto"`): on this project's 2-core EPYC that encodes 2.4-2.6x more sentences
-per second than float32, and the embeddings keep a cosine of at least 0.9998 to the float32
-ones (2,000 labelled comments). Training (`scripts/train_toxicity.py`) pins bfloat16, so the
-head is fitted on the embeddings the stage computes.
+or AMX; `dtype="auto"`): on an AVX512-BF16 EPYC that encodes 2.4-2.6x more sentences per
+second than float32, and the embeddings keep a cosine of at least 0.9998 to the float32 ones
+(2,000 labelled comments). Without those instructions bfloat16 is emulated and about 7x slower
+than float32 (an AVX2-only EPYC), so `auto` runs float32 there. Training
+(`scripts/train_toxicity.py`) pins bfloat16, so the head is fitted on the embeddings a
+bfloat16 CPU computes.
+
+Batches are cut by token count (`TOKEN_BUDGET` padded tokens at most) after sorting by length,
+and a text that repeats in one call is encoded once: on the units the cascade sends on from
+the books, that is 1.8x faster than batches of 64 sorted by characters, with scores within
+2e-5 of theirs.
 """
 
 from __future__ import annotations
