@@ -122,7 +122,8 @@ def main(argv=None) -> int:
     if not args.no_embedding:
         from corpuskit.stages.toxicity.embedding import Encoder
 
-        emb = train.embed_sample(Encoder(dtype=args.dtype), sample_rows, args.cache).astype(np.float64)
+        emb = train.embed_sample(Encoder(dtype=args.dtype, layers=train.HEAD_LAYERS), sample_rows,
+                                 args.cache).astype(np.float64)
         pos = {id(r): i for i, r in enumerate(rows)}
         sample_at = np.array([pos[id(r)] for r in sample_rows])  # sample row -> row
     print(f"{len(rows)} rows, features and lexicon in {time.perf_counter() - t0:.0f}s", file=sys.stderr)

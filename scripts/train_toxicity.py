@@ -44,7 +44,8 @@ N_BUCKETS = 1 << 20
 MAX_CHARS = 1000  # training texts are cut here: the stage scores sentences, not whole threads
 EMBED_CAP = 1_000_000  # rows per (source, label) for the embedding head: every row (111k, ~6 min to encode on 2 cores)
 BOOK_PARAGRAPHS = 6000  # negatives from the embedded books (one source among the others)
-TRAIN_DTYPE = "bfloat16"  # the encoder's autocast for training embeddings (what the stage runs on bf16 CPUs)
+TRAIN_DTYPE = "float32"  # the encoder's precision for training embeddings (the LOSO table is the same in bfloat16)
+HEAD_LAYERS = (6, 3)  # mean-pooled layers 6 and 3, each of unit length (docs/TOXICITY.md: chosen on the dev folds)
 
 
 def save_npz(path: str | Path, **arrays) -> None:
@@ -203,11 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     # the sample is drawn from every row, dev fold included, so its embeddings are the ones the
     # benchmark caches too; the head then trains on the sample's non-dev rows only
     sample = capped(rows, args.embed_cap)
-    emb = embed_sample(Encoder(dtype=TRAIN_DTYPE), sample, args.cache)
+    emb = embed_sample(Encoder(dtype=TRAIN_DTYPE, layers=HEAD_LAYERS), sample, args.cache)
     keep = [i for i, r in enumerate(sample) if not dev_fold(r.text)]
     w, b = train_head([sample[i] for i in keep], emb[keep])
     sample = keep
-    save_npz(args.head_out, w=w.astype(np.float32), b=np.float64(b))
+    save_npz(args.head_out, w=w.astype(np.float32), b=np.float64(b), layers=np.array(HEAD_LAYERS, dtype=np.int64))
     print(f"wrote {args.head_out} ({len(sample)} embedded rows), bias {b:.3f}", file=sys.stderr)
     return 0
 

@@ -41,8 +41,37 @@ def test_embedding_head_is_plain_arrays():
     from corpuskit.stages.toxicity.embedding import HEAD
 
     with np.load(HEAD, allow_pickle=False) as data:
-        assert set(data.files) == {"w", "b"}
-        assert data["w"].shape == (384,)
+        assert set(data.files) == {"w", "b", "layers"}
+        assert data["layers"].tolist() == [6, 3]
+        assert data["w"].shape == (768,)
+
+
+def test_encoder_layers_concatenate_unit_vectors_and_the_last_layer_is_the_sentence_embedding():
+    from corpuskit.stages.toxicity.embedding import Encoder
+
+    texts = NOVEL.splitlines() + ABUSE.splitlines()
+    last = Encoder(dtype="float32").encode(texts)
+    both = Encoder(dtype="float32", layers=(6, 3)).encode(texts)
+    assert last.shape == (5, 384) and both.shape == (5, 768)
+    assert np.array_equal(both[:, :384], last)  # layer 6 first: the sentence embedding, bit for bit
+    layer3 = both[:, 384:].astype(np.float32)
+    assert np.allclose(np.linalg.norm(layer3, axis=1), 1.0, atol=2e-3)
+    assert np.abs(layer3 - last).max() > 0.05  # layer 3 is another vector
+
+
+def test_a_head_that_does_not_fit_the_encoder_is_refused(tmp_path):
+    from corpuskit.stages.toxicity.embedding import EmbeddingScorer, Encoder
+
+    head = tmp_path / "head.npz"
+    np.savez(head, w=np.zeros(384, dtype=np.float32), b=np.float64(0.0), layers=np.array([6, 3]))
+    with pytest.raises(ValueError, match="384 weights for embeddings of 768"):
+        EmbeddingScorer(head)
+    old = tmp_path / "old.npz"  # a head from before `layers`: the last layer alone
+    np.savez(old, w=np.ones(384, dtype=np.float32), b=np.float64(0.0))
+    scorer = EmbeddingScorer(old)
+    assert scorer.encoder.layers == (6,)
+    with pytest.raises(ValueError, match="among 1..6"):
+        Encoder(layers=(7,))
 
 
 class _Counting:
