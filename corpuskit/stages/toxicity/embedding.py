@@ -122,7 +122,10 @@ class EmbeddingScorer:
         with np.load(head, allow_pickle=False) as data:
             self.w = data["w"].astype(np.float64)
             self.b = float(data["b"])
-            layers = tuple(int(i) for i in data["layers"]) if "layers" in data.files else (LAST,)
+            layers = data["layers"] if "layers" in data.files else np.array([LAST])
+        if layers.ndim != 1 or layers.dtype.kind not in "iu":
+            raise ValueError(f"{head}: 'layers' must be a list of layer numbers; got {layers!r}")
+        layers = tuple(int(i) for i in layers)
         self.encoder = encoder or Encoder(layers=layers)
         if self.encoder.dim != self.w.shape[0]:
             raise ValueError(f"{head}: a head of {self.w.shape[0]} weights for embeddings of {self.encoder.dim}")

@@ -72,6 +72,10 @@ def test_a_head_that_does_not_fit_the_encoder_is_refused(tmp_path):
     assert scorer.encoder.layers == (6,)
     with pytest.raises(ValueError, match="among 1..6"):
         Encoder(layers=(7,))
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, w=np.ones(384, dtype=np.float32), b=np.float64(0.0), layers=np.array(["last"]))
+    with pytest.raises(ValueError, match="bad.npz: 'layers' must be a list of layer numbers"):
+        EmbeddingScorer(bad)
 
 
 class _Counting:
