@@ -9,7 +9,7 @@ sentence-transformers does with the last layer for this model, and concatenated;
 `sigmoid(emb @ w + b)`, trained by `scripts/train_toxicity.py` on the same labelled sources
 as the hashed classifier and read with `allow_pickle=False`. Adding layer 3 raised the head's
 mean ROC-AUC on the other sources' dev folds in every leave-one-source-out fold
-(docs/TOXICITY.md); it costs no extra compute, the layer is on the way to the last one.
+(docs/TOXICITY.md); layer 3 is on the way to the last one, so it costs only 1-3% more time.
 
 Embeddings are rounded to float16 before the head, in training and in scoring alike, so the
 last bits that differ between thread counts or BLAS builds cannot change the trained head.
@@ -37,7 +37,6 @@ import numpy as np
 HEAD = Path(__file__).with_name("embedding_head.npz")
 MAX_LENGTH = 64  # tokens per unit: sentences fit; long comments are cut (CPU time grows with length)
 TOKEN_BUDGET = 256  # padded tokens per batch (chosen on the books' cascade units: 128-384 are level)
-LAST = 6  # MiniLM-L6's last layer: `layers=(LAST,)` is sentence-transformers' embedding
 
 
 def model_dir() -> Path:
@@ -55,7 +54,7 @@ class Encoder:
     batched by token count."""
 
     def __init__(self, path: str | Path | None = None, batch_size: int = 64, max_length: int = MAX_LENGTH,
-                 dtype: str = "auto", layers: tuple[int, ...] = (LAST,)):
+                 dtype: str = "auto", layers: tuple[int, ...] | None = None):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -71,9 +70,10 @@ class Encoder:
         self.model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True).eval()
         self.batch_size, self.max_length = batch_size, max_length
         depth = self.model.config.num_hidden_layers
-        self.layers = tuple(int(i) for i in layers)
+        self.last = (depth,)  # the last layer alone: sentence-transformers' embedding (the default)
+        self.layers = self.last if layers is None else tuple(int(i) for i in layers)
         if not self.layers or any(not 1 <= i <= depth for i in self.layers):
-            raise ValueError(f"encoder layers must be among 1..{depth}; got {list(layers)}")
+            raise ValueError(f"encoder layers must be among 1..{depth}; got {list(self.layers)}")
         self.dim = self.model.config.hidden_size * len(self.layers)
         self.calls = 0  # texts encoded, for tests and benchmarks of the cascade
 
@@ -84,7 +84,7 @@ class Encoder:
         unique = list(dict.fromkeys(texts))
         ids = self.tokenizer(unique, truncation=True, max_length=self.max_length)["input_ids"] if unique else []
         out = np.zeros((len(unique), self.dim), dtype=np.float16)
-        hidden_states = self.layers != (self.model.config.num_hidden_layers,)
+        hidden_states = self.layers != self.last
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"):
             for rows in self._batches([len(x) for x in ids]):
                 width = len(ids[rows[-1]])  # the longest: rows are sorted by length
@@ -122,10 +122,10 @@ class EmbeddingScorer:
         with np.load(head, allow_pickle=False) as data:
             self.w = data["w"].astype(np.float64)
             self.b = float(data["b"])
-            layers = data["layers"] if "layers" in data.files else np.array([LAST])
-        if layers.ndim != 1 or layers.dtype.kind not in "iu":
+            layers = data["layers"] if "layers" in data.files else None  # older heads: the last layer
+        if layers is not None and (layers.ndim != 1 or layers.dtype.kind not in "iu"):
             raise ValueError(f"{head}: 'layers' must be a list of layer numbers; got {layers!r}")
-        layers = tuple(int(i) for i in layers)
+        layers = None if layers is None else tuple(int(i) for i in layers)
         self.encoder = encoder or Encoder(layers=layers)
         if self.encoder.dim != self.w.shape[0]:
             raise ValueError(f"{head}: a head of {self.w.shape[0]} weights for embeddings of {self.encoder.dim}")
@@ -161,7 +161,7 @@ def cached_embeddings(encoder: Encoder, texts: list[str], cache_dir: str | Path 
         return encoder.encode(texts)
     key = hashlib.blake2b(digest_size=16)
     key.update(f"{encoder.max_length}\0{encoder.dtype}\0".encode())
-    if encoder.layers != (LAST,):  # the last layer alone keeps the key it had before layers were chosen
+    if encoder.layers != encoder.last:  # the last layer alone keeps the key it had before layers were chosen
         key.update(f"layers {list(encoder.layers)}\0".encode())
     for t in texts:
         key.update(t.encode("utf-8") + b"\0")
