@@ -6,6 +6,7 @@ unit figures behind it, so a threshold can be tuned afterwards from the output a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable, Iterator
 
 from corpuskit.document import Document
@@ -57,6 +58,9 @@ class ToxicityFilter(Stage):
                 raise ValueError(f"{key} must be between 0 and 1; got {value!r}")
         if scorer == "hf" and not model:
             raise ValueError("scorer 'hf' needs model: the folder of a saved text-classification model")
+        for key, value in (("model", model), ("wordlist", wordlist)):
+            if value and not Path(value).exists():
+                raise ValueError(f"{key} {value!r}: no such file or folder")
         self.scorer_name, self.model, self.wordlist = scorer, model, wordlist
         self.unit, self.threshold, self.aggregate = unit, threshold, aggregate
         self.doc_threshold, self.action, self.cascade_cut = doc_threshold, action, cascade_cut
@@ -65,10 +69,14 @@ class ToxicityFilter(Stage):
     @property
     def scorer(self):
         if self._scorer is None:  # loaded on first use, so building a pipeline stays cheap
+            from corpuskit.errors import ConfigError
             from corpuskit.stages.toxicity.scorers import load_scorer
 
-            self._scorer = load_scorer(self.scorer_name, self.model, self.wordlist,
-                                       self.cascade_cut if self.scorer_name == "cascade" else 0.0)
+            try:
+                self._scorer = load_scorer(self.scorer_name, self.model, self.wordlist,
+                                           self.cascade_cut if self.scorer_name == "cascade" else 0.0)
+            except ValueError as err:  # a model or word list the scorer cannot use: the user's file
+                raise ConfigError(f"stage 'toxicity': {err}") from None
         return self._scorer
 
     def score(self, text: str) -> DocScore:

@@ -118,6 +118,22 @@ def test_registry_and_bad_parameters():
         build_stage("toxicity", {"threshold": 1.5})
     with pytest.raises(StageConfigError, match="model"):
         build_stage("toxicity", {"scorer": "hf"})
+    with pytest.raises(StageConfigError, match="model 'no-such-head.npz': no such file or folder"):
+        build_stage("toxicity", {"scorer": "embedding", "model": "no-such-head.npz"})
+    with pytest.raises(StageConfigError, match="wordlist 'no-such-list.txt': no such file"):
+        build_stage("toxicity", {"wordlist": "no-such-list.txt"})
+
+
+def test_a_model_file_the_scorer_cannot_use_is_a_config_error_naming_it(tmp_path):
+    from corpuskit.errors import ConfigError
+    from corpuskit.stages.toxicity.scorers import load_scorer
+
+    weights = tmp_path / "weights.npz"
+    np.savez(weights, weights=np.zeros(3))  # no bias, no idf: not a classifier's weights
+    stage = build_stage("toxicity", {"scorer": "classifier", "model": str(weights)})
+    load_scorer.cache_clear()
+    with pytest.raises(ConfigError, match="stage 'toxicity': .*weights.npz"):
+        stage([Document(text="a plain sentence.", id="a")]).__next__()
 
 
 def test_chunked_scoring_keeps_order_and_matches_one_document_at_a_time():
