@@ -58,6 +58,8 @@ class Encoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        from corpuskit.stages.toxicity.hf import from_pretrained
+
         if dtype == "auto":
             native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
             dtype = "bfloat16" if native else "float32"
@@ -67,7 +69,7 @@ class Encoder:
         path = Path(path) if path else model_dir()
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True).eval()
+        self.model = from_pretrained(AutoModel, path).eval()
         self.batch_size, self.max_length = batch_size, max_length
         depth = self.model.config.num_hidden_layers
         self.last = (depth,)  # the last layer alone: sentence-transformers' embedding (the default)

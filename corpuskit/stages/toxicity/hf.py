@@ -13,6 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
+
+def from_pretrained(auto_class, path: str | Path):
+    """`auto_class.from_pretrained(path)` offline and from safetensors only, without the
+    "Loading weights" progress bar transformers draws (a worker's stderr is the user's terminal)."""
+    from transformers.utils import logging
+
+    shown = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        return auto_class.from_pretrained(path, local_files_only=True, use_safetensors=True)
+    finally:
+        if shown:
+            logging.enable_progress_bar()
+
 _TOXIC_NAMES = ("toxic", "toxicity", "hate", "offensive", "abusive", "label_1", "1")
 
 
@@ -28,8 +42,7 @@ class HFScorer:
             raise ValueError(f"{path}: not a saved Hugging Face model (no config.json)")
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            path, local_files_only=True, use_safetensors=True).eval()
+        self.model = from_pretrained(AutoModelForSequenceClassification, path).eval()
         self.batch_size, self.max_length = batch_size, max_length
         self.index = self._toxic_index(label)
 

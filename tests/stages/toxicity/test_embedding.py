@@ -59,6 +59,18 @@ def test_encoder_layers_concatenate_unit_vectors_and_the_last_layer_is_the_sente
     assert np.abs(layer3 - last).max() > 0.05  # layer 3 is another vector
 
 
+def test_loading_the_encoder_draws_no_progress_bar_and_leaves_the_setting_as_it_was(capfd):
+    from transformers.utils import logging
+
+    from corpuskit.stages.toxicity.embedding import Encoder
+
+    capfd.readouterr()
+    logging.enable_progress_bar()
+    Encoder(dtype="float32")
+    assert "Loading weights" not in capfd.readouterr().err  # a worker's stderr is the user's terminal
+    assert logging.is_progress_bar_enabled()
+
+
 def test_a_head_that_does_not_fit_the_encoder_is_refused(tmp_path):
     from corpuskit.stages.toxicity.embedding import EmbeddingScorer, Encoder
 
