@@ -27,6 +27,7 @@ def from_pretrained(auto_class, path: str | Path):
         if shown:
             logging.enable_progress_bar()
 
+
 _TOXIC_NAMES = ("toxic", "toxicity", "hate", "offensive", "abusive", "label_1", "1")
 
 
