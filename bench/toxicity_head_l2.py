@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 import train_toxicity as train  # noqa: E402
+from bench_toxicity_loso import _logit  # noqa: E402
 
 from corpuskit.stages.toxicity.evaluate import roc_auc  # noqa: E402
 from corpuskit.stages.toxicity.sources import dev_fold, source_weights  # noqa: E402
@@ -41,11 +42,6 @@ STEPS = 500  # as `train.train_head`; 2,000 steps changed nothing on the first f
 
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
-
-
-def _logit(p):
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
 
 
 def main(argv=None) -> int:
