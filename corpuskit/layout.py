@@ -34,7 +34,7 @@ import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Collection, Iterator
 
 from corpuskit.errors import CorpuskitError
 
@@ -45,9 +45,9 @@ LOCK = ".corpuskit-lock"
 # A unit's name is its file index, and its chunk index for a unit inside a large file.
 _PART = re.compile(r"^part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
 _REJECTED = re.compile(r"^seg\d+-part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
-_REPORT = re.compile(r"^[A-Za-z0-9_.-]+\.json$")
 SHARD_NAME = re.compile(r"^shard-\d{5}(-\d{5})*\.arrow$")  # shard-UNIT-K; older runs: shard-K
-_TEMPORARY = re.compile(r"^\..+\.tmp-\d+$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
+STAGE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # a file name in reports/ and _work/stages/
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
 
 
 class RunError(CorpuskitError, RuntimeError):
@@ -63,11 +63,55 @@ def claim_folder(folder: Path, marker: str, what: str) -> None:
     if folder.exists():
         if not folder.is_dir():
             raise RunError(f"{folder} is a file, not a folder; choose a folder for the {what}")
-        if any(folder.iterdir()):
+        if any(not _is_lock_file(p.name) for p in folder.iterdir()):  # a writer's lock alone: still empty
             raise RunError(f"{folder} is not empty and was not created by corpuskit; refusing to write "
                            f"the {what} there (choose a new or empty folder)")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / marker).write_text(json.dumps({"corpuskit": what}) + "\n")
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, what: str) -> Iterator[None]:
+    """Hold `folder`'s lock while writing it: a second writer (a run, a shard command, an
+    index update) is refused with a RunError naming the owner, not raced.
+
+    The folder is created if missing. The lock file is linked into place whole (never seen
+    half-written), holds the owner's pid and host, and is taken over when its owner on this
+    host is no longer alive (gone, or a zombie). Not re-entrant.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise RunError(f"{folder} is a file, not a folder; choose a folder for the {what}")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK
+    me = {"pid": os.getpid(), "host": socket.gethostname()}
+    tmp = folder / f".{LOCK}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(me))
+    try:
+        for _ in range(3):
+            try:
+                os.link(tmp, path)
+                break
+            except FileExistsError:
+                if not _stale_lock(path, me["host"]):
+                    owner = _read_lock(path)
+                    raise RunError(f"{folder} is in use by another corpuskit {what} (pid {owner.get('pid')} on "
+                                   f"{owner.get('host')}); wait for it, or delete {path} if that process is gone"
+                                   ) from None
+                path.unlink(missing_ok=True)
+        else:
+            raise RunError(f"could not take the lock {path}")
+    finally:
+        tmp.unlink(missing_ok=True)
+    try:
+        yield
+    finally:
+        if _read_lock(path) == me:
+            path.unlink(missing_ok=True)
+
+
+def _is_lock_file(name: str) -> bool:
+    return name == LOCK or name.startswith(f".{LOCK}.tmp-")
 
 
 def is_temporary(name: str) -> bool:
@@ -75,31 +119,47 @@ def is_temporary(name: str) -> bool:
     return _TEMPORARY.match(name) is not None
 
 
-def remove_temporaries(folder: Path) -> None:
-    """Delete temporaries (files and folders) that writers killed mid-write left anywhere under `folder`."""
-    for p in sorted(Path(folder).rglob(".*"), key=lambda p: len(p.parts), reverse=True):
-        if is_temporary(p.name) and p.exists():
+def owned_temporary(rel: str, owned: Callable[[str], bool]) -> bool:
+    """Whether `rel` is a temporary a corpuskit writer makes on its way to one of its own names:
+    `.NAME.tmp-PID` where `owned(NAME)` (or NAME is the lock). A user's `.my.tmp-123` is not."""
+    head, _, name = rel.rpartition("/")
+    m = _TEMPORARY.match(name)
+    if m is None:
+        return False
+    return m["name"] == LOCK or owned(f"{head}/{m['name']}" if head else m["name"])
+
+
+def remove_temporaries(folder: Path, owned: Callable[[str], bool] = lambda rel: True) -> None:
+    """Delete the temporaries (files and folders) that writers killed mid-write left under `folder`;
+    `owned(rel)`: whether the final name, relative to `folder`, is corpuskit's."""
+    folder = Path(folder)
+    for p in sorted(folder.rglob(".*"), key=lambda p: len(p.parts), reverse=True):
+        if owned_temporary(p.relative_to(folder).as_posix(), owned) and p.exists():
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
             else:
                 p.unlink()
 
 
-_TOP_FILES = ("stats.json", "config.json", "tokenizer.json", "report.html")
+_TOP_FILES = ("stats.json", "tokenizer.json", "report.html", "config.json")
 _SPLITS = ("train", "validation", "test")
 _SPLIT_FILES = ("state.json", "dataset_info.json")  # tokenize/hf.py: the Hugging Face files
 _SHARDS_TOP = ("manifest.json", "tokenizer.json", "dataset_dict.json", "tokenizer_config.json",
                "special_tokens_map.json", "README.md")
 
 
-def owned_name(rel: str) -> bool:
+def owned_name(rel: str, reports: Collection[str] = ()) -> bool:
     """Whether `rel` (a posix path inside a run folder) is a name corpuskit gives its outputs
-    (what `RunPaths.remove_outputs` may delete, and `publish` may replace on object storage)."""
+    (what `RunPaths.remove_outputs` may delete, and `publish` may replace on object storage).
+    `reports`: the stage names whose `reports/<stage>.json` the run can have written; any other
+    file in `reports/` is the user's."""
     parts = rel.split("/")
     if len(parts) == 1:
         return bool(_PART.match(rel)) or rel in _TOP_FILES or rel == "README.md"
-    if len(parts) == 2 and parts[0] in ("rejected", "reports"):
-        return bool((_REJECTED if parts[0] == "rejected" else _REPORT).match(parts[1]))
+    if len(parts) == 2 and parts[0] == "rejected":
+        return bool(_REJECTED.match(parts[1]))
+    if len(parts) == 2 and parts[0] == "reports":
+        return parts[1].endswith(".json") and parts[1][:-len(".json")] in reports
     if parts[0] != "shards":
         return False
     if len(parts) == 2:
@@ -214,51 +274,41 @@ class RunPaths:
         """Create and mark the run folder, or refuse a folder that is someone else's."""
         claim_folder(self.root, RUN_MARKER, "run")
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the run folder's lock: a second run on the same folder is refused, not raced.
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the run folder's lock: a second run on the same folder is refused, not raced."""
+        return folder_lock(self.root, "run")
 
-        The lock file is linked into place whole (never seen half-written), holds the owner's
-        pid and host, and is taken over when its owner on this host is no longer alive.
-        """
-        path = self.root / LOCK
-        me = {"pid": os.getpid(), "host": socket.gethostname()}
-        tmp = self.root / f".{LOCK}.tmp-{os.getpid()}"
-        tmp.write_text(json.dumps(me))
+    def report_names(self) -> set[str]:
+        """The stage names of the configuration recorded in config.json: the only
+        `reports/<stage>.json` this run can have written."""
         try:
-            for _ in range(3):
-                try:
-                    os.link(tmp, path)
-                    break
-                except FileExistsError:
-                    if not _stale_lock(path, me["host"]):
-                        owner = _read_lock(path)
-                        raise RunError(f"{self.root} is in use by another corpuskit run (pid {owner.get('pid')} on "
-                                       f"{owner.get('host')}); wait for it, or delete {path} if that run is gone") from None
-                    path.unlink(missing_ok=True)
-            else:
-                raise RunError(f"could not take the lock {path}")
-        finally:
-            tmp.unlink(missing_ok=True)
-        try:
-            yield
-        finally:
-            if _read_lock(path) == me:
-                path.unlink(missing_ok=True)
+            names = {str(s["name"]) for s in json.loads(self.config.read_text())["config"]["stages"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            return set()
+        return {n for n in names if STAGE_NAME.match(n)}  # never a path out of reports/
+
+    def owns(self, rel: str) -> bool:
+        """Whether `rel` (a posix path inside the folder) is a name this run gives its outputs."""
+        return owned_name(rel, self.report_names())
 
     def remove_temporaries(self) -> None:
-        remove_temporaries(self.root)
+        """Delete killed writers' temporaries: any under `_work`, elsewhere only those of our own names."""
+        remove_temporaries(self.work)
+        reports = self.report_names()
+        remove_temporaries(self.root, lambda rel: not rel.startswith("_work/") and owned_name(rel, reports))
 
     def remove_outputs(self) -> None:
         """Remove what a run writes: only corpuskit's own names, never anything else in the folder."""
         if not self.marker.is_file():
             return  # not a corpuskit run folder: nothing here is ours to delete
+        reports = self.report_names()  # before config.json goes, which records them
+        for name in reports:
+            self.report(name).unlink(missing_ok=True)
         shutil.rmtree(self.work, ignore_errors=True)  # `_work` is named and filled by corpuskit only
         _unlink_matching(self.root, _PART)
-        for name in _TOP_FILES:
-            (self.root / name).unlink(missing_ok=True)
         _unlink_matching(self.rejected_dir, _REJECTED)
-        _unlink_matching(self.root / "reports", _REPORT)
+        for name in _TOP_FILES:  # config.json last: it names the reports
+            (self.root / name).unlink(missing_ok=True)
         if (self.shards / SHARDS_MARKER).is_file():
             for split in _SPLITS:
                 _unlink_matching(self.shards / split, SHARD_NAME)
@@ -300,4 +350,14 @@ def _stale_lock(path: Path, host: str) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _is_zombie(owner["pid"])
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process that its parent has not reaped yet: it holds nothing, and never will."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (macOS): trust os.kill
+    # "pid (comm) state ...": comm may hold spaces and parentheses, so read after the last ')'
+    return stat[stat.rindex(")") + 1:].split()[0] == "Z"

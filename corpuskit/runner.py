@@ -264,6 +264,9 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
     paths = RunPaths(Path(cfg.output), cfg.format)
     record = {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict(),
               "units": [s.record() for s in sources]}
+    # Temporaries of writers that died in an earlier run: never under a final name, now garbage.
+    # Before remove_outputs, which deletes the config.json that names the run's reports.
+    paths.remove_temporaries()
     if force:
         paths.remove_outputs()
     elif paths.config.exists():
@@ -273,8 +276,6 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
                 f"{paths.root} holds a run with a different configuration or input; "
                 "use --force to redo it, or choose another --output")
         _check_inputs_unchanged(paths, sources)
-    # Temporaries of writers that died in an earlier run: never under a final name, now garbage.
-    paths.remove_temporaries()
     atomic_write_text(paths.config, json.dumps(record, indent=2, default=str))
     return paths
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +51,28 @@ def test_force_deletes_only_our_own_names(prose_dir, tmp_path):
         assert (out / rel).read_text() == text, rel
     assert sorted(p.name for p in out.glob("part-0*")) == ["part-00000.parquet", "part-00001.parquet",
                                                           "part-00002.parquet"]
+
+
+def test_force_keeps_a_users_report_and_temporary_lookalikes(prose_dir, tmp_path):
+    """#33 item 19: --force deleted `reports/mine.json` and `.my.tmp-123` put in a run folder."""
+    out, stages = tmp_path / "out", [{"normalize": {}}, {"minhash_dedup": {}}]
+    _run(prose_dir, out, stages)
+    assert (out / "reports" / "minhash_dedup.json").is_file()
+    mine = {"reports/mine.json": "{}", ".my.tmp-123": "m", "rejected/.notes.tmp-7": "n",
+            "reports/.mine.json.tmp-9": "r"}
+    for rel, text in mine.items():
+        (out / rel).write_text(text)
+    ours = [out / ".part-00001.parquet.tmp-4242", out / "reports" / ".minhash_dedup.json.tmp-4242",
+            out / f".{LOCK}.tmp-4242"]
+    for p in ours:
+        p.write_bytes(b"partial")
+    _run(prose_dir, out, stages, force=True)
+    for rel, text in mine.items():
+        assert (out / rel).read_text() == text, rel
+    assert not any(p.exists() for p in ours)
+    # a forced rerun without the stage that wrote the report: its report goes, the user's stays
+    _run(prose_dir, out, stages=[{"normalize": {}}], force=True)
+    assert sorted(p.name for p in (out / "reports").iterdir()) == [".mine.json.tmp-9", "mine.json"]
 
 
 def test_stale_temporaries_of_killed_writers_are_removed_files_and_folders(prose_dir, tmp_path):
@@ -127,6 +152,28 @@ def test_a_second_run_on_the_same_folder_is_refused(prose_dir, tmp_path):
     lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname()}))  # gone: stale
     _run(prose_dir, out)
     assert not lock.exists()
+
+
+def test_a_killed_runs_zombie_does_not_hold_the_lock(prose_dir, tmp_path):
+    """#33 item 24: a killed run that its parent has not reaped yet (state Z) counted as alive."""
+    out = tmp_path / "out"
+    _run(prose_dir, out)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while _state(child.pid) != "Z" and time.monotonic() < deadline:  # exited, not yet waited for
+        time.sleep(0.01)
+    try:
+        assert _state(child.pid) == "Z"
+        (out / LOCK).write_text(json.dumps({"pid": child.pid, "host": socket.gethostname()}))
+        _run(prose_dir, out)
+        assert not (out / LOCK).exists()
+    finally:
+        child.wait()
+
+
+def _state(pid: int) -> str:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 1:].split()[0]
 
 
 def test_output_inside_input_is_refused(prose_dir):
