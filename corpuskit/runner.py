@@ -251,10 +251,16 @@ def _check_inputs_unchanged(paths: RunPaths, sources: list[Source]) -> None:
 
 
 def _check_not_inside(cfg: PipelineConfig) -> None:
+    """Refuse an output that overlaps the input, before anything is deleted or written: a
+    forced run would delete an input inside its output before reading it, and a rerun
+    would read its own outputs. A file counts as much as a folder."""
     if cfg.input.startswith("hf:") or is_url(cfg.input):
         return
     inp, out = Path(cfg.input).resolve(), Path(cfg.output).resolve()
-    if inp.is_dir() and (out == inp or out.is_relative_to(inp)):
+    if inp == out or inp.is_relative_to(out):
+        raise RunError(f"the input {cfg.input} is inside the output folder {cfg.output}: the run would "
+                       "overwrite or delete it before reading it; choose an output elsewhere")
+    if out.is_relative_to(inp):
         raise RunError(f"the output folder {cfg.output} is inside the input folder {cfg.input}: "
                        "a rerun would read its own output; choose an output outside the input")
 

@@ -182,6 +182,18 @@ def test_output_inside_input_is_refused(prose_dir):
     assert not (prose_dir / "out").exists()
 
 
+def test_input_inside_the_output_is_refused_before_anything_is_deleted(prose_dir, tmp_path):
+    """#33 item 7: `corpuskit clean O/part-00000.parquet O --force` deleted its own input (50 -> 0)."""
+    out = tmp_path / "out"
+    _run(prose_dir, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and "_work" not in p.parts}
+    for inp in (out / "part-00000.parquet", out / "rejected", out):
+        for force in (False, True):
+            with pytest.raises(RunError, match=f"the input {inp} is inside the output folder {out}"):
+                _run(inp, out, force=force)
+    assert {p: p.read_bytes() for p in before} == before
+
+
 def test_bad_stage_parameters_are_refused_at_load(prose_dir, tmp_path):
     """`num_perm: 12.5` and `toxicity: {threshold: 2.0}` used to fail only after earlier passes ran."""
     for stage, message in [({"minhash_dedup": {"num_perm": 12.5}}, "'num_perm': expected int"),
