@@ -149,9 +149,12 @@ def test_export_of_a_hostile_manifest_touches_nothing_outside_output(shards, tmp
 
 
 def test_exporters_refuse_a_symlink_out_of_the_output_folder(shards, tmp_path):
+    import shutil
+
     victim = _victim(tmp_path)
     out = tmp_path / "out"
-    out.mkdir()
+    export_shards(shards, out, "datatrove")  # corpuskit's own folder: an unmarked one is refused before this
+    shutil.rmtree(out / "train")
     (out / "train").symlink_to(victim)  # a plain split name, but its folder leads elsewhere
     with pytest.raises(ExportError, match="outside the output folder"):
         export_shards(shards, out, "datatrove")

@@ -11,7 +11,8 @@ from typing import BinaryIO, Iterable, Iterator
 
 from corpuskit.errors import CorpuskitError
 from corpuskit.io import atomic_write_bytes, atomic_write_text, tmp_path
-from corpuskit.tokenize.manifest import TOKENIZER_FILE, ShardsError, load_manifest
+from corpuskit.layout import claim_folder
+from corpuskit.tokenize.manifest import TOKENIZER_FILE, load_manifest, read_tokenizer
 
 FORMATS = {
     "nanogpt": "corpuskit.export.nanogpt",
@@ -19,7 +20,10 @@ FORMATS = {
     "megatron": "corpuskit.export.megatron",
     "datatrove": "corpuskit.export.datatrove",
 }
-RECORD = ".corpuskit-export.json"  # the files corpuskit's exports wrote into the folder: the only ones they delete
+# The files corpuskit's exports wrote into the folder: the only ones they delete. It is also
+# the folder's ownership marker (layout.claim_folder): an export writes only into a folder it
+# created, found empty, or finds this file in.
+RECORD = ".corpuskit-export.json"
 
 
 class ExportError(CorpuskitError, ValueError):
@@ -30,21 +34,30 @@ class OutputFolder:
     """An export's output folder: every path it hands out lies inside it, and of the files already
     there it deletes only those an earlier export recorded as its own.
 
+    The folder is claimed when the first path is handed out (after the exporter checked its
+    options, so a refused export leaves nothing behind): created, or taken if empty, and marked;
+    a non-empty folder without the marker is someone else's and is refused.
     The manifest's names are checked when it is loaded; `path` checks again after resolving
     symbolic links, so neither a name nor a link inside the folder can lead a write elsewhere.
     """
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._resolved: Path | None = None
+        self._ours: set[str] = set()
+
+    def _claim(self) -> None:
+        claim_folder(self.root, RECORD, "export")
         self._resolved = self.root.resolve()
         try:
             self._ours = set(json.loads((self.root / RECORD).read_text(encoding="utf-8"))["files"])
         except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
-            self._ours = set()  # no (readable) record: nothing here is known to be ours
+            self._ours = set()  # a new folder, or no (readable) record: nothing here is known to be ours
 
     def path(self, *parts: str) -> Path:
         """`root/parts...`, or ExportError if it resolves outside the folder."""
+        if self._resolved is None:
+            self._claim()
         path = self.root.joinpath(*parts)
         if not path.resolve().is_relative_to(self._resolved):
             raise ExportError(f"{path} lies outside the output folder {self.root}; refusing to write it")
@@ -64,23 +77,27 @@ class OutputFolder:
     def record(self, written: Iterable[Path]) -> None:
         """Remember `written` (and what earlier exports wrote that is still there) as ours."""
         ours = {self._name(p) for p in written} | {n for n in self._ours if (self.root / n).is_file()}
-        atomic_write_text(self.root / RECORD, json.dumps({"files": sorted(ours)}, indent=1) + "\n")
+        atomic_write_text(self.root / RECORD, json.dumps({"corpuskit": "export", "files": sorted(ours)},
+                                                         indent=1) + "\n")
 
 
 def export_shards(shards_dir: str | Path, out_dir: str | Path, fmt: str, **options) -> list[Path]:
-    """Write the shard directory in format `fmt` under `out_dir`; returns the files written."""
+    """Write the shard directory in format `fmt` under `out_dir`; returns the files written.
+
+    `out_dir` must be new, empty, or an earlier export's folder (RunError otherwise). The shard
+    directory's tokenizer must match the manifest's sha256 and no file it lists may be a
+    symbolic link (ShardsError), so an export never carries another file along.
+    """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     shards_dir = Path(shards_dir)
     manifest = load_manifest(shards_dir)
-    tokenizer = shards_dir / manifest["tokenizer"]["file"]
-    if not tokenizer.is_file():
-        raise ShardsError(f"{tokenizer}: named by the manifest's tokenizer.file but missing")
+    tokenizer = read_tokenizer(shards_dir, manifest)
     out = OutputFolder(Path(out_dir))
     files = importlib.import_module(FORMATS[fmt]).export(shards_dir, manifest, out, **options)
     # The tokenizer travels with the tokens: ids mean nothing without it.
     files.append(out.path(TOKENIZER_FILE))
-    atomic_write_bytes(files[-1], tokenizer.read_bytes())
+    atomic_write_bytes(files[-1], tokenizer)
     out.record(files)
     return files
 

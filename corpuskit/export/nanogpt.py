@@ -20,20 +20,22 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corpuskit.export.common import OutputFolder, atomic_open, require_uint16
 from corpuskit.io import atomic_write_bytes, atomic_write_text
-from corpuskit.tokenize.manifest import iter_split_tokens
+from corpuskit.tokenize.bpe import parse_tokenizer
+from corpuskit.tokenize.manifest import iter_split_tokens, read_tokenizer, vocab_size_of
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 NAMES = {"train": "train.bin", "validation": "val.bin", "test": "test.bin"}
 PICKLE_PROTOCOL = 4  # readable by every Python 3 nanoGPT runs on; fixed so the file is byte-stable
 
 
-def meta_pkl(tokenizer_file: Path, vocab_size: int) -> bytes:
-    """nanoGPT's meta.pkl for a tokenizer.json: vocab_size, itos and stoi (see the module docstring)."""
-    from corpuskit.tokenize.bpe import load_tokenizer
-
-    tok = load_tokenizer(tokenizer_file)
+def meta_pkl(tok: "Tokenizer", vocab_size: int) -> bytes:
+    """nanoGPT's meta.pkl for a tokenizer: vocab_size, itos and stoi (see the module docstring)."""
     itos = {i: tok.decode([i], skip_special_tokens=False) for i in range(vocab_size)}
     stoi: dict[str, int] = {}
     for i, s in itos.items():
@@ -43,6 +45,11 @@ def meta_pkl(tokenizer_file: Path, vocab_size: int) -> bytes:
 
 def export(shards_dir: Path, manifest: dict, out: OutputFolder, verify: bool = True) -> list[Path]:
     require_uint16(manifest, "nanogpt")
+    tok = manifest["tokenizer"]
+    tokenizer = parse_tokenizer(read_tokenizer(shards_dir, manifest), shards_dir / tok["file"])
+    # nanoGPT sizes its embedding from meta.pkl: it must cover every id of the tokens (iter_split_tokens
+    # checks them against the manifest's vocab_size) and of the tokenizer, even where ids skip.
+    vocab_size = max(tok["vocab_size"], vocab_size_of(tokenizer))
     files, counts = [], {}
     for split in manifest["splits"]:
         path = out.path(NAMES.get(split, f"{split}.bin"))
@@ -53,10 +60,9 @@ def export(shards_dir: Path, manifest: dict, out: OutputFolder, verify: bool = T
                 n += len(tokens)
         files.append(path)
         counts[path.name] = n
-    tok = manifest["tokenizer"]
     files.append(out.path("meta.pkl"))
-    atomic_write_bytes(files[-1], meta_pkl(shards_dir / tok["file"], tok["vocab_size"]))
-    meta = {"vocab_size": tok["vocab_size"], "dtype": "uint16", "byteorder": "little", "eot_id": tok["eot_id"],
+    atomic_write_bytes(files[-1], meta_pkl(tokenizer, vocab_size))
+    meta = {"vocab_size": vocab_size, "dtype": "uint16", "byteorder": "little", "eot_id": tok["eot_id"],
             "tokenizer": "tokenizer.json", "n_tokens": counts, "bytes_per_token": manifest["bytes_per_token"]}
     files.append(out.path("meta.json"))
     atomic_write_text(files[-1], json.dumps(meta, indent=2) + "\n")

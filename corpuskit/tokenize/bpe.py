@@ -145,13 +145,18 @@ def save_tokenizer(tok: "Tokenizer", path: Path) -> None:
 
 
 def load_tokenizer(path: str | Path) -> "Tokenizer":
-    from tokenizers import Tokenizer
-
     path = Path(path)
     if not path.is_file():
         raise TokenizerFileError(f"tokenizer file not found: {path}")
+    return parse_tokenizer(path.read_bytes(), path)
+
+
+def parse_tokenizer(data: bytes, path: str | Path) -> "Tokenizer":
+    """A tokenizer from the bytes of a tokenizer.json (read and checked by the caller); `path` names it in errors."""
+    from tokenizers import Tokenizer
+
     try:
-        return Tokenizer.from_file(str(path))
+        return Tokenizer.from_str(data.decode("utf-8"))
     except Exception as err:  # tokenizers raises a bare Exception for a file it cannot parse
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise TokenizerFileError(f"{path}: not a Hugging Face tokenizer.json ({first})") from None

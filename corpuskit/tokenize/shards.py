@@ -33,8 +33,8 @@ from corpuskit.tokenize.bpe import (
     EOT, load_tokenizer, special_token_ids, token_id, tokenizer_threads,
 )
 from corpuskit.tokenize.manifest import (
-    MANIFEST, TOKENIZER_FILE, build_manifest, dtype_for_vocab, file_sha256, load_manifest, split_summary,
-    write_manifest, ShardsError,
+    MANIFEST, TOKENIZER_FILE, build_manifest, dtype_for_vocab, file_sha256, load_manifest, read_tokenizer,
+    shard_path, split_summary, vocab_size_of, write_manifest, ShardsError,
 )
 from corpuskit.tokenize.config import ShardConfig
 from corpuskit.tokenize.hf import SPLIT_FILES, TOP_FILES, write_hf_files
@@ -138,8 +138,17 @@ def shards_up_to_date(out_dir: Path, tokenizer: dict, record: dict) -> bool:
         return False
     if any(manifest.get(k) != v for k, v in record.items()):
         return False
-    files = [s["file"] for split in manifest["splits"].values() for s in split["shards"]]
-    return all((out_dir / f).is_file() for f in files + [TOKENIZER_FILE, *TOP_FILES])
+    # Verified, not assumed: a shard or tokenizer replaced or cut since the manifest was written
+    # makes the directory stale, so the rerun rewrites it instead of calling it up to date.
+    try:
+        read_tokenizer(out_dir, manifest)
+        for split in manifest["splits"].values():
+            for entry in split["shards"]:
+                if file_sha256(shard_path(out_dir, entry)) != entry["sha256"]:
+                    return False
+    except ShardsError:
+        return False
+    return all((out_dir / f).is_file() for f in TOP_FILES)
 
 
 @dataclass(frozen=True)
@@ -223,7 +232,7 @@ def write_shards(
     info = {
         "file": TOKENIZER_FILE,
         "sha256": file_sha256(tokenizer_file),
-        "vocab_size": tok.get_vocab_size(with_added_tokens=True),
+        "vocab_size": vocab_size_of(tok),  # covers every id, even where a tokenizer skips some
         "eot_id": eot_id,
         "bos_id": token_id(tok, bos_token, "bos"),
         "pad_id": token_id(tok, pad_token, "pad"),
@@ -234,8 +243,9 @@ def write_shards(
     }
     dtype = dtype_for_vocab(info["vocab_size"])
     (out / MANIFEST).unlink(missing_ok=True)  # from here on the directory is incomplete
-    if tokenizer_file.resolve() != (out / TOKENIZER_FILE).resolve():
-        atomic_write_bytes(out / TOKENIZER_FILE, tokenizer_file.read_bytes())
+    dest = out / TOKENIZER_FILE
+    if dest.is_symlink() or tokenizer_file.resolve() != dest.resolve():  # a link is replaced by the file itself
+        atomic_write_bytes(dest, tokenizer_file.read_bytes())
     common = dict(tokenizer_file=str(tokenizer_file.resolve()), out_dir=str(out.resolve()), cfg=cfg,
                   eot_id=eot_id, dtype=dtype)
     sources = getattr(docs, "sources", None)

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Callable
 
 from corpuskit.errors import ConfigError
-from corpuskit.layout import RunPaths
+from corpuskit.layout import RunPaths, claim_folder
 from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
 from corpuskit.tokenize.split import SplitConfig
 
 Log = Callable[[str], None]
+TOKENIZER_MARKER = ".corpuskit-tokenizer"  # marks a `tokenizer train` OUT_DIR as corpuskit's (layout.claim_folder)
 
 
 def _config(cls, values: dict):
@@ -36,6 +37,8 @@ def train_tokenizer(input_path: str | Path, out_dir: str | Path, tokenizer: dict
                     glob: str | None = None, workers: int = 1, force: bool = False, log: Log = print) -> Path:
     """Train a tokenizer on the train split of `input_path`; returns OUT_DIR/tokenizer.json.
 
+    OUT_DIR must be new, empty, or an earlier `tokenizer train`'s folder (RunError otherwise).
+
     `tokenizer`: `TokenizerConfig` fields; `split`: `SplitConfig` fields (the documents held
     out here are the ones `shard_corpus` with the same fractions puts in validation and test).
     """
@@ -43,6 +46,9 @@ def train_tokenizer(input_path: str | Path, out_dir: str | Path, tokenizer: dict
 
     cfg, split_cfg = _config(TokenizerConfig, tokenizer), _config(SplitConfig, split)
     out = Path(out_dir)
+    # OUT_DIR is ours only if we made it (or found it empty): a user's own tokenizer.json there
+    # is never overwritten, with or without `force` (which retrains into corpuskit's own names).
+    claim_folder(out, TOKENIZER_MARKER, "tokenizer")
     return tokenizer_step(_documents(input_path, glob), out / "tokenizer.json", cfg, split_cfg, workers=workers,
                           record_file=out / "tokenizer.training.json", force=force, log=log)
 

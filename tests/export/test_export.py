@@ -2,13 +2,17 @@
 (struct / numpy only, never the writer's code) and compared token for token with the shards."""
 
 import json
+import re
 import struct
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from click.testing import CliRunner
 
+from corpuskit.cli import cli
 from corpuskit.export import ExportError, export_shards
+from corpuskit.layout import RunError
 from corpuskit.tokenize.manifest import ShardsError
 
 
@@ -162,13 +166,118 @@ def _fewer_train_shards(shards_dir, tmp_path):
 ])
 def test_an_export_deletes_only_stale_files_it_wrote_itself(shards_dir, tmp_path, fmt, folder, theirs, options):
     out = tmp_path / "out"
-    (out / folder).mkdir(parents=True)
-    for name in theirs:  # files of the user's (or of another tool) that look like ours
-        (out / folder / name).write_bytes(b"not corpuskit's")
     first = export_shards(shards_dir, out, fmt, **options)
+    (out / folder).mkdir(parents=True, exist_ok=True)
+    for name in theirs:  # files the user (or another tool) put into the export folder that look like ours
+        (out / folder / name).write_bytes(b"not corpuskit's")
     second = export_shards(_fewer_train_shards(shards_dir, tmp_path), out, fmt, **options)
     stale = set(first) - set(second)
     assert stale and not any(p.exists() for p in stale)  # an earlier export's extra shards are removed
     assert all(p.exists() for p in second)
     for name in theirs:
         assert (out / folder / name).read_bytes() == b"not corpuskit's"
+
+
+FORMATS = ["nanogpt", "llmc", "megatron", "datatrove"]
+
+
+def _copy(shards_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(shards_dir, copy)
+    return copy
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_export_refuses_a_folder_it_did_not_create(shards_dir, tmp_path, fmt):
+    out = tmp_path / "mine"
+    out.mkdir()
+    for name in ("tokenizer.json", "train.bin", "meta.json", "train.idx"):  # names an export would write
+        (out / name).write_bytes(b"the user's own " + name.encode())
+    before = _files(out)
+    with pytest.raises(RunError, match=f"{out} is not empty and was not created by corpuskit.*export"):
+        export_shards(shards_dir, out, fmt)
+    assert _files(out) == before  # nothing overwritten, nothing recorded as corpuskit's
+    r = CliRunner().invoke(cli, ["export", str(shards_dir), str(out), "--format", fmt])
+    assert r.exit_code == 1 and r.output.count("\n") == 1 and "not created by corpuskit" in r.output
+    assert _files(out) == before
+
+
+def test_an_export_writes_into_an_empty_folder_and_again_into_its_own(shards_dir, tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    first = export_shards(shards_dir, out, "megatron")
+    assert json.loads((out / ".corpuskit-export.json").read_text())["corpuskit"] == "export"
+    assert export_shards(shards_dir, out, "megatron") == first  # a rerun into its own folder
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_symlinked_tokenizer_is_never_copied_into_an_export(shards_dir, tmp_path, fmt):
+    copy = _copy(shards_dir, tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (copy / "tokenizer.json").unlink()
+    (copy / "tokenizer.json").symlink_to(secret)
+    with pytest.raises(ShardsError, match=f"{copy / 'tokenizer.json'}: is a symbolic link"):
+        export_shards(copy, tmp_path / "out", fmt)
+    assert not (tmp_path / "out").exists() or not any(b"root:x" in b for b in _files(tmp_path / "out").values())
+
+
+@pytest.mark.parametrize("target", ["tokenizer.json", "manifest.json", "shard", "split folder"])
+def test_a_symlink_where_a_file_is_expected_is_refused_even_to_identical_bytes(shards_dir, tmp_path, target):
+    """A link to a file with the right bytes is still refused: what it points to can change after the check."""
+    import shutil
+
+    copy = _copy(shards_dir, tmp_path)
+    shard = json.loads((copy / "manifest.json").read_text())["splits"]["train"]["shards"][0]["file"]
+    link = {"tokenizer.json": copy / "tokenizer.json", "manifest.json": copy / "manifest.json",
+            "shard": copy / shard, "split folder": copy / "train"}[target]
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(link, elsewhere)
+    link.symlink_to(elsewhere)
+    with pytest.raises(ShardsError, match=f"{link}: is a symbolic link"):
+        export_shards(copy, tmp_path / "out", "megatron")
+    r = CliRunner().invoke(cli, ["export", str(copy), str(tmp_path / "out2"), "--format", "megatron"])
+    assert r.exit_code == 1 and r.output == f"Error: {link}: is a symbolic link; a shard directory's files must be regular files\n"
+
+
+def test_a_replaced_tokenizer_is_refused_by_its_sha256(shards_dir, tmp_path):
+    copy = _copy(shards_dir, tmp_path)
+    tok = json.loads((copy / "tokenizer.json").read_text())
+    tok["model"]["vocab"]["zzz"] = tok["model"]["vocab"].pop(next(iter(tok["model"]["vocab"])))  # another tokenizer
+    (copy / "tokenizer.json").write_text(json.dumps(tok))
+    for fmt in FORMATS:
+        with pytest.raises(ShardsError, match=f"{copy / 'tokenizer.json'}: sha256 differs from the manifest's "
+                                              "tokenizer.sha256"):
+            export_shards(copy, tmp_path / fmt, fmt)
+        assert not (tmp_path / fmt).exists()
+
+
+@pytest.mark.parametrize("field, edit, message", [
+    ("tokenizer.vocab_size", lambda m: m["tokenizer"].pop("vocab_size"), r"an integer from 1 to 2\*\*32, missing"),
+    ("tokenizer.vocab_size", lambda m: m["tokenizer"].__setitem__("vocab_size", "400"), "got '400'"),
+    ("tokenizer.eot_id", lambda m: m["tokenizer"].pop("eot_id"), "missing"),
+    ("tokenizer.eot_id", lambda m: m["tokenizer"].__setitem__("eot_id", 400), r"below vocab_size \(400\), got 400"),
+    ("tokenizer.sha256", lambda m: m["tokenizer"].pop("sha256"), "missing"),
+    ("dtype", lambda m: m.pop("dtype"), "one of uint16, uint32, missing"),
+    ("dtype", lambda m: m.__setitem__("dtype", "int8"), "got 'int8'"),
+    ("bytes_per_token", lambda m: m.pop("bytes_per_token"), "null or a positive number, missing"),
+    ("bytes_per_token", lambda m: m.__setitem__("bytes_per_token", -1), "got -1"),
+    ("splits.train.shards[0].n_tokens", lambda m: m["splits"]["train"]["shards"][0].__setitem__("n_tokens", None),
+     "got None"),
+])
+def test_a_manifest_missing_a_field_is_refused_on_load_naming_it(shards_dir, tmp_path, field, edit, message):
+    copy = _copy(shards_dir, tmp_path)
+    m = json.loads((copy / "manifest.json").read_text())
+    edit(m)
+    (copy / "manifest.json").write_text(json.dumps(m))
+    for fmt in FORMATS:
+        r = CliRunner().invoke(cli, ["export", str(copy), str(tmp_path / fmt), "--format", fmt])
+        assert r.exit_code == 1 and r.output.count("\n") == 1, r.output  # one line, no traceback
+        assert r.output.startswith(f"Error: {copy / 'manifest.json'}: {field}: expected ")
+        assert re.search(message, r.output), r.output

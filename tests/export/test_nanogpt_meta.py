@@ -73,3 +73,31 @@ def test_meta_pkl_is_byte_identical_across_exports(shards_dir, tmp_path):
     _export(shards_dir, tmp_path / "a")
     _export(shards_dir, tmp_path / "b")
     assert (tmp_path / "a" / "meta.pkl").read_bytes() == (tmp_path / "b" / "meta.pkl").read_bytes()
+
+
+def test_meta_vocab_size_covers_every_id_when_the_tokenizer_skips_ids(skipping_ids_shards_dir, tmp_path):
+    from tokenizers import Tokenizer
+
+    shards = skipping_ids_shards_dir
+    tok = Tokenizer.from_file(str(shards / "tokenizer.json"))
+    assert tok.get_vocab_size(with_added_tokens=True) == 400 and max(tok.get_vocab().values()) == 5000
+    _export(shards, tmp_path / "ng")
+    with open(tmp_path / "ng" / "meta.pkl", "rb") as f:
+        meta = pickle.load(f)  # what nanoGPT's train.py does with the file just written
+    top = max(int(np.fromfile(tmp_path / "ng" / name, dtype="<u2").max()) for name in ("train.bin", "val.bin"))
+    assert top == 5000  # the fixture's ids really reach past the count of tokens
+    assert top < meta["vocab_size"] == json.loads((tmp_path / "ng" / "meta.json").read_text())["vocab_size"] == 5001
+    assert json.loads((shards / "manifest.json").read_text())["tokenizer"]["vocab_size"] == 5001
+
+
+def test_shards_whose_ids_pass_the_manifest_vocab_size_are_refused(skipping_ids_shards_dir, tmp_path):
+    """A shard directory written before the fix (vocab_size = count of tokens) is refused, naming the shard."""
+    import shutil
+
+    copy = tmp_path / "old"
+    shutil.copytree(skipping_ids_shards_dir, copy)
+    m = json.loads((copy / "manifest.json").read_text())
+    m["tokenizer"]["vocab_size"] = 400
+    (copy / "manifest.json").write_text(json.dumps(m))
+    result = CliRunner().invoke(cli, ["export", str(copy), str(tmp_path / "ng"), "--format", "nanogpt"])
+    assert result.exit_code == 1 and "holds token id 5,000, beyond the manifest's tokenizer.vocab_size 400" in result.output

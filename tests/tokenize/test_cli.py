@@ -61,3 +61,33 @@ def test_bad_option_values_are_one_line(corpus, tokenizer_file, tmp_path):
     assert r.exit_code == 1 and r.output == "Error: validation + test must leave documents for training; got 1.1\n"
     r = runner.invoke(cli, ["tokenizer", "train", str(corpus[0]), str(tmp_path / "t"), "--bos-token", "<|endoftext|>"])
     assert r.exit_code == 1 and "special tokens must be distinct" in r.output
+
+
+def test_tokenizer_train_refuses_a_folder_it_did_not_create(corpus, tmp_path):
+    """The user's own tokenizer.json is never overwritten, nor recorded as corpuskit's, even with --force."""
+    runner = CliRunner()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "tokenizer.json").write_text('{"the user\'s": "tokenizer"}')
+    for extra in ([], ["--force"]):
+        r = runner.invoke(cli, ["tokenizer", "train", str(corpus[0]), str(mine), "--vocab-size", "300", "-w", "1",
+                                *extra])
+        assert r.exit_code == 1 and r.output == (f"Error: {mine} is not empty and was not created by corpuskit; "
+                                                 "refusing to write the tokenizer there (choose a new or empty folder)\n")
+    assert sorted(p.name for p in mine.iterdir()) == ["tokenizer.json"]
+    assert (mine / "tokenizer.json").read_text() == '{"the user\'s": "tokenizer"}'
+
+
+def test_tokenizer_train_writes_into_an_empty_folder_and_force_replaces_only_its_own_names(corpus, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "empty"
+    out.mkdir()
+    args = ["tokenizer", "train", str(corpus[0]), str(out), "--vocab-size", "300", "-w", "1"]
+    assert runner.invoke(cli, args).exit_code == 0
+    (out / "notes.txt").write_text("mine")  # the user's file, put into corpuskit's folder later
+    assert "up to date" in runner.invoke(cli, args).output
+    r = runner.invoke(cli, args + ["--force"])
+    assert r.exit_code == 0 and "trained 300-token" in r.output
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in out.iterdir()) == [".corpuskit-tokenizer", "notes.txt", "tokenizer.json",
+                                                     "tokenizer.training.json"]

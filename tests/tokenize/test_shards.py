@@ -138,6 +138,28 @@ def test_rerun_skips_and_repairs(corpus, tokenizer_file, tmp_path):
     assert not list(out.rglob(".*tmp*"))
 
 
+@pytest.mark.parametrize("damage", ["shard bytes", "shard link", "tokenizer bytes", "tokenizer link"])
+def test_a_rerun_verifies_the_files_instead_of_assuming_them(corpus, tokenizer_file, tmp_path, damage):
+    """A shard or tokenizer changed after the manifest was written makes the directory stale: the rerun
+    rewrites it to the same bytes instead of calling it up to date."""
+    logs = []
+    out = tmp_path / "s"
+    _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=2000)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    victim = out / ("train/shard-00000-00001.arrow" if damage.startswith("shard") else "tokenizer.json")
+    data = victim.read_bytes()
+    if damage.endswith("bytes"):
+        victim.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, one bit flipped
+    else:
+        (tmp_path / "elsewhere").write_bytes(data)
+        victim.unlink()
+        victim.symlink_to(tmp_path / "elsewhere")
+    _shard(corpus[0], tokenizer_file, out, logs=logs, shard_tokens=2000)
+    assert "up to date" not in logs[-1]
+    assert not victim.is_symlink()
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_a_vocabulary_over_65536_tokens_gives_uint32(corpus, tokenizer_file, tmp_path):
     tok = load_tokenizer(tokenizer_file)
     tok.add_tokens([f"<zz{i}>" for i in range(65100)])
