@@ -16,7 +16,7 @@
     OUTPUT/.corpuskit-lock             held while a run writes here (pid and host of the owner)
 
 Nothing else in corpuskit spells these names: stages are handed their folders, readers
-ask `RunPaths.is_finished_run` whether a folder is a run, commands ask for its fingerprint.
+ask `RunPaths.run_state` whether a folder is a run, commands ask for its fingerprint.
 
 Ownership: corpuskit writes only into a folder it created (or found empty) and marked,
 and deletes only files whose names it gives (`part-00000.parquet`, never `part-of-my-thesis.docx`)
@@ -255,10 +255,21 @@ class RunPaths:
 
     # -- questions about a folder -------------------------------------------------------
     @staticmethod
-    def is_finished_run(folder: str | Path) -> bool:
-        """Whether `folder` holds a finished corpuskit run (read its documents, not its stats)."""
+    def run_state(folder: str | Path) -> str | None:
+        """"finished" or "unfinished" for a corpuskit run folder, None for any other folder.
+
+        A run folder is known by its marker, never by a `stats.json` that a user's folder may
+        hold too; it is finished once `stats.json` is written (the last thing a run writes, and
+        deleted when a run starts working in the folder again)."""
         folder = Path(folder)
-        return (folder / "stats.json").is_file() and any(folder.glob(OUTPUT_GLOB))
+        if not (folder / RUN_MARKER).is_file():
+            return None
+        return "finished" if (folder / "stats.json").is_file() else "unfinished"
+
+    @staticmethod
+    def is_output_name(name: str) -> bool:
+        """Whether `name` is one of a run's files of kept documents (`part-00000.parquet`)."""
+        return _PART.match(name) is not None
 
     def fingerprint(self) -> str | None:
         """The fingerprint of the configuration that made this run, or None if it is not a run."""

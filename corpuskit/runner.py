@@ -282,6 +282,9 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
                 f"{paths.root} holds a run with a different configuration or input; "
                 "use --force to redo it, or choose another --output")
         _check_inputs_unchanged(paths, sources)
+    # From now until write_stats the folder is being worked on: not a finished run that a
+    # reader may take as input (RunPaths.run_state), even where its stats.json was whole.
+    paths.stats.unlink(missing_ok=True)
     atomic_write_text(paths.config, json.dumps(record, indent=2, default=str))
     return paths
 

@@ -66,7 +66,11 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
         return [Source(path=str(root), rel=root.name, kind=_kind(root))]
     if is_saved_dataset(root):
         return [Source(path=str(root), rel=root.name, kind="hf_disk")]
-    if RunPaths.is_finished_run(root):
+    run = RunPaths.run_state(root)
+    if run == "unfinished":  # its parts are not all there, and its rejects and _work are no input
+        raise InputError(f"{root} is an unfinished corpuskit run (no stats.json yet); finish it by running "
+                         "the command that made it again, or choose another input")
+    if run == "finished":
         glob = OUTPUT_GLOB  # a corpuskit run folder: read its documents, not its stats or rejects
     real_root = root.resolve()
     real_dirs: dict[Path, Path] = {}
@@ -86,6 +90,8 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
                 saved.append(p)
                 sources.append(Source(path=str(p), rel=rel.as_posix(), kind="hf_disk"))
             continue
+        if run == "finished" and not RunPaths.is_output_name(rel.as_posix()):
+            continue  # a user's `part-notes.txt` beside the run's documents is not one of them
         sources.append(Source(path=str(p), rel=rel.as_posix(), kind=kind or _kind(p)))
     # pathlib's glob passes over folders it cannot list without a word: find them.
     sources += [Source(path=str(root / rel), rel=rel, kind="unreadable") for rel in _unlistable(root)]

@@ -163,3 +163,38 @@ def test_hub_dataset_offline_is_a_one_line_error_naming_it(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("Error: hf:corpuskit-test/absent: cannot load this Hugging Face dataset")
+
+
+def _finished_run(prose_dir, out):
+    from corpuskit.pipeline import parse_pipeline
+    from corpuskit.runner import run_pipeline
+
+    run_pipeline(parse_pipeline({"input": str(prose_dir), "output": str(out), "stages": [{"exact_dedup": {}}]}),
+                 workers=1, quiet=True)
+    return out
+
+
+def test_a_finished_run_as_input_gives_its_kept_documents_only(prose_dir, tmp_path):
+    out = _finished_run(prose_dir, tmp_path / "out")
+    (out / "part-notes.txt").write_text("a user's note beside the run\n")
+    docs, rejected = read_all(out)
+    assert [d.id for d in docs] == ["a.txt#0", "b.txt#0"]  # c.txt was rejected, and stays so
+    assert _reasons(rejected) == [("part-00002.parquet", "empty_file")]  # c.txt's unit kept nothing
+
+
+def test_an_unfinished_run_as_input_is_refused(prose_dir, tmp_path):
+    """#33 item 5: its rejected/, _work/ and shards/ were read, and rejected documents came back as kept."""
+    out = _finished_run(prose_dir, tmp_path / "out")
+    (out / "stats.json").unlink()  # as a killed run leaves it
+    with pytest.raises(InputError, match=f"{out} is an unfinished corpuskit run"):
+        read_all(out)
+
+
+def test_a_users_folder_with_a_stats_json_is_read_whole(tmp_path):
+    """#33 item 5: `stats.json` and `part-1.txt` made any folder a run: its other files were skipped silently."""
+    (tmp_path / "part-1.txt").write_text("one\n")
+    (tmp_path / "notes.txt").write_text("two\n")
+    (tmp_path / "stats.json").write_text("{}")
+    docs, rejected = read_all(tmp_path)
+    assert [d.text for d in docs] == ["two", "one"]
+    assert _reasons(rejected) == [("stats.json", "unsupported_format")]
