@@ -40,6 +40,7 @@ from corpuskit.io import atomic_write_text, is_url, url_info
 from corpuskit.layout import RunError, RunPaths
 from corpuskit.pipeline import PipelineConfig, StageSpec
 from corpuskit.readers import READ_STAGE, Source, list_sources, plan_units, read_source, unit_size
+from corpuskit.readers.base import REPLACED
 from corpuskit.readers.parquet import iter_documents
 from corpuskit.stage import GlobalStage, StageContext, utf8_len
 from corpuskit.stages.registry import stage_class
@@ -213,6 +214,9 @@ def _count(docs: Iterable[Document], stats: StageStats) -> Iterator[Document]:
         observe_doc(stats, "out", doc, words=True)  # the length distribution before any stage
         if doc.metadata and "decoded_as" in doc.metadata:  # a reader's encoding fallback: never silent
             stats.inc(f"decoded_as_{doc.metadata['decoded_as']}")
+        replaced = doc.metadata.get(REPLACED) if doc.metadata else None
+        if type(replaced) is int:  # characters a reader made U+FFFD (readers/base.py)
+            stats.inc(REPLACED, replaced)
         yield doc
 
 

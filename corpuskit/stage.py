@@ -13,6 +13,12 @@ handed, and returns what a user should see (its report) for the runner to place.
 Rejected documents go to `self.reject`, a callback the runner attaches, which writes
 them with their reason. Every stage
 counts documents and bytes in and out and drops per reason in `self.stats`.
+
+One bad document never stops a run: an exception that `filter` or `map` raises on a
+document drops that document as `stage_error`, its detail naming where it came from and
+the exception, and the stage goes on. What would fail for every document still stops the
+run: a `CorpuskitError` (a model that cannot be loaded), an ImportError (a missing extra),
+a NotImplementedError.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from corpuskit.document import Document
+from corpuskit.errors import CorpuskitError
 from corpuskit.stats import StageStats
 
 RejectFn = Callable[..., None]
@@ -54,6 +61,14 @@ class Stage:
         self.stats.drop(reason)
         self.reject(doc, reason, self.name, **detail)
 
+    def failed(self, doc: Document, err: Exception) -> None:
+        """Drop a document this stage raised on, as `stage_error`: the run goes on without it."""
+        if isinstance(err, (CorpuskitError, ImportError, NotImplementedError)):  # not this document's fault
+            raise err
+        where = f"{doc.source}: " if doc.source else ""
+        message = str(err) if len(str(err)) <= 500 else str(err)[:500] + "..."  # it may quote the whole text
+        self.drop(doc, "stage_error", detail=f"{where}{type(err).__name__}: {message}")
+
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         """Run the stage with counting; the runner and tests call stages this way."""
         return self._count_out(self.run(self._count_in(docs)))
@@ -79,7 +94,11 @@ class Filter(Stage):
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
-            verdict = self.filter(doc)
+            try:
+                verdict = self.filter(doc)
+            except Exception as err:
+                self.failed(doc, err)
+                continue
             if verdict is True:
                 yield doc
                 continue
@@ -95,7 +114,11 @@ class Mapper(Stage):
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
-            new = self.map(doc.text)
+            try:
+                new = self.map(doc.text)
+            except Exception as err:
+                self.failed(doc, err)
+                continue
             if not new.strip():
                 self.drop(doc, "empty")
                 continue

@@ -1,4 +1,8 @@
-"""Parquet files, read one record batch at a time; a large file as several units of whole row groups."""
+"""Parquet files, read one record batch at a time; a large file as several units of whole row groups.
+
+Parquet does not check that strings are UTF-8: a row holding bytes that are not is rejected
+as `invalid_utf8` (its text with the bad bytes as U+FFFD), and the other rows are read.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +24,37 @@ def _records(src: Source) -> Iterator[Record]:
         groups = None if src.chunk is None else range(src.start, src.end)
         batches = pf.iter_batches(batch_size=1024, row_groups=groups)
         for batch in batches:
-            for rec in batch.to_pylist():
-                yield pos, f"{src.rel}:{pos}", rec, None
+            for rec, bad in _rows(batch):
+                where = f"{src.rel}:{pos}"
+                yield (pos, where, rec, None) if bad is None else bad_record(
+                    pos, where, "invalid_utf8", json.dumps(rec, ensure_ascii=False, default=str),
+                    f"column {bad!r} is not UTF-8")
                 pos += 1
     except (OSError, pa.ArrowException) as err:
         # pyarrow raises OSError both for the system's refusals (they carry an errno) and for corrupt data.
         reason = "unreadable" if isinstance(err, OSError) and err.errno is not None else "truncated_archive"
         yield bad_record(pos, src.rel, reason, "", str(err))
+
+
+def _rows(batch: pa.RecordBatch) -> Iterator[tuple[dict, str | None]]:
+    """(row, None) for each row of `batch`, or (row with bad bytes replaced, the column) for a row that is not UTF-8."""
+    try:
+        rows = batch.to_pylist()
+    except UnicodeDecodeError:  # rare: find the rows, one at a time
+        rows = None
+    if rows is not None:
+        yield from ((row, None) for row in rows)
+        return
+    for i in range(batch.num_rows):
+        row, bad = {}, None
+        for name, column in zip(batch.schema.names, batch.columns):
+            try:
+                row[name] = column[i].as_py()
+            except UnicodeDecodeError:
+                bad = bad or name
+                value = column[i].cast(pa.binary()).as_py() if pa.types.is_string(column.type) else None
+                row[name] = value.decode("utf-8", errors="replace") if value is not None else None
+        yield row, bad
 
 
 def parquet_file(path: str) -> pq.ParquetFile:
