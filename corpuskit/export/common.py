@@ -11,7 +11,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 from corpuskit.errors import CorpuskitError
 from corpuskit.io import atomic_write_bytes, atomic_write_text, tmp_path
-from corpuskit.layout import claim_folder
+from corpuskit.layout import claim_folder, folder_lock, remove_temporaries
 from corpuskit.tokenize.manifest import TOKENIZER_FILE, load_manifest, read_tokenizer
 
 FORMATS = {
@@ -36,7 +36,8 @@ class OutputFolder:
 
     The folder is claimed when the first path is handed out (after the exporter checked its
     options, so a refused export leaves nothing behind): created, or taken if empty, and marked;
-    a non-empty folder without the marker is someone else's and is refused.
+    a non-empty folder without the marker is someone else's and is refused. Then its lock is held
+    until the export ends (use it as a context manager), and a killed export's temporaries go.
     The manifest's names are checked when it is loaded; `path` checks again after resolving
     symbolic links, so neither a name nor a link inside the folder can lead a write elsewhere.
     """
@@ -45,9 +46,18 @@ class OutputFolder:
         self.root = Path(root)
         self._resolved: Path | None = None
         self._ours: set[str] = set()
+        self._held = contextlib.ExitStack()
+
+    def __enter__(self) -> "OutputFolder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._held.close()  # the folder's lock, once claimed
 
     def _claim(self) -> None:
         claim_folder(self.root, RECORD, "export")
+        self._held.enter_context(folder_lock(self.root, "export"))  # two exports into one folder: refused
+        remove_temporaries(self.root, _export_name)  # a killed export's half-written files
         self._resolved = self.root.resolve()
         try:
             self._ours = set(json.loads((self.root / RECORD).read_text(encoding="utf-8"))["files"])
@@ -93,13 +103,21 @@ def export_shards(shards_dir: str | Path, out_dir: str | Path, fmt: str, **optio
     shards_dir = Path(shards_dir)
     manifest = load_manifest(shards_dir)
     tokenizer = read_tokenizer(shards_dir, manifest)
-    out = OutputFolder(Path(out_dir))
-    files = importlib.import_module(FORMATS[fmt]).export(shards_dir, manifest, out, **options)
-    # The tokenizer travels with the tokens: ids mean nothing without it.
-    files.append(out.path(TOKENIZER_FILE))
-    atomic_write_bytes(files[-1], tokenizer)
-    out.record(files)
+    with OutputFolder(Path(out_dir)) as out:
+        files = importlib.import_module(FORMATS[fmt]).export(shards_dir, manifest, out, **options)
+        # The tokenizer travels with the tokens: ids mean nothing without it.
+        files.append(out.path(TOKENIZER_FILE))
+        atomic_write_bytes(files[-1], tokenizer)
+        out.record(files)
     return files
+
+
+def _export_name(rel: str) -> bool:
+    """Whether `rel` is named like a file some export writes (the final name of a temporary)."""
+    return rel in (RECORD, TOKENIZER_FILE, "meta.pkl", "meta.json") or rel.endswith(_EXPORT_SUFFIXES)
+
+
+_EXPORT_SUFFIXES = (".bin", ".idx", ".ds", ".ds.index", ".ds.metadata")
 
 
 def require_uint16(manifest: dict, fmt: str) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpuskit.export.common import OutputFolder, atomic_open
+from corpuskit.export.common import ExportError, OutputFolder, atomic_open
 from corpuskit.tokenize.manifest import iter_split_tokens
 
 MAGIC = b"MMIDIDX\x00\x00"
@@ -36,7 +36,11 @@ def token_dtype(vocab_size: int) -> str:
 
 
 def export(shards_dir: Path, manifest: dict, out: OutputFolder, verify: bool = True) -> list[Path]:
-    dtype = token_dtype(manifest["tokenizer"]["vocab_size"])
+    vocab = manifest["tokenizer"]["vocab_size"]
+    if vocab > 2**31:  # int32 is Megatron's widest token type: larger ids would wrap around
+        raise ExportError(f"megatron stores tokens as int32, but this tokenizer has {vocab:,} tokens; "
+                          "use --format datatrove")
+    dtype = token_dtype(vocab)
     np_dtype = np.dtype(dtype).newbyteorder("<")
     files: list[Path] = []
     for split in manifest["splits"]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from corpuskit.errors import ConfigError
-from corpuskit.layout import RunPaths, claim_folder
+from corpuskit.layout import RunPaths, claim_folder, folder_lock, remove_temporaries
 from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
 from corpuskit.tokenize.split import SplitConfig
 
@@ -49,8 +49,11 @@ def train_tokenizer(input_path: str | Path, out_dir: str | Path, tokenizer: dict
     # OUT_DIR is ours only if we made it (or found it empty): a user's own tokenizer.json there
     # is never overwritten, with or without `force` (which retrains into corpuskit's own names).
     claim_folder(out, TOKENIZER_MARKER, "tokenizer")
-    return tokenizer_step(_documents(input_path, glob), out / "tokenizer.json", cfg, split_cfg, workers=workers,
-                          record_file=out / "tokenizer.training.json", force=force, log=log)
+    names = ("tokenizer.json", "tokenizer.training.json")
+    with folder_lock(out, "tokenizer training"):  # a second `tokenizer train` into OUT_DIR: refused, not raced
+        remove_temporaries(out, lambda rel: rel in names)  # a killed training's half-written files
+        return tokenizer_step(_documents(input_path, glob), out / names[0], cfg, split_cfg, workers=workers,
+                              record_file=out / names[1], force=force, log=log)
 
 
 def shard_corpus(input_path: str | Path, out_dir: str | Path, tokenizer_file: str | Path, shards: dict, *,

@@ -51,8 +51,13 @@ class TokenizerStep:
             return False
         if not (self.record_file.is_file() and self.out_file.is_file()):
             return False
-        old, record = json.loads(self.record_file.read_text()), self._record()
-        return {k: old.get(k) for k in record} == record and old.get("tokenizer_sha256") == file_sha256(self.out_file)
+        try:
+            old = json.loads(self.record_file.read_text(encoding="utf-8"))
+        except (ValueError, OSError):  # an unreadable record proves nothing: train again
+            return False
+        record = self._record()
+        return (isinstance(old, dict) and {k: old.get(k) for k in record} == record
+                and old.get("tokenizer_sha256") == file_sha256(self.out_file))
 
     def skipped_line(self) -> str:
         return f"tokenizer: {self.out_file} is up to date, skipped"

@@ -281,3 +281,48 @@ def test_a_manifest_missing_a_field_is_refused_on_load_naming_it(shards_dir, tmp
         assert r.exit_code == 1 and r.output.count("\n") == 1, r.output  # one line, no traceback
         assert r.output.startswith(f"Error: {copy / 'manifest.json'}: {field}: expected ")
         assert re.search(message, r.output), r.output
+
+
+def _lock_held_by_a_live_process(folder):
+    """The folder's lock, held by a process that is alive (a sleeping child): another corpuskit writer."""
+    import socket
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"])
+    (folder / ".corpuskit-lock").write_text(json.dumps({"pid": child.pid, "host": socket.gethostname()}))
+    return child
+
+
+def test_a_second_export_into_a_folder_in_use_is_refused(shards_dir, tmp_path):
+    out = tmp_path / "out"
+    first = export_shards(shards_dir, out, "nanogpt")
+    child = _lock_held_by_a_live_process(out)
+    before = _files(out)
+    try:
+        with pytest.raises(RunError, match=f"{out} is in use by another corpuskit export \\(pid {child.pid}"):
+            export_shards(shards_dir, out, "megatron")
+    finally:
+        child.kill()
+        child.wait()
+    assert _files(out) == before  # the refused export wrote nothing and left the holder's lock
+    assert export_shards(shards_dir, out, "nanogpt") == first  # its holder gone, the lock is taken over
+    assert not (out / ".corpuskit-lock").exists()
+
+
+def test_an_export_removes_a_killed_exports_temporaries_and_keeps_the_users(shards_dir, tmp_path):
+    out = tmp_path / "out"
+    export_shards(shards_dir, out, "nanogpt")
+    (out / ".train.bin.tmp-99999").write_bytes(b"half")  # what a killed export leaves
+    (out / ".my.tmp-123").write_bytes(b"the user's")
+    export_shards(shards_dir, out, "nanogpt")
+    assert not (out / ".train.bin.tmp-99999").exists()
+    assert (out / ".my.tmp-123").read_bytes() == b"the user's"
+
+
+def test_megatron_refuses_ids_that_int32_cannot_hold(shards_dir, tmp_path):
+    copy = _copy(shards_dir, tmp_path)
+    m = json.loads((copy / "manifest.json").read_text())
+    m["tokenizer"]["vocab_size"], m["dtype"] = 2**31 + 1, "uint32"
+    (copy / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ExportError, match="megatron stores tokens as int32, but this tokenizer has 2,147,483,649"):
+        export_shards(copy, tmp_path / "out", "megatron")

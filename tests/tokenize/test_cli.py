@@ -91,3 +91,34 @@ def test_tokenizer_train_writes_into_an_empty_folder_and_force_replaces_only_its
     assert (out / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in out.iterdir()) == [".corpuskit-tokenizer", "notes.txt", "tokenizer.json",
                                                      "tokenizer.training.json"]
+
+
+def test_a_second_tokenizer_train_into_a_folder_in_use_is_refused(corpus, tmp_path):
+    import socket
+    import subprocess
+
+    runner = CliRunner()
+    out = tmp_path / "tok"
+    args = ["tokenizer", "train", str(corpus[0]), str(out), "--vocab-size", "300", "-w", "1"]
+    assert runner.invoke(cli, args).exit_code == 0
+    before = (out / "tokenizer.json").read_bytes()
+    child = subprocess.Popen(["sleep", "60"])  # a live process holds the folder's lock
+    try:
+        (out / ".corpuskit-lock").write_text(json.dumps({"pid": child.pid, "host": socket.gethostname()}))
+        r = runner.invoke(cli, args + ["--vocab-size", "310"])
+        assert r.exit_code == 1 and f"{out} is in use by another corpuskit tokenizer training (pid {child.pid}" in r.output
+    finally:
+        child.kill()
+        child.wait()
+    assert (out / "tokenizer.json").read_bytes() == before
+
+
+def test_an_unreadable_training_record_means_train_again_not_a_traceback(corpus, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "tok"
+    args = ["tokenizer", "train", str(corpus[0]), str(out), "--vocab-size", "300", "-w", "1"]
+    assert runner.invoke(cli, args).exit_code == 0
+    (out / "tokenizer.training.json").write_text('{"inputs_sha256": ')  # cut short
+    r = runner.invoke(cli, args)
+    assert r.exit_code == 0 and "trained 300-token" in r.output, r.output
+    assert json.loads((out / "tokenizer.training.json").read_text())["n_documents"] > 0
