@@ -21,6 +21,7 @@ def command(shards_dir, output, fmt, prefix, shard_tokens, tokenizer_name, no_ve
 
     nanoGPT and llm.c store uint16 tokens: a vocabulary over 65,536 tokens is refused.
     tokenizer.json is copied next to the exported files. Formats: docs/SHARDS.md.
+    OUTPUT must be new, empty or an earlier export's folder; a folder of yours is refused.
 
     Example:
 

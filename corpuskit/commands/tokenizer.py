@@ -53,7 +53,8 @@ def train(input_path, out_dir, vocab_size, min_frequency, train_bytes, validatio
     JSON Lines on standard input. The
     split is by a hash of each document id, so the validation documents that
     `corpuskit shard` holds out were never seen here. `<|endoftext|>` is id 0.
-    A rerun with the same input and options is skipped.
+    A rerun with the same input and options is skipped. OUT_DIR must be new, empty
+    or an earlier `tokenizer train`'s folder: a folder of yours is refused, even with --force.
 
     Example:
 
