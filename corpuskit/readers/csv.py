@@ -9,7 +9,8 @@ A bad row costs that row alone, named by the line it starts on:
   row's first line, so the rows that the open quote would have swallowed are read;
 - a row with more fields than the header is `malformed_csv` (nothing is dropped to fit).
 
-The header row is needed for every row: if it cannot be read, the file is one reject.
+The header row is needed for every row: if it cannot be read, or names a column twice
+(`id,text,text`: which one is the text?), the file is one `malformed_csv` reject.
 """
 
 from __future__ import annotations
@@ -139,10 +140,30 @@ def _records(src: Source, cfg: ReaderConfig) -> Iterator[Record]:
             if feed.bad_utf8:
                 yield bad_record(0, f"{src.rel}:{feed.first_line}", "invalid_utf8", feed.text, "header is not UTF-8")
                 return
+            twice = _repeated(row)
+            if twice:
+                yield bad_record(0, f"{src.rel}:{feed.first_line}", "malformed_csv", feed.text,
+                                 f"header names the column {twice!r} more than once; rename one and read the file again")
+                return
             header = row
             continue
         yield _record(pos, f"{src.rel}:{feed.first_line}", row, header, feed)
         pos += 1
+
+
+def _repeated(header: list[str]) -> str | None:
+    """The first column name that the header gives twice, if any.
+
+    A row maps names to values, so a second column of a name would hide the first. Unnamed
+    columns (`a,b,,` from a spreadsheet) are allowed: a row with values in two of them is
+    rejected instead (`_record`).
+    """
+    seen: set[str] = set()
+    for name in header:
+        if name in seen and name:
+            return name
+        seen.add(name)
+    return None
 
 
 def _record(pos: int, where: str, row: list[str], header: list[str], feed: _Lines) -> Record:
@@ -150,7 +171,13 @@ def _record(pos: int, where: str, row: list[str], header: list[str], feed: _Line
         return bad_record(pos, where, "invalid_utf8", feed.text, f"invalid UTF-8 on line {feed.bad_utf8}")
     if len(row) > len(header):
         return bad_record(pos, where, "malformed_csv", feed.text, f"{len(row)} fields, the header has {len(header)}")
-    return pos, where, dict(zip(header, row + [None] * (len(header) - len(row)))), None
+    unnamed = [value for name, value in zip(header, row) if not name and value] if "" in header else []
+    if len(unnamed) > 1:
+        return bad_record(pos, where, "malformed_csv", feed.text, "values in two columns the header does not name")
+    rec = dict(zip(header, row + [None] * (len(header) - len(row))))
+    if unnamed:  # the one value under an unnamed column, whichever of them it is in
+        rec[""] = unnamed[0]
+    return pos, where, rec, None
 
 
 def read_csv(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:

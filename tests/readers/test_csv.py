@@ -2,6 +2,7 @@
 
 import codecs
 
+import pytest
 from helpers.collect import read_all
 
 
@@ -65,3 +66,23 @@ def test_utf16_csv_is_rejected_as_utf16_not_as_broken_rows(tmp_path):
     (tmp_path / "d.csv").write_bytes("id,text\n1,one\n".encode("utf-16"))
     docs, rejected = read_all(tmp_path)
     assert docs == [] and [(r[0].source, r[1]) for r in rejected] == [("d.csv", "utf16")]
+
+
+def test_a_header_that_names_a_column_twice_rejects_the_file_naming_the_column(tmp_path):
+    docs, reasons, rejected = _csv(tmp_path, [b"id,text,text", b"1,first,second"], name="dup.csv")
+    assert docs == [] and reasons == [("dup.csv:1", "malformed_csv")]
+    assert rejected[0][2] == "dup.csv:1: header names the column 'text' more than once; rename one and read the file again"
+
+
+def test_unnamed_columns_keep_their_one_value_and_two_values_reject_the_row(tmp_path):
+    docs, reasons, _ = _csv(tmp_path, [b"id,text,,", b"1,first,x,", b"2,second,,y", b"3,third,x,y"])
+    assert [(d.id, d.metadata) for d in docs] == [("1", {"": "x"}), ("2", {"": "y"})]
+    assert reasons == [("bad.csv:4", "malformed_csv")]
+
+
+@pytest.mark.parametrize("delimiter", ["ab", "", '"', "\n"])
+def test_a_delimiter_that_is_not_one_plain_character_is_refused_when_the_pipeline_loads(tmp_path, delimiter):
+    from corpuskit.pipeline import PipelineError, parse_pipeline
+
+    with pytest.raises(PipelineError, match="reader: csv_delimiter must be one character"):
+        parse_pipeline({"input": str(tmp_path), "reader": {"csv_delimiter": delimiter}, "stages": []})
