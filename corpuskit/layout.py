@@ -34,9 +34,10 @@ import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Iterator
+from typing import Callable, Collection, Iterable, Iterator
 
 from corpuskit.errors import CorpuskitError
+from corpuskit.io import file_digest
 
 OUTPUT_GLOB = "part-*"  # a run's kept documents, in unit order
 RUN_MARKER = ".corpuskit-run"
@@ -232,6 +233,29 @@ class RunPaths:
 
     def done(self, seg: int, unit: int) -> Path:
         return self.work / "done" / f"seg{seg}-unit{unit:05d}"
+
+    def stamp(self, files: Iterable[Path]) -> dict[str, dict]:
+        """Size and sha256 of a unit's output files, by name inside the run folder: what its
+        completion marker records, so that a rerun verifies them instead of assuming them."""
+        return {Path(f).relative_to(self.root).as_posix(): {"size": Path(f).stat().st_size, "sha256": file_digest(f)}
+                for f in files}
+
+    def unit_problem(self, seg: int, unit: int) -> str | None:
+        """Why the completed unit `unit` of pass `seg` cannot be trusted (a file of its outputs missing,
+        cut or changed since it was written), or None when its outputs are as it recorded them."""
+        try:
+            outputs = json.loads(self.done(seg, unit).read_text()).get("outputs")
+        except (OSError, ValueError, AttributeError):
+            return "its completion marker is unreadable"
+        if not isinstance(outputs, dict):
+            return "its completion marker records no outputs (written by an older corpuskit)"
+        for rel, want in sorted(outputs.items()):
+            p = self.root / rel
+            if ".." in Path(rel).parts or p.is_symlink() or not p.is_file():
+                return f"{rel} is missing"
+            if p.stat().st_size != want.get("size") or file_digest(p) != want.get("sha256"):
+                return f"{rel} changed since the unit wrote it"
+        return None
 
     def reduced(self, seg: int) -> Path:
         return self.work / "done" / f"seg{seg}-reduce"

@@ -196,7 +196,9 @@ def run_unit(task: UnitTask) -> dict:
     stats = {**{name: s for name, s, _ in layers}, **stats}
     first, last = layers[0][1], layers[-1][1]
     write_unit_stats(paths.unit_stats(k, i), stats)
-    marker = {"docs_out": last.docs_out}
+    # A rerun trusts this unit only while these files are as written (RunPaths.unit_problem).
+    marker = {"docs_out": last.docs_out,
+              "outputs": paths.stamp([w.path for w in rejected + writers] + [paths.unit_stats(k, i)])}
     if k == 0:
         marker["input"] = source_stamp(task.source)
     atomic_write_text(paths.done(k, i), json.dumps(marker))
@@ -309,7 +311,9 @@ class Run:
         """Run the pass's missing units, then its sink's reduce if not done yet."""
         n = len(self.sources)
         todo = [UnitTask(self.cfg.to_dict(), self.sources[i], step.index, i, n)
-                for i in range(n) if not self.paths.done(step.index, i).exists()]
+                for i in range(n) if not self._complete(step, i)]
+        if todo and step.sink is not None:  # its reduce read the units about to be redone
+            self.paths.reduced(step.index).unlink(missing_ok=True)
         # Largest units first, so that a big file does not start last and leave the other
         # workers idle at the end. Outputs do not depend on the order units run in.
         todo.sort(key=lambda t: -unit_size(t.source))
@@ -321,7 +325,22 @@ class Run:
         if step.sink is not None and not self.paths.reduced(step.index).exists():
             self.reduce(step.sink, n, step.index)
 
+    def _complete(self, step: Pass, unit: int) -> bool:
+        """Whether the unit is done and its outputs are still what it wrote; if not, say why."""
+        if not self.paths.done(step.index, unit).exists():
+            return False
+        problem = self.paths.unit_problem(step.index, unit)
+        if problem:
+            self.log(f"[{step.index + 1}/{len(self.plan)}] unit {self.sources[unit].name} "
+                     f"({self.sources[unit].rel}): {problem}; redoing it")
+        return problem is None
+
     def reduce(self, spec: StageSpec, n_units: int, index: int) -> None:
+        # Every later pass applied this reduce's decisions: about to be made again, so redo them.
+        for later in range(index + 1, len(self.plan)):
+            self.paths.reduced(later).unlink(missing_ok=True)
+            for i in range(n_units):
+                self.paths.done(later, i).unlink(missing_ok=True)
         t0 = time.perf_counter()
         report = spec.build().reduce(_context(self.paths, spec, 0, n_units, self.executor))
         note = ""

@@ -1,0 +1,95 @@
+"""Outputs verified, not assumed: a rerun trusts a completed unit only while its files are as it wrote them."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from corpuskit.pipeline import parse_pipeline
+from corpuskit.readers import InputError, list_sources
+from corpuskit.runner import run_pipeline
+
+STAGES = [{"normalize": {}}, {"exact_dedup": {}}]
+
+
+def _config(inp, out, stages=STAGES, **extra):
+    return parse_pipeline({"input": str(inp), "output": str(out), "stages": stages, **extra})
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    """Every file a user reads, by name (not _work, not stats.json: it holds timings)."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and "_work" not in p.parts and p.name not in ("stats.json", ".corpuskit-lock")}
+
+
+def _summary(out: Path) -> dict:
+    summary = json.loads((out / "stats.json").read_text())
+    for stage in summary["stages"].values():
+        stage.pop("time_s")
+    return {k: summary[k] for k in ("documents_in", "documents_out", "stages")}
+
+
+def test_a_part_file_deleted_or_cut_after_the_run_is_written_again(prose_dir, tmp_path):
+    """#33 item 6: the rerun said "already complete" and the documents were gone, exit 0."""
+    out = tmp_path / "out"
+    cfg = _config(prose_dir, out)
+    run_pipeline(cfg, workers=1, quiet=True)
+    want, summary = _outputs(out), _summary(out)
+    (out / "part-00000.parquet").unlink()
+    data = (out / "part-00001.parquet").read_bytes()
+    (out / "part-00001.parquet").write_bytes(data[: len(data) // 2])
+    messages = []
+    run_pipeline(cfg, workers=1, log=messages.append)
+    assert "part-00000.parquet is missing; redoing it" in "\n".join(messages)
+    assert "part-00001.parquet changed since the unit wrote it; redoing it" in "\n".join(messages)
+    assert _outputs(out) == want and _summary(out) == summary
+
+
+def test_a_changed_byte_in_an_intermediate_file_redoes_the_passes_after_it(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    cfg = _config(prose_dir, out)
+    run_pipeline(cfg, workers=1, quiet=True)
+    want, summary = _outputs(out), _summary(out)
+    later = out / "_work" / "done" / "seg1-unit00002"
+    before = later.stat().st_mtime_ns
+    intermediate = out / "_work" / "seg0" / "part-00000.parquet"
+    data = bytearray(intermediate.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes
+    intermediate.write_bytes(bytes(data))
+    messages = []
+    run_pipeline(cfg, workers=1, log=messages.append)
+    assert "_work/seg0/part-00000.parquet changed since the unit wrote it" in "\n".join(messages)
+    assert later.stat().st_mtime_ns != before  # the dedup decisions were made again, and applied again
+    assert _outputs(out) == want and _summary(out) == summary
+
+
+def test_tokenizer_and_shards_are_made_from_the_restored_documents(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    cfg = _config(prose_dir, out, tokenizer={"vocab_size": 300, "min_frequency": 1},
+                  shards={"shard_tokens": 2000, "validation": 0.0})
+    run_pipeline(cfg, workers=1, quiet=True)
+    want = _outputs(out)
+    assert "shards/manifest.json" in want and "tokenizer.json" in want
+    (out / "part-00001.parquet").unlink()
+    run_pipeline(cfg, workers=1, quiet=True)
+    assert _outputs(out) == want
+
+
+def test_a_rerun_that_fails_leaves_an_unfinished_run(prose_dir, tmp_path, monkeypatch):
+    """A finished run being redone is no finished run: its stats.json goes until the rerun ends."""
+    out = tmp_path / "out"
+    stages = [{"exact_dedup": {}}, {"helpers.faults:CrashAfter": {"source": "b.txt", "after": 0, "hard": True}}]
+    cfg = _config(prose_dir, out, stages)
+    run_pipeline(cfg, workers=1, quiet=True)
+    for name in ("part-00000.parquet", "part-00001.parquet"):  # two units to redo: in worker processes
+        (out / name).unlink()
+    monkeypatch.setenv("CORPUSKIT_TEST_CRASH", "1")
+    with pytest.raises(Exception):  # the worker redoing b.txt's unit dies
+        run_pipeline(cfg, workers=2, quiet=True)
+    assert not (out / "stats.json").exists()
+    with pytest.raises(InputError, match="unfinished corpuskit run"):
+        list_sources(out)
+    monkeypatch.delenv("CORPUSKIT_TEST_CRASH")
+    run_pipeline(cfg, workers=1, quiet=True)
+    assert [s.rel for s in list_sources(out)] == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
