@@ -170,3 +170,68 @@ def test_the_fallback_is_counted_in_the_read_stats(tmp_path):
                                  "reader": {"target_chars": 5}}), workers=1, quiet=True)
     read = json.loads((out / "stats.json").read_text())["stages"]["read"]
     assert read["decoded_as_latin-1"] == 2 and read["docs_out"] == 3
+
+
+def test_two_gutenberg_books_in_one_file_are_both_read(tmp_path, repo):
+    # as `cat pg11.txt pg12.txt`: the first book's licence and the second's header stand between them
+    books = [gzip.decompress((repo / "corpus" / name).read_bytes())
+             for name in ("pg11-alice-in-wonderland.txt.gz", "pg12-through-the-looking-glass.txt.gz")]
+    (tmp_path / "two.txt").write_bytes(b"".join(books))
+    docs, rejected = read_all(tmp_path, text_mode="file")
+    assert rejected == []
+    assert [d.id for d in docs] == ["two.txt#0", "two.txt#1"]
+    assert docs[0].text.startswith("ALICE\u2019S ADVENTURES") and docs[1].text.startswith("THROUGH THE LOOKING-GLASS")
+    assert docs[1].text.endswith("Life, what is it but a dream?\n\n\n              THE END")
+    assert len(docs[1].text) > 150_000
+    assert not any("Project Gutenberg" in d.text for d in docs)
+    paragraphs, _ = read_all(tmp_path)
+    assert paragraphs[0].text.startswith("ALICE") and paragraphs[-1].text.endswith("a dream?\n\n              THE END")
+
+
+def test_text_outside_the_markers_that_is_not_a_licence_is_rejected_not_dropped(tmp_path):
+    extra = "An appended story that has no markers of its own.\n\n" * 1000  # 50,000 characters, and the licence
+    (tmp_path / "book.txt").write_text(GUTENBERG_BOOK + extra)
+    docs, rejected = read_all(tmp_path, text_mode="file")
+    assert [d.text for d in docs] == [strip_gutenberg(GUTENBERG_BOOK.replace("\r\n", "\n").lstrip("\ufeff"))]
+    [(doc, reason, detail)] = rejected
+    assert (reason, doc.source) == ("gutenberg_outside_text", "book.txt:18")
+    assert detail == ("book.txt:18: 51,070 characters outside the START/END markers, more than a Gutenberg header "
+                      "or licence: not read as a book")
+    assert doc.text.endswith(extra.strip("\n")) and "Section 1. General Terms" in doc.text
+
+
+def test_a_start_without_an_end_before_the_next_book_is_rejected_not_dropped(tmp_path):
+    body = "A chapter of a book whose end marker was lost.\n\n" * 1000
+    first = GUTENBERG_BOOK.split("End of the Project")[0].replace("A TEST BOOK", "A LOST BOOK") + body
+    (tmp_path / "book.txt").write_text(first + GUTENBERG_BOOK)
+    docs, rejected = read_all(tmp_path, text_mode="file")
+    assert [d.text.split("\n")[0] for d in docs] == ["Chapter 1"]
+    assert [r[1] for r in rejected] == ["gutenberg_outside_text"] and body.strip() in rejected[0][0].text
+
+
+def test_utf8_with_one_stray_byte_stays_utf8_and_the_byte_is_counted(tmp_path):
+    text = "\u201cCaf\u00e9\u201d d\u00e9j\u00e0 vu \u2014 na\u00efve.\n\nSecond paragraph, then a stray byte: "
+    (tmp_path / "a.txt").write_bytes(text.encode("utf-8") + b"\xe9 here.\n")
+    docs, rejected = read_all(tmp_path)
+    assert rejected == []
+    assert [d.text for d in docs] == [text.split("\n\n")[0] + "\n\n" + text.split("\n\n")[1] + "\ufffd here."]
+    assert docs[0].metadata == {"replaced_chars": 1}
+    # Latin-1 text that happens to hold one valid UTF-8 pair is still Latin-1.
+    (tmp_path / "a.txt").write_bytes("Caf\u00e9 na\u00efve d\u00e9j\u00e0 \u00c3\u00a9".encode("latin-1"))
+    docs, _ = read_all(tmp_path)
+    assert docs[0].text == "Caf\u00e9 na\u00efve d\u00e9j\u00e0 \u00c3\u00a9" and docs[0].metadata == {"decoded_as": "latin-1"}
+
+
+def test_replaced_bytes_are_counted_in_the_read_stats(tmp_path):
+    import json
+
+    from corpuskit.pipeline import parse_pipeline
+    from corpuskit.runner import run_pipeline
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "a.txt").write_bytes("d\u00e9j\u00e0 vu \u2014 ".encode("utf-8") + b"\xff\xfe stray\n")
+    out = tmp_path / "out"
+    run_pipeline(parse_pipeline({"input": str(inp), "output": str(out), "stages": []}), workers=1, quiet=True)
+    read = json.loads((out / "stats.json").read_text())["stages"]["read"]
+    assert read["replaced_chars"] == 2 and "decoded_as_cp1252" not in read and "decoded_as_latin-1" not in read
