@@ -132,6 +132,25 @@ def test_shard_directory_is_claimed(tmp_path):
     assert (target / "train" / "shard-00000.arrow").read_bytes() == b"my own file"
 
 
+def test_a_second_shard_writer_on_one_folder_is_refused(prose_dir, tmp_path):
+    """#33 item 15: two `corpuskit shard` runs on one folder left a manifest listing a missing shard."""
+    from click.testing import CliRunner
+
+    from corpuskit.cli import cli
+    from corpuskit.tokenize.standalone import train_tokenizer
+
+    tok = train_tokenizer(prose_dir, tmp_path / "tok", {"vocab_size": 300, "min_frequency": 1}, {}, log=lambda m: None)
+    shards = tmp_path / "shards"
+    command = ["shard", str(prose_dir), str(shards), "--tokenizer", str(tok), "-w", "1", "-q", "--force"]
+    assert CliRunner().invoke(cli, command).exit_code == 0
+    before = {p: p.read_bytes() for p in shards.rglob("*") if p.is_file()}
+    (shards / LOCK).write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))  # writing now
+    result = CliRunner().invoke(cli, command + ["--shard-tokens", "5"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{shards} is in use by another corpuskit shard writer (pid {os.getppid()}" in result.output
+    assert {p: p.read_bytes() for p in before} == before
+
+
 def test_edited_input_is_noticed(prose_dir, tmp_path):
     out = tmp_path / "out"
     _run(prose_dir, out)

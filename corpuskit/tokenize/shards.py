@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_bytes, tmp_path
-from corpuskit.layout import SHARD_NAME, SHARDS_MARKER, claim_folder
+from corpuskit.layout import SHARD_NAME, SHARDS_MARKER, claim_folder, folder_lock
 from corpuskit.tokenize.bpe import (
     EOT, load_tokenizer, special_token_ids, token_id, tokenizer_threads,
 )
@@ -225,8 +225,14 @@ def write_shards(
     recorded in the manifest's `dropped`.
     """
     out = Path(out_dir)
+    with folder_lock(out, "shard writer"):  # a second writer would drop this one's shards as stale (#33 item 15)
+        return _write_shards(docs, Path(tokenizer_file), out, cfg, workers, eot_token, bos_token, pad_token,
+                             pipeline_config_sha256, record, run_map)
+
+
+def _write_shards(docs, tokenizer_file: Path, out: Path, cfg: ShardConfig, workers, eot_token, bos_token, pad_token,
+                  pipeline_config_sha256, record, run_map) -> dict:
     claim_folder(out, SHARDS_MARKER, "shard directory")  # never write into someone else's folder
-    tokenizer_file = Path(tokenizer_file)
     tok = load_tokenizer(tokenizer_file)
     eot_id = token_id(tok, eot_token, "eot")
     info = {
