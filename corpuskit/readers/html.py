@@ -8,15 +8,22 @@ Crawl. resiliparse is the `[web]` extra and is imported only when a page is read
 
 Bytes are decoded by the HTTP header's charset when there is one, else as UTF-8 when they
 are valid UTF-8, else by resiliparse's detection (meta tags, then content). A page that yields no text is rejected as `no_text`.
+
+Main-content extraction takes time that grows with the square of the page's nesting depth
+(2,000 nested elements: 0.1 s; 8,000: 2 s; 32,000: 45 s), so a page nested deeper than
+`html_max_depth` (1,000) is rejected as `html_too_deep` before it is extracted. The depth
+is read from the tags (`nesting_depth`): a scan in linear time, done only on pages with
+more tags than the limit.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from corpuskit.document import Document
 from corpuskit.errors import CorpuskitError
-from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source, read_whole
+from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source, read_whole, replace_surrogates
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -34,10 +41,66 @@ def _resiliparse():
     return extract_plain_text, bytes_to_str, detect_encoding
 
 
-def html_to_text(body: bytes, charset: str | None = None) -> str:
-    """The main text of an HTML page (paragraphs separated by blank lines), or "" when it has none."""
+class TooDeep(Exception):
+    """A page nests its elements deeper than the reader's `html_max_depth`."""
+
+
+_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^<>]*>")
+# Elements that hold no others: no end tag, or one the parser implies at the next sibling
+# (a `<p>` or `<li>` left open does not make the tree deeper), or raw text.
+_LEAVES = frozenset(b"area base br col embed hr img input link meta param source track wbr "
+                    b"p li dt dd option optgroup tr td th thead tbody tfoot rt rp".split())
+_RAW_END = {b"script": re.compile(rb"</script", re.I), b"style": re.compile(rb"</style", re.I),
+            b"textarea": re.compile(rb"</textarea", re.I), b"title": re.compile(rb"</title", re.I)}
+
+
+def nesting_depth(html: bytes, limit: int) -> int:
+    """How deep the elements of `html` nest, as a browser's parser would build them; counting
+    stops past `limit`. An end tag closes the open elements up to its own, as the parser does;
+    one with nothing to close is ignored."""
+    starts = html.count(b"<") - html.count(b"</") - html.count(b"<!")
+    if starts <= limit:  # most pages: fewer start tags than the limit, no scan
+        return max(starts, 0)
+    stack: list[bytes] = []
+    open_count: dict[bytes, int] = {}
+    deepest = skip = 0
+    for m in _TAG.finditer(html):
+        if m.start() < skip:  # inside a script or style
+            continue
+        closing, name = m.groups()
+        name = name.lower()
+        if closing:
+            if open_count.get(name):
+                while (top := stack.pop()) != name:
+                    open_count[top] -= 1
+                open_count[name] -= 1
+            continue
+        if name in _RAW_END:  # its text may hold anything that looks like a tag
+            end = _RAW_END[name].search(html, m.end())
+            skip = end.start() if end else len(html)
+            continue
+        if name in _LEAVES or m.group().endswith(b"/>"):
+            continue
+        stack.append(name)
+        open_count[name] = open_count.get(name, 0) + 1
+        if len(stack) > deepest:
+            deepest = len(stack)
+            if deepest > limit:
+                break
+    return deepest
+
+
+def html_to_text(body: bytes, charset: str | None = None, max_depth: int = 1000) -> str:
+    """The main text of an HTML page (paragraphs separated by blank lines), or "" when it has none.
+
+    Raises TooDeep for a page nested deeper than `max_depth`, before any extraction.
+    """
+    depth = nesting_depth(body, max_depth)
+    if depth > max_depth:
+        raise TooDeep(f"elements nested more than {max_depth:,} deep (html_max_depth); not extracted")
     extract_plain_text, bytes_to_str, detect_encoding = _resiliparse()
-    html = _decode(body, charset, bytes_to_str, detect_encoding)
+    # A charset such as UTF-7 can decode to lone surrogates, which resiliparse refuses.
+    html = replace_surrogates(_decode(body, charset, bytes_to_str, detect_encoding))[0]
     text = extract_plain_text(html, main_content=True, alt_texts=False, links=False, form_fields=False,
                               noscript=False, list_bullets=True)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
@@ -61,7 +124,11 @@ def read_html(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Docu
     body = read_whole(src, doc_id, reject)
     if body is None:
         return
-    text = html_to_text(body)
+    try:
+        text = html_to_text(body, max_depth=cfg.html_max_depth)
+    except TooDeep as err:
+        reject(Document(text="", id=doc_id, source=src.rel), "html_too_deep", READ_STAGE, detail=f"{src.rel}: {err}")
+        return
     if not text:
         reject(Document(text="", id=doc_id, source=src.rel), "no_text", READ_STAGE,
                detail=f"{src.rel}: the page has no main text (only markup, scripts or navigation)")

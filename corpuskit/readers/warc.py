@@ -12,6 +12,7 @@ rejected with a reason:
     not_html           a response whose Content-Type is not HTML (an image, a PDF, JSON, ...)
     http_status        a response whose status is not 2xx (redirects, 404s, server errors)
     no_text            HTML (or a WET record) without main text
+    html_too_deep      HTML nested deeper than `html_max_depth` (readers/html.py): not extracted
     truncated_archive  the file ends inside a record, or a gzip member is cut or corrupt:
                        the records before it are kept
 
@@ -25,7 +26,7 @@ from typing import Iterator
 from corpuskit.document import Document
 from corpuskit.io import is_compressed, open_binary, open_raw
 from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source
-from corpuskit.readers.html import HTML_TYPES, MissingExtra, html_to_text
+from corpuskit.readers.html import HTML_TYPES, MissingExtra, TooDeep, html_to_text
 
 PAGE_RECORDS = {"warc": "response", "wet": "conversion"}
 
@@ -69,7 +70,7 @@ def read_warc(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Docu
                 return
             if body is None:
                 continue
-            doc = _document(record, body, src, pos, f"{src.rel}@{offset}", reject)
+            doc = _document(record, body, src, pos, f"{src.rel}@{offset}", reject, cfg.html_max_depth)
             pos += 1
             if doc is not None:
                 yield doc
@@ -95,7 +96,8 @@ def _cut(src: Source, pos: int, end: int, reject: RejectFn, why: str, tail: byte
            detail=f"{where}: the archive is cut or corrupt after {pos} page record(s): {why}")
 
 
-def _document(record, body: bytes, src: Source, pos: int, where: str, reject: RejectFn) -> Document | None:
+def _document(record, body: bytes, src: Source, pos: int, where: str, reject: RejectFn,
+              max_depth: int) -> Document | None:
     headers = record.rec_headers
     record_id = (headers.get_header("WARC-Record-ID") or "").strip("<>") or f"{src.rel}#{pos}"
     url = headers.get_header("WARC-Target-URI")
@@ -125,7 +127,11 @@ def _document(record, body: bytes, src: Source, pos: int, where: str, reject: Re
         return None
     charset = next((p.split("=", 1)[1].strip().strip('"\'') for p in params.split(";")
                     if p.strip().lower().startswith("charset=")), None)
-    text = html_to_text(body, charset)
+    try:
+        text = html_to_text(body, charset, max_depth)
+    except TooDeep as err:
+        drop("html_too_deep", str(err))
+        return None
     if not text:
         drop("no_text", "the page has no main text (only markup, scripts or navigation)")
         return None

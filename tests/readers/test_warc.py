@@ -129,3 +129,57 @@ def test_corpuskit_clean_reads_a_warc_like_any_input(tmp_path, warc):
 
     rejected = [json.loads(line) for f in (tmp_path / "out" / "rejected").glob("*.jsonl") for line in f.open()]
     assert {"not_html", "http_status", "no_text"} <= {r["reason"] for r in rejected}
+
+
+def _nested(depth: int) -> bytes:
+    return ("<html><body>" + "<div>" * depth + f"<p>{SENTENCE}</p>" + "</div>" * depth + "</body></html>").encode()
+
+
+def test_a_page_nested_too_deep_is_rejected_before_extraction(tmp_path):
+    import time
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "deep.html").write_bytes(_nested(200_000))  # extraction did not end in 300 s
+    (tmp_path / "in" / "fine.html").write_bytes(_nested(900))
+    t0 = time.perf_counter()
+    docs, rejects = read_all(tmp_path / "in")
+    assert time.perf_counter() - t0 < 60  # a guard against a hang, not a benchmark: ~0.1 s
+    assert [(d.id, d.text) for d in docs] == [("fine.html#0", SENTENCE)]
+    assert rejects == [{"reason": "html_too_deep", "source": "deep.html",
+                        "detail": "deep.html: elements nested more than 1,000 deep (html_max_depth); not extracted"}]
+
+
+def test_a_deep_page_in_a_warc_is_rejected_and_the_next_one_read(tmp_path):
+    warc = write_warc(tmp_path / "deep.warc.gz", [
+        ("http://example.com/deep", "200 OK", "text/html", _nested(50_000)),
+        ("http://example.com/a", "200 OK", "text/html", page(1)),
+    ])
+    docs, rejects = read_all(warc)
+    assert [d.metadata["url"] for d in docs] == ["http://example.com/a"]
+    [reject] = rejects
+    assert reject["reason"] == "html_too_deep" and reject["source"].endswith(" http://example.com/deep")
+
+
+def test_nesting_depth_counts_as_the_parser_builds_the_tree():
+    from corpuskit.readers.html import nesting_depth
+
+    # unclosed <p> and <li> end at the next one; an end tag closes what was left open inside it
+    assert nesting_depth(b"<div><div><p>x<p>y<ul><li>z<li>w</ul></div></div>" * 600, 10) == 3
+    assert nesting_depth(b"<html><body>" + b"<div><span>" * 400 + b"</div>" * 400, 1000) == 802
+    # tags inside a script or a comment-like string are not elements
+    assert nesting_depth(b"<script>" + b"'<div>'" * 5000 + b"</script><div></div>", 1000) == 1
+    assert nesting_depth(b"<br/><img src=x><hr>" * 2000, 1000) == 0
+
+
+def test_a_charset_that_decodes_to_a_lone_surrogate_gives_a_replacement_character(tmp_path):
+    body = b"<html><body><article><p>" + SENTENCE.encode() + b" +2AA- end.</p></article></body></html>"
+    warc = write_warc(tmp_path / "u7.warc.gz", [("http://example.com/u7", "200 OK", "text/html; charset=utf-7", body)])
+    docs, rejects = read_all(warc)
+    assert rejects == [] and docs[0].text == f"{SENTENCE} \ufffd end."
+
+
+def test_html_max_depth_is_checked_when_the_pipeline_loads(tmp_path):
+    from corpuskit.pipeline import PipelineError, parse_pipeline
+
+    with pytest.raises(PipelineError, match="reader: html_max_depth must be positive"):
+        parse_pipeline({"input": str(tmp_path), "reader": {"html_max_depth": 0}, "stages": []})
