@@ -320,7 +320,7 @@ class RunPaths:
             names = {str(s["name"]) for s in json.loads(self.config.read_text())["config"]["stages"]}
         except (OSError, ValueError, KeyError, TypeError):
             return set()
-        return {n for n in names if STAGE_NAME.match(n)}  # never a path out of reports/
+        return {n for n in names if STAGE_NAME.fullmatch(n)}  # never a path out of reports/
 
     def owns(self, rel: str) -> bool:
         """Whether `rel` (a posix path inside the folder) is a name this run gives its outputs."""

@@ -30,6 +30,7 @@ import yaml
 
 from corpuskit.errors import ConfigError
 from corpuskit.io import is_url
+from corpuskit.layout import STAGE_NAME
 from corpuskit.readers import ReaderConfig
 from corpuskit.schema import coerce, field_default, from_mapping, given_dict
 from corpuskit.stages.registry import StageConfigError, build_stage, check_params
@@ -119,6 +120,9 @@ def parse_stages(entries: Any, where: str) -> list[StageSpec]:
             build_stage(type_name, params)  # the stage's own range checks, now rather than mid-run
         except StageConfigError as err:
             raise PipelineError(f"{key}.{type_name}: {err}") from None
+        if not STAGE_NAME.fullmatch(name):  # it names the stage's folder and report in the run folder
+            raise PipelineError(f"{key}.{type_name}: stage name {name!r} must be letters, digits, '_', '-' and '.' "
+                                "(not starting with '.' or '-')")
         if name in seen:
             raise PipelineError(f"{key}.{type_name}: stage name {name!r} is used twice; add 'name: ...'")
         seen.add(name)

@@ -223,6 +223,15 @@ def test_bad_stage_parameters_are_refused_at_load(prose_dir, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("name", ["../../escape", "/tmp/x", ".hidden", "a/b", "ok\n"])
+def test_a_stage_name_is_a_plain_file_name(prose_dir, tmp_path, name):
+    """`exact_dedup: {name: ../../../escape}` wrote the stage's working files outside the run folder."""
+    with pytest.raises(PipelineError, match="stage name .* must be letters, digits"):
+        parse_pipeline({"input": str(prose_dir), "output": str(tmp_path / "run" / "o"),
+                        "stages": [{"exact_dedup": {"name": name}}]})
+    assert list(tmp_path.iterdir()) == [prose_dir]
+
+
 def test_run_paths_is_the_only_owner_of_the_layout(repo):
     """No module but layout.py spells the run folder's file names."""
     offenders = []
