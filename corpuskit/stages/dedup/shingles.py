@@ -133,15 +133,65 @@ def _powers(base: np.uint64, n: int) -> np.ndarray:
     return cached
 
 
+# Normalized bytes hashed at once: the prefix sums cost ~40 bytes a byte, so a huge document is
+# cut at spaces into pieces of this size (a word's hash does not depend on where it sits).
+_CHUNK = 1 << 22
+
+
 def _word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of every word of every text, in order, and the number of words per text.
 
-    Vectorized over the whole batch, with no Python work per word: the normalized texts are
-    joined with spaces into bytes c_0 c_1 ...; with H[j] = sum_{i<j} (c_i + 1) * P**i
-    (modulo 2**64), the word at [s, e) hashes to (H[e] - H[s]) * P**-s, a polynomial hash of
-    its own bytes wherever it sits, then mixed with its length through fmix64.
+    The texts are normalized and cut into pieces of at most _CHUNK bytes (at spaces), and the
+    pieces hashed a group at a time (`_piece_hashes`), so memory stays bounded for any text.
     """
-    parts = [_normalized_bytes(t) for t in texts]
+    pieces: list[bytes] = []
+    owner: list[int] = []
+    for i, t in enumerate(texts):
+        for piece in _cut(_normalized_bytes(t)):
+            pieces.append(piece)
+            owner.append(i)
+    words, counts = [], np.zeros(len(pieces), dtype=np.int64)
+    lo = 0
+    while lo < len(pieces):
+        hi, size = lo + 1, len(pieces[lo])
+        while hi < len(pieces) and size + len(pieces[hi]) <= _CHUNK:
+            size += len(pieces[hi])
+            hi += 1
+        if size > _CHUNK:  # one word longer than a piece: no space to cut at
+            w = _long_word_hash(pieces[lo].strip(b" "))
+            words.append(w)
+            counts[lo] = len(w)
+        else:
+            w, counts[lo:hi] = _piece_hashes(pieces[lo:hi])
+            words.append(w)
+        lo = hi
+    per_text = np.bincount(np.asarray(owner, dtype=np.int64), weights=counts, minlength=len(texts))
+    return (np.concatenate(words) if words else np.zeros(0, np.uint64)), per_text.astype(np.int64)
+
+
+def _cut(raw: bytes) -> list[bytes]:
+    """`raw` cut at spaces into pieces of at most _CHUNK bytes; a longer piece is one word."""
+    out, start = [], 0
+    while len(raw) - start > _CHUNK:
+        cut = raw.rfind(b" ", start + 1, start + _CHUNK)
+        if cut < 0:
+            cut = raw.find(b" ", start + _CHUNK)
+            if cut < 0:
+                break
+        out.append(raw[start:cut])
+        start = cut
+    out.append(raw[start:])
+    return out
+
+
+def _piece_hashes(parts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The words' hashes of normalized byte strings, and the number of words in each.
+
+    Vectorized over all parts, with no Python work per word: the parts are joined with spaces
+    into bytes c_0 c_1 ...; with H[j] = sum_{i<j} (c_i + 1) * P**i (modulo 2**64), the word at
+    [s, e) hashes to (H[e] - H[s]) * P**-s, a polynomial hash of its own bytes wherever it
+    sits, then mixed with its length through fmix64.
+    """
     arr = np.frombuffer(b" ".join(parts) + b" ", dtype=np.uint8)  # ends with a space: every word ends
     space = arr == 32
     after_space = np.empty_like(space)
@@ -149,15 +199,27 @@ def _word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     after_space[1:] = space[:-1]
     starts = np.flatnonzero(~space & after_space)
     ends = np.flatnonzero(space & ~after_space)
-    text_starts = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter((len(p) + 1 for p in parts), dtype=np.int64, count=len(parts)), out=text_starts[1:])
-    counts = np.diff(np.searchsorted(starts, text_starts))
+    part_starts = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(p) + 1 for p in parts), dtype=np.int64, count=len(parts)), out=part_starts[1:])
+    counts = np.diff(np.searchsorted(starts, part_starts))
     with np.errstate(over="ignore"):
         prefix = np.zeros(len(arr) + 1, dtype=np.uint64)
         np.cumsum((arr.astype(np.uint64) + np.uint64(1)) * _powers(_P, len(arr))[: len(arr)], out=prefix[1:])
         words = (prefix[ends] - prefix[starts]) * _powers(_P_INV, len(arr))[starts]
         words = _fmix64(words ^ (ends - starts).astype(np.uint64))
     return words, counts
+
+
+def _long_word_hash(word: bytes) -> np.ndarray:
+    """`_piece_hashes([word])[0]` for one word longer than _CHUNK bytes, _CHUNK bytes at a time:
+    its polynomial hash is the sum of each chunk's, times P**(the chunk's offset)."""
+    total = np.uint64(0)
+    with np.errstate(over="ignore"):
+        for lo in range(0, len(word), _CHUNK):
+            chunk = np.frombuffer(word, dtype=np.uint8, count=min(_CHUNK, len(word) - lo), offset=lo)
+            part = ((chunk.astype(np.uint64) + np.uint64(1)) * _powers(_P, len(chunk))[: len(chunk)]).sum(dtype=np.uint64)
+            total += part * np.uint64(pow(int(_P), lo, 1 << 64))
+        return _fmix64(np.array([total ^ np.uint64(len(word))], dtype=np.uint64))
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:

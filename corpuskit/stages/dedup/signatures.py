@@ -78,18 +78,31 @@ class MinHasher:
         if len(nonempty) == 0:
             return sig
         mixed = _fmix32(hashes.astype(np.uint32))
-        # Process whole documents per block so that each min-reduction sees all of a doc.
-        starts = offsets[nonempty]
+        # Whole documents per block, so that one reduceat sees all of each; a document longer
+        # than a block is reduced block by block into a running minimum, so one huge document
+        # never needs its (shingles x num_perm) matrix (100 MB of text: ~8 GB) at once.
+        starts, ends = offsets[nonempty], offsets[nonempty + 1]
         i = 0
         while i < len(nonempty):
-            j = int(np.searchsorted(starts, starts[i] + _BLOCK, side="left"))
-            j = max(j, i + 1)
+            j = max(int(np.searchsorted(ends, starts[i] + _BLOCK, side="right")), i + 1)
             lo, hi = int(starts[i]), int(offsets[nonempty[j - 1] + 1])
-            block = mixed[lo:hi, None] * self.a[None, :]  # (S, P) uint32, wraps mod 2**32
-            block += self.b[None, :]
-            sig[nonempty[i:j]] = np.minimum.reduceat(block, starts[i:j] - lo, axis=0)
+            if hi - lo > _BLOCK:  # one document, longer than a block
+                sig[nonempty[i]] = self._long_signature(mixed[lo:hi])
+            else:
+                block = mixed[lo:hi, None] * self.a[None, :]  # (S, P) uint32, wraps mod 2**32
+                block += self.b[None, :]
+                sig[nonempty[i:j]] = np.minimum.reduceat(block, starts[i:j] - lo, axis=0)
             i = j
         return sig
+
+    def _long_signature(self, mixed: np.ndarray) -> np.ndarray:
+        """One document's signature from its mixed shingle hashes, _BLOCK at a time."""
+        out = np.full(self.num_perm, np.uint32(0xFFFFFFFF), dtype=np.uint32)
+        for lo in range(0, len(mixed), _BLOCK):
+            block = mixed[lo:lo + _BLOCK, None] * self.a[None, :]
+            block += self.b[None, :]
+            np.minimum(out, block.min(axis=0), out=out)
+        return out
 
 
 def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:

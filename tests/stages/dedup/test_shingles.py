@@ -102,3 +102,54 @@ def test_a_word_hashes_the_same_wherever_it_is():
     alpha, beta, gamma = words[:3].tolist()
     assert words[3:5].tolist() == [gamma, alpha] and words[6:8].tolist() == [beta, gamma]
     assert len({alpha, beta, gamma, int(words[5])}) == 4  # "alphabet" is not "alpha"
+
+
+def test_a_document_longer_than_a_block_gets_datasketchs_signature():
+    """A long document's signature is a running minimum over blocks of shingles: the same values."""
+    from helpers.dedup import prose
+
+    texts = ["short one here", prose(5, words=12_000), prose(6, words=40), prose(7, words=9_000)]
+    hashes, offsets = shingle_hashes(texts, 5)
+    sig = MinHasher(112, seed=1).signatures(hashes, offsets)
+    for i in range(len(texts)):
+        ref = MinHash(num_perm=112, seed=1, hashfunc=lambda x: x)
+        ref.update_batch([int(h) for h in hashes[offsets[i]:offsets[i + 1]]])
+        assert sig[i].tolist() == ref.hashvalues.tolist()
+
+
+def test_text_cut_into_pieces_hashes_the_same(monkeypatch):
+    """A huge text is hashed in pieces cut at spaces, and a word longer than a piece in chunks:
+    the shingles are those of the text hashed whole."""
+    from corpuskit.stages.dedup import shingles
+    from helpers.dedup import prose
+
+    texts = [prose(1, words=400), "", "?!", "  lead and trail  ", "x" * 100 + " y  z " + "w" * 37,
+             "Caf\u00e9 \u00abna\u00efve\u00bb \u2014 don\u2019t " * 20, "a" * 64]
+    whole = [shingle_hashes(texts, n) for n in (1, 5)]
+    for chunk in (16, 5, 1):
+        monkeypatch.setattr(shingles, "_CHUNK", chunk)
+        for (h, off), n in zip(whole, (1, 5)):
+            h2, off2 = shingle_hashes(texts, n)
+            assert h2.tolist() == h.tolist() and off2.tolist() == off.tolist()
+
+
+def test_one_huge_document_is_minhashed_in_bounded_memory(monkeypatch):
+    """Issue 33/13: one 100 MB text took ~10 GB (its shingles x 112 permutations at once, and
+    ~40 bytes a character of prefix sums). Now memory grows with its words, not words x 112."""
+    import tracemalloc
+
+    from corpuskit.stages.dedup import shingles
+
+    monkeypatch.setattr(shingles, "_CHUNK", 1 << 16, raising=False)  # pieces of 64 KB
+    text = " ".join(f"w{i % 5003}" for i in range(600_000))  # 4 MB, 600k shingles
+    tracemalloc.start()
+    try:
+        hashes, offsets = shingle_hashes([text], 5)
+        _, peak_shingles = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        MinHasher(112, seed=1).signatures(hashes, offsets)
+        _, peak_sig = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # whole: 4 MB x ~40 bytes of prefix sums (~160 MB); 600k x 112 x 4 bytes (~270 MB)
+    assert peak_shingles < 40e6 and peak_sig < 16e6, (peak_shingles, peak_sig)
