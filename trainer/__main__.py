@@ -151,9 +151,12 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, num_sa
 
 @cli.command("export-hf")
 @click.option("--checkpoint", required=True, type=click.Path(exists=True), help="Checkpoint directory.")
+@click.option("--force", is_flag=True, help="Replace an earlier export in OUT (only the files export-hf writes).")
 @click.argument("out", type=click.Path())
-def export_hf(checkpoint, out):
+def export_hf(checkpoint, out, force):
     """Write a Hugging Face model directory (LlamaForCausalLM or GPT2LMHeadModel) to OUT.
+
+    OUT must be a new or empty folder, or an earlier export (with --force).
 
     Example:
 
@@ -162,7 +165,7 @@ def export_hf(checkpoint, out):
     from .export_hf import export
 
     with _user_errors():
-        arch = export(checkpoint, out)
+        arch = export(checkpoint, out, force)
     click.echo(f"wrote {arch} to {out}")
 
 

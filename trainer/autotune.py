@@ -1,4 +1,4 @@
-"""`dtype: auto` and `compile: auto`, decided by measurement on the training device, not from CPU flags.
+"""`device: auto`, `dtype: auto` and `compile: auto`, decided by measurement on the training device, not from CPU flags.
 
 A CPU with AVX512-BF16 but no AMX was once assumed to run bf16 matmuls at half the fp32 speed; on
 this project's AMD EPYC (torch 2.13, oneDNN `brg_matmul:avx512_core_bf16`) they run ~2.5-3x faster.
@@ -7,12 +7,37 @@ So the choice is timed: a matmul shaped like the model's MLP, in each candidate 
 is not a candidate.
 """
 
+import re
 import time
 
 import torch
 
+from .errors import ConfigError
+
 DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32}
 MARGIN = 1.1  # bf16 costs precision: take it only when clearly faster, not on timing noise
+
+
+def resolve_device(pref, local_rank=None):
+    """The torch device for `pref` (auto, cpu, cuda, cuda:N), or ConfigError if this machine has no such
+    device: a one-line error here, not a CUDA traceback at the first tensor. Under DDP (`local_rank`
+    given) plain `cuda` means this process's own GPU."""
+    if pref == "auto":
+        pref = "cuda" if torch.cuda.is_available() else "cpu"
+    match = re.fullmatch(r"cpu|cuda(?::(\d+))?", pref)
+    if match is None:
+        raise ConfigError(f"device: must be auto, cpu, cuda or cuda:N, got {pref!r}")
+    if pref == "cpu":
+        return pref
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device {pref!r}: no CUDA device is available here; use device=cpu (or auto)")
+    if pref == "cuda" and local_rank is not None:
+        pref = f"cuda:{local_rank}"
+    index = int(pref[5:]) if ":" in pref else 0
+    if index >= torch.cuda.device_count():
+        raise ConfigError(f"device {pref!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    torch.cuda.set_device(pref)
+    return pref
 
 
 def matmul_rate(device, dtype, m, k, n, seconds=0.1):

@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import from_dict, to_dict
 from .errors import CheckpointError, RunDirError
+from .files import TEMPORARY, regular_file, sha256
 from .model import build_model
 
 STATE_FILE = "training_state.pt"
@@ -66,6 +67,7 @@ def resolve_checkpoint(path):
 
 
 def _read_json(path):
+    regular_file(path, CheckpointError)
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -90,9 +92,26 @@ def load_manifest(path):
     return manifest
 
 
+def tokenizer_file(path):
+    """Checkpoint `path`'s tokenizer.json, checked against the sha256 its manifest records (a regular
+    file, the tokenizer the ids were made with), before it is read or copied into an export."""
+    file = regular_file(os.path.join(path, "tokenizer.json"), CheckpointError)
+    if sha256(file) != load_manifest(path)["tokenizer"].get("sha256"):
+        raise CheckpointError(f"{file}: sha256 differs from the checkpoint's manifest.json (another tokenizer)")
+    return file
+
+
+def check_same_tokenizer(path, shards):
+    """CheckpointError unless checkpoint `path` was trained with the tokenizer of Shards `shards`:
+    with another tokenizer the ids mean other strings, whatever the vocabulary size."""
+    if load_manifest(path)["tokenizer"].get("sha256") != shards.manifest["tokenizer"]["sha256"]:
+        raise CheckpointError(f"{path} was trained with a different tokenizer than {shards.path} "
+                              "(tokenizer.sha256 differs); ids would not match")
+
+
 def load_weights(model, path):
     """Load model.safetensors from checkpoint `path` into `model` (tied heads re-tied by construction)."""
-    file = os.path.join(path, "model.safetensors")
+    file = regular_file(os.path.join(path, "model.safetensors"), CheckpointError)
     try:
         tensors = load_file(file)
     except (OSError, SafetensorError) as e:
@@ -113,7 +132,7 @@ def load_model(path, device="cpu"):
 
 
 def load_training_state(path):
-    file = os.path.join(path, STATE_FILE)
+    file = regular_file(os.path.join(path, STATE_FILE), CheckpointError)
     try:
         return torch.load(file, map_location="cpu", weights_only=True)  # tensors and containers only: no code runs
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
@@ -121,7 +140,7 @@ def load_training_state(path):
 
 
 # What a run writes into its `out` folder (save_checkpoint, metrics.py, loss.png): the only names --overwrite deletes.
-RUN_NAMES = re.compile(r"ckpt-\d+|metrics\.jsonl|loss\.png|tb|\.tmp-ckpt-\d+-\d+(\.old)?")
+RUN_NAMES = re.compile(rf"ckpt-\d+|metrics\.jsonl|loss\.png|tb|{TEMPORARY.pattern}")
 
 
 def previous_run(out):

@@ -15,11 +15,12 @@ from typing import Annotated, Literal
 
 import yaml
 
-from .checks import Range, check_fields
+from .checks import Pattern, Range, check_fields
 from .errors import ConfigError
 
 AT_LEAST_0, AT_LEAST_1, POSITIVE = Range(0), Range(1), Range(0, low_open=True)
 FRACTION, BETA = Range(0, 1), Range(0, 1, high_open=True)
+DEVICE = Pattern(r"auto|cpu|cuda(:\d+)?", "auto, cpu, cuda or cuda:N")  # what train.resolve_device can place a model on
 
 
 @dataclass
@@ -87,7 +88,7 @@ class TrainConfig:
     beta2: Annotated[float, BETA] = 0.95
     grad_clip: Annotated[float, AT_LEAST_0] = 1.0  # max global grad norm; 0 disables clipping
     # systems
-    device: str = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:1", ...
+    device: Annotated[str, DEVICE] = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:1", ...
     dtype: Literal["auto", "bfloat16", "bf16", "float32", "fp32"] = "auto"  # auto: bf16 autocast if a timed bf16 matmul is faster here (autotune.py)
     compile: Literal["auto", True, False] = "auto"  # torch.compile the model; auto: on CUDA only (autotune.py says why)
     threads: Annotated[int, AT_LEAST_0] = 0  # torch intra-op threads on CPU; 0 keeps torch's default
@@ -107,6 +108,8 @@ class TrainConfig:
 
     def __post_init__(self):
         check_fields(self)
+        if self.min_lr > self.lr:  # the schedule would warm up to lr, then "decay" upwards
+            raise ConfigError(f"min_lr {self.min_lr:g} is above lr {self.lr:g}; the schedule decays from lr to min_lr")
 
 
 def _fields(cls):

@@ -7,8 +7,8 @@ token) straight from memory-mapped Arrow buffers. Batches are a pure function of
 batch: resuming, or splitting a step's micro-batches across DDP ranks, changes nothing.
 """
 
-import hashlib
 import json
+import math
 import os
 import re
 
@@ -17,6 +17,7 @@ import pyarrow as pa
 import torch
 
 from .errors import ConfigError, ShardsError
+from .files import regular_file, sha256
 
 FORMAT, FORMAT_VERSION = "corpuskit-shards", 1
 NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a split or file name: one path component
@@ -65,14 +66,6 @@ class TokenStream:
         return max(int(c.max()) for c in self._chunks) if self._chunks else -1
 
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _refuse_escapes(manifest, where):
     """ShardsError naming the key unless every path the manifest gives stays inside its directory:
     tokenizer.file a plain name, split names plain, each shard file exactly SPLIT/NAME.arrow."""
@@ -93,14 +86,48 @@ def _refuse_escapes(manifest, where):
                 raise ShardsError(f"{where}: splits.{split}.shards[{i}].file: {file!r} is not {split}/NAME.arrow")
 
 
+def _check_fields(manifest, where):
+    """ShardsError naming the manifest and the field for the first field the trainer reads that is
+    missing or of the wrong kind: checked when the shard set is opened, not met as a KeyError later."""
+    def need(value, field, ok, expected):
+        if not ok(value):
+            got = "nothing" if value in (None, "missing") else repr(value)
+            raise ShardsError(f"{where}: {field}: expected {expected}, got {got}")
+
+    def integer(low):
+        return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    def positive(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+    tok = manifest["tokenizer"]
+    need(tok.get("sha256"), "tokenizer.sha256", lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v),
+         "the tokenizer file's sha256 (64 hex digits)")
+    need(tok.get("vocab_size"), "tokenizer.vocab_size", integer(1), "an integer >= 1")
+    need(tok.get("eot_id"), "tokenizer.eot_id", lambda v: integer(0)(v) and v < tok["vocab_size"],
+         f"an integer in [0, {tok['vocab_size']})")
+    need(manifest.get("dtype"), "dtype", lambda v: v in ("uint16", "uint32"), "'uint16' or 'uint32'")
+    if manifest["dtype"] == "uint16" and tok["vocab_size"] > 1 << 16:
+        raise ShardsError(f"{where}: dtype: uint16 cannot hold the ids of tokenizer.vocab_size {tok['vocab_size']}")
+    for split, info in manifest["splits"].items():
+        # null: a split without tokens, which has no bytes per token (refused if it is evaluated)
+        need(info.get("bytes_per_token", "missing"), f"splits.{split}.bytes_per_token",
+             lambda v: v is None or positive(v), "a number > 0")
+        for i, entry in enumerate(info["shards"]):
+            need(entry.get("n_tokens"), f"splits.{split}.shards[{i}].n_tokens", integer(0), "an integer >= 0")
+            need(entry.get("sha256"), f"splits.{split}.shards[{i}].sha256", lambda v: isinstance(v, str),
+                 "the file's sha256")
+
+
 class Shards:
     """A shard directory: its manifest, tokenizer file, and a TokenStream per split."""
 
     def __init__(self, path):
         self.path = path
         manifest_path = os.path.join(path, "manifest.json")
-        if not os.path.isfile(manifest_path):
+        if not os.path.lexists(manifest_path):
             raise ShardsError(f"{path}: no manifest.json; expected a shard directory (docs/SHARDS.md)")
+        regular_file(manifest_path, ShardsError)  # a link could make any file the manifest
         try:
             with open(manifest_path, encoding="utf-8") as f:
                 self.manifest = json.load(f)
@@ -112,17 +139,22 @@ class Shards:
         if fmt != FORMAT or version != FORMAT_VERSION:
             raise ShardsError(f"{manifest_path}: format {fmt!r} v{version}; this trainer reads {FORMAT!r} v{FORMAT_VERSION}")
         _refuse_escapes(self.manifest, manifest_path)
+        _check_fields(self.manifest, manifest_path)
         tok = self.manifest["tokenizer"]
-        self.tokenizer_path = os.path.join(path, tok["file"])
-        try:
-            self.vocab_size = int(tok["vocab_size"])
-            self.eot_id = int(tok["eot_id"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise ShardsError(f"{manifest_path}: tokenizer.vocab_size and tokenizer.eot_id must be integers ({e!r})") from None
+        self.vocab_size, self.eot_id = tok["vocab_size"], tok["eot_id"]
         self.splits = self.manifest["splits"]
+        # The tokenizer is copied into every checkpoint and export: it must be the one the ids were made
+        # with (its hash, ~1 ms a MB), and a regular file, not a link to some other file on this machine.
+        self.tokenizer_path = regular_file(os.path.join(path, tok["file"]), ShardsError)
+        if sha256(self.tokenizer_path) != tok["sha256"]:
+            raise ShardsError(f"{self.tokenizer_path}: sha256 differs from the manifest's tokenizer.sha256 "
+                              "(another tokenizer); rebuild the shards or restore the file")
 
     def bytes_per_token(self, split):
-        return float(self.splits[split]["bytes_per_token"])
+        value = self.splits[split].get("bytes_per_token")
+        if value is None:
+            raise ShardsError(f"{self.path}: split {split!r} has no bytes_per_token in its manifest (no tokens)")
+        return float(value)
 
     def tokens(self, split):
         """The split's TokenStream, each shard checked against the manifest as it is opened: present,
@@ -134,15 +166,19 @@ class Shards:
         # Hashing reads each file once more, at ~1 GB/s: measured on the default shards (train,
         # 3 files, 5.8 MB) 8 ms, against a 225 s training budget, and a few seconds for a
         # multi-GB split. Nothing else catches a shard overwritten with other, well-formed tokens.
+        if os.path.islink(os.path.join(self.path, split)):
+            raise ShardsError(f"{os.path.join(self.path, split)}: is a symbolic link; the split folder must be a folder "
+                              "of the shard set")
         for p, entry in zip(paths, shards):
-            if not os.path.isfile(p):
+            if not os.path.lexists(p):
                 raise ShardsError(f"{p}: listed in the manifest but missing")
-            if _sha256(p) != entry.get("sha256"):
+            regular_file(p, ShardsError)
+            if sha256(p) != entry["sha256"]:
                 raise ShardsError(f"{p}: sha256 differs from the manifest (overwritten or corrupt shard); "
                                   "rebuild the shards or restore the file")
         stream = TokenStream(paths)
         for p, entry, n in zip(paths, shards, stream.file_tokens):
-            if n != entry.get("n_tokens"):
+            if n != entry["n_tokens"]:
                 raise ShardsError(f"{p}: manifest says {entry.get('n_tokens')} tokens, the file holds {n}")
         if stream.max_token() >= self.vocab_size:
             raise ShardsError(f"{self.path}/{split}: token id {stream.max_token()} >= vocab_size {self.vocab_size}")

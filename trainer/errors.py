@@ -29,3 +29,7 @@ class RunDirError(TrainerError, ValueError):
 
 class InputError(TrainerError, ValueError):
     """An input given on the command line (a text file, a sampling option) cannot be used."""
+
+
+class DivergedError(TrainerError, ValueError):
+    """The training loss or the weights became NaN or infinite; training stops without saving them."""

@@ -5,14 +5,14 @@ Bits per byte = loss_nats_per_token / ln(2) / bytes_per_token, comparable across
 
 import contextlib
 import math
-import os
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from tokenizers import Tokenizer
 
-from .checkpoint import load_manifest, load_model, resolve_checkpoint
+from .autotune import resolve_device
+from .checkpoint import check_same_tokenizer, load_manifest, load_model, resolve_checkpoint, tokenizer_file
 from .data import Shards, eval_batches, eval_windows
 from .errors import InputError
 
@@ -50,15 +50,17 @@ def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_
     """
     if batch_size < 1:
         raise InputError(f"batch_size must be at least 1, got {batch_size}")
+    device = resolve_device(device)
     path = resolve_checkpoint(checkpoint)
     model, cfg = load_model(path, device)
     block_size = cfg.model.block_size
     if text is None:
         shards = Shards(data or cfg.data)
+        check_same_tokenizer(path, shards)  # another tokenizer's ids would score as nonsense, silently
         loss, n = mean_loss(model, shards.tokens(split), block_size, batch_size, device)
         return {**summarize(loss, shards.bytes_per_token(split)), "tokens": n}
     raw = read_text(text)
-    tokenizer = Tokenizer.from_file(os.path.join(path, "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(tokenizer_file(path))
     eot_id = load_manifest(path)["tokenizer"]["eot_id"]
     ids = [eot_id] + tokenizer.encode(raw.decode("utf-8")).ids
     stream = _ListStream(ids)

@@ -13,13 +13,15 @@ approximately. Nothing here imports transformers: the files are written directly
 import dataclasses
 import json
 import os
+import re
 import shutil
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
 
-from .checkpoint import load_manifest, load_model, resolve_checkpoint
+from .checkpoint import load_manifest, load_model, resolve_checkpoint, tokenizer_file
 from .errors import TrainerError
+from .files import folder_lock, write_atomic
 
 
 class ExportError(TrainerError, ValueError):
@@ -117,13 +119,27 @@ def gpt2_config(m, eot_id):
             "tie_word_embeddings": m.tie_weights, **special_ids(eot_id), "torch_dtype": "float32"}
 
 
-def export(checkpoint, out_dir):
-    """Write checkpoint `checkpoint` as a Hugging Face model directory; returns the architecture name."""
+MARKER = ".trainer-export"  # in a folder export() created or found empty: the folder is ours to write
+NAMES = ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "special_tokens_map.json",
+         "tokenizer_config.json")  # what export() writes, and all that --force replaces
+
+
+def export(checkpoint, out_dir, force=False):
+    """Write checkpoint `checkpoint` as a Hugging Face model directory; returns the architecture name.
+
+    `out_dir` must be new, empty, or an earlier export (marked MARKER), and neither the checkpoint's
+    folder nor inside it nor around it. An earlier export's files are replaced only with `force`,
+    and only the NAMES export writes; a user's other files there stay. Everything is checked before
+    anything is written, and each file is renamed into place whole.
+    """
     path = resolve_checkpoint(checkpoint)
+    _refuse_overlap(path, out_dir)
     model, cfg = load_model(path)
     m = cfg.model
     arch = hf_architecture(m)
-    eot_id = load_manifest(path)["tokenizer"]["eot_id"]
+    manifest = load_manifest(path)
+    eot_id = manifest["tokenizer"]["eot_id"]
+    tokenizer = tokenizer_file(path)  # a regular file, the one the checkpoint's manifest records
     sd = {k: v.detach().float() for k, v in model.state_dict().items()}
     if arch != "GPT2LMHeadModel":
         tensors, config = llama_weights(sd, m), llama_config(m, eot_id)
@@ -131,23 +147,56 @@ def export(checkpoint, out_dir):
         tensors, config = gpt2_weights(sd, m), gpt2_config(m, eot_id)
     if not m.tie_weights:
         tensors["lm_head.weight"] = sd["lm_head.weight"]
-    os.makedirs(out_dir, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(out_dir, "model.safetensors"),
-              metadata={"format": "pt"})
-    write_json(out_dir, "config.json", config)
-    write_json(out_dir, "generation_config.json", {**special_ids(eot_id), "max_length": m.block_size})
-    shutil.copyfile(os.path.join(path, "tokenizer.json"), os.path.join(out_dir, "tokenizer.json"))
-    specials = load_manifest(path)["tokenizer"].get("special_tokens", {})
+    specials = manifest["tokenizer"].get("special_tokens", {})
     eot = next((t for t, i in specials.items() if i == eot_id), None)
     tokens = {} if eot is None else {"bos_token": eot, "eos_token": eot, "pad_token": eot}
-    write_json(out_dir, "special_tokens_map.json", tokens)
-    write_json(out_dir, "tokenizer_config.json", {"tokenizer_class": "PreTrainedTokenizerFast",
-                                                  "model_max_length": m.block_size, "add_bos_token": False,
-                                                  "add_eos_token": False, "clean_up_tokenization_spaces": False,
-                                                  **tokens})
+    _claim(out_dir)
+    with folder_lock(out_dir, "export"):
+        present = [n for n in NAMES if os.path.lexists(os.path.join(out_dir, n))]
+        if present and not force:
+            raise ExportError(f"{out_dir} already holds an export ({', '.join(present[:3])}); pass --force to "
+                              "replace it, or choose another folder")
+        for name in os.listdir(out_dir):  # what an export killed mid-write left
+            if re.fullmatch(r"\.(" + "|".join(map(re.escape, NAMES)) + r")\.tmp-\d+", name):
+                os.unlink(os.path.join(out_dir, name))
+        with write_atomic(os.path.join(out_dir, "model.safetensors"), "wb") as f:
+            f.write(save({k: v.contiguous() for k, v in tensors.items()}, metadata={"format": "pt"}))
+        write_json(out_dir, "config.json", config)
+        write_json(out_dir, "generation_config.json", {**special_ids(eot_id), "max_length": m.block_size})
+        with open(tokenizer, "rb") as src, write_atomic(os.path.join(out_dir, "tokenizer.json"), "wb") as f:
+            shutil.copyfileobj(src, f)
+        write_json(out_dir, "special_tokens_map.json", tokens)
+        write_json(out_dir, "tokenizer_config.json", {"tokenizer_class": "PreTrainedTokenizerFast",
+                                                      "model_max_length": m.block_size, "add_bos_token": False,
+                                                      "add_eos_token": False, "clean_up_tokenization_spaces": False,
+                                                      **tokens})
     return arch
 
 
+def _refuse_overlap(checkpoint, out_dir):
+    """ExportError if `out_dir` is checkpoint folder `checkpoint`, inside it or around it: the export
+    would overwrite the checkpoint's own files (config.json, model.safetensors) or write into it."""
+    ck, out = os.path.realpath(checkpoint), os.path.realpath(out_dir)
+    if ck == out or os.path.commonpath([ck, out]) in (ck, out):
+        where = "is" if ck == out else "is inside" if os.path.commonpath([ck, out]) == ck else "holds"
+        raise ExportError(f"{out_dir} {where} the checkpoint {checkpoint}; export to a folder of its own")
+
+
+def _claim(folder):
+    """Make `folder` an export folder: create it, or take it if empty, and mark it; refuse a
+    non-empty folder without the mark, whose files are someone else's."""
+    marker = os.path.join(folder, MARKER)
+    if os.path.isfile(marker) and not os.path.islink(marker):
+        return
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        raise ExportError(f"{folder} is a file, not a folder; choose a folder for the export")
+    if os.path.isdir(folder) and os.listdir(folder):
+        raise ExportError(f"{folder} is not empty and was not made by export-hf; refusing to write there "
+                          "(choose a new or empty folder)")
+    os.makedirs(folder, exist_ok=True)
+    write_json(folder, MARKER, {"trainer": "export-hf"})
+
+
 def write_json(folder, name, obj):
-    with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+    with write_atomic(os.path.join(folder, name)) as f:
         json.dump(obj, f, indent=2)

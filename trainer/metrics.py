@@ -8,6 +8,7 @@ import warnings
 import torch
 
 from .autotune import matmul_rate
+from .files import write_atomic
 
 # Dense bf16 peak FLOP/s of common accelerators (no sparsity), for MFU on CUDA.
 GPU_PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12, "4090": 165e12}
@@ -47,6 +48,26 @@ def read_metrics(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def keep_metrics_until(path, step):
+    """Rewrite metrics file `path` (atomically) to its rows up to `step`, the step a run resumes
+    from: rows a killed continuation logged after it would otherwise appear twice, and a line cut
+    short by the kill would make the file unreadable."""
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    kept = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # only the last line, written when the run was killed, can be cut short
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+            kept.append(line + "\n")
+    with write_atomic(path) as f:
+        f.writelines(kept)
+
+
 def plot_losses(metrics_path, png_path):
     """Training and validation loss against step, from metrics.jsonl, as a PNG; without matplotlib
     (an optional dependency: the `plots` extra) a warning and None, and the run goes on."""
@@ -73,7 +94,8 @@ def plot_losses(metrics_path, png_path):
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(png_path, dpi=100)
+    with write_atomic(png_path, "wb") as f:  # a kill mid-write leaves the previous plot, not half a PNG
+        fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
     return png_path
 

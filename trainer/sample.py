@@ -3,7 +3,8 @@
 import torch
 from tokenizers import Tokenizer
 
-from .checkpoint import load_manifest, load_model, resolve_checkpoint
+from .autotune import resolve_device
+from .checkpoint import load_manifest, load_model, resolve_checkpoint, tokenizer_file
 from .errors import InputError
 
 
@@ -67,7 +68,7 @@ def complete(model, tokenizer, prompt, eot_id, max_new_tokens=100, temperature=0
 def sample_checkpoint(checkpoint, prompt, device="cpu", **kwargs):
     """Load a checkpoint and its tokenizer and return sampled continuations of `prompt`."""
     path = resolve_checkpoint(checkpoint)
-    model, _ = load_model(path, device)
-    tokenizer = Tokenizer.from_file(f"{path}/tokenizer.json")
+    model, _ = load_model(path, resolve_device(device))
+    tokenizer = Tokenizer.from_file(tokenizer_file(path))
     eot_id = load_manifest(path)["tokenizer"]["eot_id"]
     return complete(model, tokenizer, prompt, eot_id, **kwargs)

@@ -17,14 +17,15 @@ import torch.distributed as dist
 from tokenizers import Tokenizer
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .autotune import DTYPES, choose_compile, choose_dtype
-from .checkpoint import (check_out, load_config_from, load_manifest, load_training_state, load_weights, remove_previous_run,
-                         resolve_checkpoint, save_checkpoint)
+from .autotune import DTYPES, choose_compile, choose_dtype, resolve_device
+from .checkpoint import (check_out, check_same_tokenizer, load_config_from, load_training_state, load_weights,
+                         remove_previous_run, resolve_checkpoint, save_checkpoint)
 from .config import apply_overrides
 from .data import Batches, Shards
-from .errors import CheckpointError, ConfigError
+from .errors import ConfigError, DivergedError
 from .evaluate import mean_loss, summarize
-from .metrics import MetricsLog, peak_flops, plot_losses
+from .files import folder_lock, remove_temporaries
+from .metrics import MetricsLog, keep_metrics_until, peak_flops, plot_losses
 from .model import build_model
 from .optim import make_optimizer
 from .sample import complete
@@ -50,16 +51,6 @@ def setup_distributed(device_pref):
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
     return d
-
-
-def resolve_device(pref, d):
-    if pref == "auto":
-        pref = "cuda" if torch.cuda.is_available() else "cpu"
-    if pref == "cuda" and d.world_size > 1:
-        pref = f"cuda:{d.local_rank}"
-    if pref.startswith("cuda"):
-        torch.cuda.set_device(pref)
-    return pref
 
 
 class Schedule:
@@ -132,7 +123,7 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
     A folder `cfg.out` that holds another run is refused unless `overwrite` (which deletes that
     run's checkpoints and metrics first). Returns a dict with the final checkpoint path and
     validation metrics (on rank 0)."""
-    state = None
+    state, new_length = None, False
     if resume:
         resume = resolve_checkpoint(resume)
         saved = load_config_from(resume)
@@ -142,11 +133,18 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
         new_length = asked.max_steps != saved.max_steps
         cfg = apply_overrides(cfg, overrides) if cfg else asked
         state = load_training_state(resume)
-    check_out(cfg.out, resume, cfg.init_from, overwrite)  # in every process, before any of them writes
+    # One run at a time in a folder. Rank 0 of a torchrun group holds the lock for all its ranks
+    # (torchrun stops the others when rank 0 exits refused); a second run gets a one-line error.
+    master = os.environ.get("RANK", "0") == "0"
+    with folder_lock(cfg.out) if master else contextlib.nullcontext():
+        check_out(cfg.out, resume, cfg.init_from, overwrite)  # in every process, before any of them writes
+        return _train(cfg, resume, state, new_length, overwrite)
+
+
+def _train(cfg, resume, state, new_length, overwrite):
+    """train()'s work, in the run folder it holds."""
     d = setup_distributed(cfg.device)
-    if overwrite and d.master:
-        remove_previous_run(cfg.out)
-    device = resolve_device(cfg.device, d)
+    device = resolve_device(cfg.device, d.local_rank if d.world_size > 1 else None)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device_type = "cuda" if device.startswith("cuda") else "cpu"
@@ -158,8 +156,9 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
         dropout = cfg.model.dropout
         cfg.model = load_config_from(init_path).model
         cfg.model.dropout = dropout
-        if load_manifest(init_path)["tokenizer"].get("sha256") != shards.manifest["tokenizer"].get("sha256"):
-            raise CheckpointError(f"{init_path} was trained with a different tokenizer than {cfg.data}; ids would not match")
+        check_same_tokenizer(init_path, shards)
+    if state is not None:
+        check_same_tokenizer(resume, shards)  # a resumed run's data must be the shard set it began on
     if cfg.model.vocab_size == 0:
         cfg.model.vocab_size = shards.vocab_size
     elif cfg.model.vocab_size < shards.vocab_size:
@@ -209,6 +208,12 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
     if d.world_size > 1:
         model = DDP(model, device_ids=[d.local_rank] if device_type == "cuda" else None)
 
+    if d.master:  # config, checkpoint and shards checked first: a run refused changes nothing in its folder
+        if overwrite:
+            remove_previous_run(cfg.out)
+        remove_temporaries(cfg.out)  # what a run killed mid-write left: a half checkpoint, a metrics rewrite
+        if state is not None:  # rows a killed continuation logged after this checkpoint would come twice
+            keep_metrics_until(os.path.join(cfg.out, "metrics.jsonl"), int(state["step"]))
     log = MetricsLog(cfg.out, cfg.tensorboard) if d.master else None
     tokens_per_step = cfg.batch_size * cfg.model.block_size * cfg.grad_accum * d.world_size
     flops_per_token = raw_model.flops_per_token()
@@ -221,6 +226,11 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
         return summarize(loss, bpt_val)
 
     def checkpoint(name):
+        # One sync per checkpoint (none per step): weights that are NaN or inf are never saved. Every
+        # rank holds the same weights, so every rank stops here together.
+        if not torch.stack([torch.isfinite(p).all() for p in raw_model.parameters()]).all():
+            raise DivergedError(f"step {step}: the weights are no longer finite (NaN or inf); training diverged and "
+                                f"{name} was not written: lower lr (now {cfg.lr:g}) or keep grad_clip on")
         train_state = {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                        "rng": gather_rng_states(d, device), "data": batches.state_dict(), "dtype": str(dtype)[6:]}
         path = os.path.join(cfg.out, name)
@@ -296,6 +306,9 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
                 dist.all_reduce(loss_sum, op=dist.ReduceOp.SUM)
                 loss_sum /= d.world_size
             loss_val = loss_sum.item() / cfg.grad_accum
+            if not math.isfinite(loss_val):  # checked where .item() syncs anyway: at the log interval
+                raise DivergedError(f"step {step}: training loss is {loss_val}; training diverged and stopped "
+                                    f"without a checkpoint: lower lr (now {cfg.lr:g}) or keep grad_clip on")
             now = time.perf_counter()
             tok_s = (step - step_last) * tokens_per_step / max(now - t_last, 1e-9)
             mfu = tok_s * flops_per_token / peak if peak else 0.0

@@ -87,6 +87,12 @@ def shards(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def other_shards(tmp_path_factory):
+    """Shards of other documents: a tokenizer of the same vocabulary size, with other merges."""
+    return write_shards(str(tmp_path_factory.mktemp("other_shards")), make_docs(300, seed=1))
+
+
 TINY = ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "model.block_size=32", "batch_size=8",
         "lr=3e-3", "min_lr=3e-4", "warmup_steps=5", "max_steps=30", "log_interval=1", "progress=false",
         "plot=false", "sample_tokens=0", "eval_interval=0", "dtype=float32"]

@@ -94,7 +94,7 @@ def test_help_and_config_checks_do_not_import_torch():
 def test_sweep_prints_table_best_first(shards, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("model: {n_layer: 1, n_head: 2, n_embd: 16, block_size: 16}\nbatch_size: 4\nmax_steps: 12\n"
-                      "warmup_steps: 2\nprogress: false\nplot: false\nsample_tokens: 0\n")
+                      "warmup_steps: 2\nmin_lr: 0\nprogress: false\nplot: false\nsample_tokens: 0\n")  # min_lr <= every lr
     result = CliRunner().invoke(cli, ["sweep", "--config", str(config), "--data", shards, "--out", str(tmp_path / "sw"),
                                       "--lr", "1e-5,1e-2", "--dropout", "0,0.1"])
     assert result.exit_code == 0, result.output
@@ -162,3 +162,19 @@ def test_eval_and_sample_mistakes_are_one_line_errors(checkpoint, tmp_path):
     fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--batch-size", "0"]), "batch_size")
     for option, value in (("--temperature", "-1"), ("--top-p", "0"), ("--top-k", "-1"), ("--num-samples", "0")):
         fails_cleanly(run(cli, ["sample", "--checkpoint", checkpoint, option, value]), option.lstrip("-").replace("-", "_"))
+
+
+def test_eval_on_other_shards_and_a_bad_device_are_one_line_errors(checkpoint, other_shards, train_args):
+    import torch
+
+    run = CliRunner().invoke
+    fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--data", other_shards]), checkpoint, other_shards,
+                  "different tokenizer")
+    fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--device", "tpu"]), "device", "'tpu'")
+    fails_cleanly(run(cli, ["sample", "--checkpoint", checkpoint, "--device", "tpu"]), "device", "'tpu'")
+    fails_cleanly(run(cli, train_args("device=tpu")), "device: must be auto, cpu, cuda or cuda:N, got 'tpu'")
+    if not torch.cuda.is_available():  # a device this machine lacks: refused before any tensor meets it
+        fails_cleanly(run(cli, train_args("device=cuda")), "device 'cuda': no CUDA device is available here")
+        fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--device", "cuda:0"]), "no CUDA device")
+    else:
+        fails_cleanly(run(cli, train_args(f"device=cuda:{torch.cuda.device_count()}")), "CUDA device(s)")

@@ -94,3 +94,35 @@ def test_heads_must_divide_the_width():
         load_config(None, ["model.n_head=2", "model.n_embd=30"])
     assert load_config(None, ["model.n_head=2", "model.n_embd=30", "model.pos=learned"]).model.n_embd == 30
     assert load_config(None, ["model.arch=lstm", "model.n_head=5", "model.n_embd=192"]).model.n_head == 5
+
+
+@pytest.mark.parametrize("override", ["lr=.inf", "lr=.nan", "muon_lr=.inf", "max_time=.inf", "grad_clip=.inf",
+                                      "weight_decay=.nan", "model.rope_theta=.inf", "model.norm_eps=.nan"])
+def test_a_number_that_is_not_finite_is_refused_at_load(override):
+    from trainer.errors import ConfigError
+
+    key = override.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"^{key}: must be a finite number, got (inf|nan)$"):
+        load_config(None, [override])
+
+
+def test_min_lr_above_lr_is_refused_at_load():
+    from trainer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^min_lr 0.01 is above lr 0.001; the schedule decays from lr to min_lr$"):
+        load_config(None, ["lr=1e-3", "min_lr=1e-2"])
+    with pytest.raises(ConfigError, match="min_lr"):  # a checkpoint's config.json too
+        from_dict({"lr": 1e-3, "min_lr": 1e-2})
+    assert load_config(None, ["lr=1e-3", "min_lr=1e-3"]).min_lr == 1e-3  # a constant LR after warmup
+
+
+@pytest.mark.parametrize("device, ok", [("tpu", False), ("cuda:", False), ("cuda:x", False), ("CPU", False),
+                                        ("", False), ("auto", True), ("cpu", True), ("cuda", True), ("cuda:1", True)])
+def test_device_is_checked_at_load(device, ok):
+    from trainer.errors import ConfigError
+
+    if ok:
+        assert load_config(None, [f"device={device}"]).device == device
+    else:
+        with pytest.raises(ConfigError, match=rf"^device: must be auto, cpu, cuda or cuda:N, got '{device}'$"):
+            load_config(None, [f"device={device}"])

@@ -141,3 +141,66 @@ def test_a_damaged_shard_is_named(copy_shards, damage, fix_checksum, message):
             json.dump(manifest, f)
     with pytest.raises(ShardsError, match=f"{victim}: {message}"):
         Shards(path).tokens("train")
+
+
+def _drop(*keys):
+    def edit(manifest):
+        *parents, last = keys
+        for k in parents:
+            manifest = manifest[k]
+        del manifest[last]
+    return edit
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_drop("tokenizer", "vocab_size"), "tokenizer.vocab_size: expected an integer >= 1, got nothing"),
+    (_drop("tokenizer", "eot_id"), r"tokenizer.eot_id: expected an integer in \[0, 320\), got nothing"),
+    (_drop("tokenizer", "sha256"), "tokenizer.sha256: expected the tokenizer file's sha256"),
+    (_drop("dtype"), "dtype: expected 'uint16' or 'uint32', got nothing"),
+    (_drop("splits", "validation", "bytes_per_token"), "splits.validation.bytes_per_token: expected a number > 0, "
+                                                       "got nothing"),
+    (lambda m: m["tokenizer"].__setitem__("vocab_size", "320"), "tokenizer.vocab_size: expected an integer >= 1, got '320'"),
+    (lambda m: m["tokenizer"].__setitem__("eot_id", 320), r"tokenizer.eot_id: expected an integer in \[0, 320\), got 320"),
+    (lambda m: m.__setitem__("dtype", "int8"), "dtype: expected 'uint16' or 'uint32', got 'int8'"),
+    (lambda m: m["splits"]["train"].__setitem__("bytes_per_token", -1.0), "splits.train.bytes_per_token"),
+    (_drop("splits", "train", "shards", 1, "n_tokens"), r"splits.train.shards\[1\].n_tokens: expected an integer"),
+])
+def test_a_manifest_field_missing_or_wrong_is_named_on_read(copy_shards, edit, message):
+    from trainer.errors import ShardsError
+
+    path = copy_shards(edit)
+    with pytest.raises(ShardsError, match=f"^{os.path.join(path, 'manifest.json')}: {message}"):
+        Shards(path)
+
+
+@pytest.mark.parametrize("name", ["tokenizer.json", "manifest.json", "train/shard-00001.arrow"])
+def test_a_symlink_where_a_file_is_expected_is_refused(copy_shards, tmp_path, name):
+    from trainer.errors import ShardsError
+
+    path = copy_shards()
+    target = tmp_path / "elsewhere"
+    os.rename(os.path.join(path, name), target)  # the same bytes, so only the link itself is wrong
+    os.symlink(target, os.path.join(path, name))
+    with pytest.raises(ShardsError, match=f"^{os.path.join(path, name)}: is a symbolic link"):
+        Shards(path).tokens("train")
+
+
+def test_a_split_folder_that_is_a_symlink_is_refused(copy_shards, tmp_path):
+    from trainer.errors import ShardsError
+
+    path = copy_shards()
+    os.rename(os.path.join(path, "train"), tmp_path / "train")
+    os.symlink(tmp_path / "train", os.path.join(path, "train"))
+    with pytest.raises(ShardsError, match=f"^{os.path.join(path, 'train')}: is a symbolic link"):
+        Shards(path).tokens("train")
+
+
+def test_a_tokenizer_other_than_the_manifests_is_refused(copy_shards, other_shards):
+    from trainer.errors import ShardsError
+
+    path = copy_shards()
+    with open(os.path.join(other_shards, "tokenizer.json"), "rb") as src:  # same vocabulary size, other merges
+        open(os.path.join(path, "tokenizer.json"), "wb").write(src.read())
+    with pytest.raises(ShardsError, match=f"^{os.path.join(path, 'tokenizer.json')}: sha256 differs from the "
+                                          "manifest's tokenizer.sha256"):
+        Shards(path)

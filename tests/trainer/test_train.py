@@ -200,3 +200,41 @@ def test_resume_continues_in_its_own_run_folder_only(tiny_config, losses, tmp_pa
         train(None, resume=halted, overrides=[f"out={tmp_path / 'other'}"])
     with pytest.raises(RunDirError, match="would delete"):  # --overwrite must not delete what it resumes
         train(None, resume=halted, overwrite=True)
+
+
+def test_resume_or_eval_on_shards_of_another_tokenizer_is_refused(shards, other_shards, tiny_config, tmp_path):
+    from trainer.data import Shards
+    from trainer.errors import CheckpointError
+    from trainer.evaluate import eval_checkpoint
+
+    run, other = tmp_path / "run", other_shards
+    first = train(tiny_config(run, "max_steps=8", "checkpoint_interval=4"))
+    assert Shards(other).vocab_size == Shards(shards).vocab_size  # only the tokenizer's hash tells them apart
+    before = {p: open(run / "ckpt-000008" / p, "rb").read() for p in os.listdir(run / "ckpt-000008")}
+    rows = open(run / "metrics.jsonl").read()
+    with pytest.raises(CheckpointError, match=f"{run / 'ckpt-000004'} was trained with a different tokenizer than "
+                                              f"{other} .tokenizer.sha256 differs."):
+        train(None, resume=str(run / "ckpt-000004"), overrides=[f"data={other}"])
+    assert {p: open(run / "ckpt-000008" / p, "rb").read() for p in os.listdir(run / "ckpt-000008")} == before
+    assert open(run / "metrics.jsonl").read() == rows
+    with pytest.raises(CheckpointError, match="different tokenizer"):
+        eval_checkpoint(first["checkpoint"], data=other)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["checkpoint_interval=0"], r"step \d: training loss is (nan|inf); training diverged and stopped without a checkpoint"),
+    # the weights themselves are checked before each save, logged loss or not
+    (["checkpoint_interval=1"], "step 2: the weights are no longer finite .NaN or inf.; training diverged and "
+                                "ckpt-000002 was not written: lower lr .now 1e.30."),
+    (["log_interval=100", "halt_at_step=3"], "step 3: the weights are no longer finite"),
+])
+def test_a_diverged_run_stops_without_a_nan_checkpoint(tiny_config, tmp_path, options, message):
+    from trainer.errors import DivergedError
+
+    with pytest.raises(DivergedError, match=message):
+        train(tiny_config(tmp_path, "max_steps=6", "lr=1e30", "warmup_steps=0", "min_lr=0", *options))
+    saved = [n for n in os.listdir(tmp_path) if "ckpt" in n]
+    assert saved == (["ckpt-000001"] if "checkpoint_interval=1" in options else [])  # step 1's weights: huge, finite
+    for name in saved:
+        assert all(torch.isfinite(t).all() for t in load_file(tmp_path / name / "model.safetensors").values())
+    assert all(math.isfinite(r["loss"]) for r in map(json.loads, open(tmp_path / "metrics.jsonl")))
