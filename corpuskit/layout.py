@@ -295,11 +295,21 @@ class RunPaths:
         """Whether `name` is one of a run's files of kept documents (`part-00000.parquet`)."""
         return _PART.match(name) is not None
 
+    def recorded(self) -> dict | None:
+        """config.json as the run wrote it, or None: not a run folder (no marker), or no
+        config.json, or one that is not a JSON object (damaged, or not corpuskit's)."""
+        if not self.marker.is_file():
+            return None
+        try:
+            record = json.loads(self.config.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
     def fingerprint(self) -> str | None:
         """The fingerprint of the configuration that made this run, or None if it is not a run."""
-        if not self.config.is_file():
-            return None
-        return json.loads(self.config.read_text()).get("fingerprint")
+        fingerprint = (self.recorded() or {}).get("fingerprint")
+        return fingerprint if isinstance(fingerprint, str) else None
 
     @property
     def marker(self) -> Path:
@@ -317,8 +327,8 @@ class RunPaths:
         """The stage names of the configuration recorded in config.json: the only
         `reports/<stage>.json` this run can have written."""
         try:
-            names = {str(s["name"]) for s in json.loads(self.config.read_text())["config"]["stages"]}
-        except (OSError, ValueError, KeyError, TypeError):
+            names = {str(s["name"]) for s in (self.recorded() or {})["config"]["stages"]}
+        except (KeyError, TypeError):
             return set()
         return {n for n in names if STAGE_NAME.fullmatch(n)}  # never a path out of reports/
 

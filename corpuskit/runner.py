@@ -282,7 +282,10 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
     if force:
         paths.remove_outputs()
     elif paths.config.exists():
-        old = json.loads(paths.config.read_text())
+        old = paths.recorded()
+        if old is None:
+            raise RunError(f"{paths.config} is not a run's record (damaged or edited); "
+                           "use --force to redo the run, or choose another --output")
         if old.get("fingerprint") != record["fingerprint"] or old.get("units") != record["units"]:
             raise RunError(
                 f"{paths.root} holds a run with a different configuration or input; "

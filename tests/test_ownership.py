@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from corpuskit.layout import LOCK, RunError
+from corpuskit.layout import LOCK, RunError, RunPaths
 from corpuskit.pipeline import PipelineError, parse_pipeline
 from corpuskit.runner import run_pipeline
 
@@ -149,6 +149,23 @@ def test_a_second_shard_writer_on_one_folder_is_refused(prose_dir, tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"{shards} is in use by another corpuskit shard writer (pid {os.getppid()}" in result.output
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_damaged_config_json_is_a_clear_error_and_force_redoes_the_run(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    _run(prose_dir, out)
+    for text in ("[1", "[1, 2]"):
+        (out / "config.json").write_text(text)
+        with pytest.raises(RunError, match=f"{out / 'config.json'} is not a run's record"):
+            _run(prose_dir, out)
+    _run(prose_dir, out, force=True)
+    assert RunPaths(out).fingerprint() == json.loads((out / "config.json").read_text())["fingerprint"]
+
+
+def test_only_a_marked_run_folder_has_a_fingerprint(tmp_path):
+    """A user's folder with a config.json is no run: `corpuskit shard` recorded its "fingerprint"."""
+    (tmp_path / "config.json").write_text(json.dumps({"fingerprint": "0" * 64}))
+    assert RunPaths(tmp_path).fingerprint() is None
 
 
 def test_edited_input_is_noticed(prose_dir, tmp_path):
