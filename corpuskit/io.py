@@ -7,12 +7,17 @@ import hashlib
 import io
 import os
 import zlib
+from collections import deque
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd")
 _BLOCK = 1 << 16  # compressed bytes decoded at a time
 _CHUNK = 1 << 20  # decoded bytes handed on at a time
+# A gzip member or zstd frame's output is held back until its checksum (CRC-32, or zstd's
+# optional one) is checked at its end, up to this much of it: corrupt bytes decode to garbage
+# for a while before the decoder notices. A larger member is handed on as it decodes.
+_VERIFY_BYTES = 64 << 20
 
 
 class ArchiveError(EOFError):
@@ -32,8 +37,10 @@ class _Decoded(io.RawIOBase):
 
     gzip.open raises at a cut too, but zstandard's stream reader ends quietly there, so
     both go through this one loop: a decoder still in the middle of a member or frame
-    when the file ends means the file was cut. Output comes in the order it decodes and
-    nothing decoded is held back when the error is raised.
+    when the file ends means the file was cut. What a cut member decoded is right (only
+    its end is missing) and is all handed on before the error. A member whose data does
+    not decode, or whose checksum fails, is corrupt: what it decoded and was held back
+    (`_VERIFY_BYTES`) goes in the error's `partial`, not on as if it were good.
     """
 
     def __init__(self, path: str, gzip: bool):
@@ -50,6 +57,9 @@ class _Decoded(io.RawIOBase):
         self._started = False  # a member or frame was decoded before: trailing zeros are padding
         self._unused = b""  # input after the end of the last member or frame
         self._out = memoryview(b"")  # decoded and not returned yet
+        self._held: list[bytes] = []  # decoded from the member in progress, its checksum not checked yet
+        self._held_size = 0
+        self._ready: deque[bytes] = deque()  # released from `_held`, to become `_out` in turn
         self._read = 0  # compressed bytes read, for messages
 
     def readable(self) -> bool:
@@ -57,7 +67,9 @@ class _Decoded(io.RawIOBase):
 
     def readinto(self, buf) -> int:
         while not self._out:
-            if not self._decode_block():
+            if self._ready:
+                self._out = memoryview(self._ready.popleft())
+            elif not self._decode_block():
                 return 0
         n = min(len(buf), len(self._out))
         buf[:n] = self._out[:n]
@@ -72,6 +84,9 @@ class _Decoded(io.RawIOBase):
             data = self._file.read(_BLOCK)
             self._read += len(data)
         if not data:
+            if self._held:  # a cut member: what it decoded is right, and goes on before the error
+                self._release()
+                return True
             if self._decoder is not None:
                 raise ArchiveError(f"{self._kind} data ends before its end-of-stream marker "
                                    f"(file cut short after {self._read} bytes)")
@@ -84,16 +99,33 @@ class _Decoded(io.RawIOBase):
             self._decoder = zlib.decompressobj(wbits=31) if self._gzip else self._zstd.decompressobj()
             self._started = True
         try:
-            self._out = memoryview(self._decoder.decompress(data))
+            out = self._decoder.decompress(data)
         except self._errors as err:
-            raise ArchiveError(f"not valid {self._kind} data (within its first {self._read} bytes): {err}") from None
-        if self._decoder.eof:
+            held = b"".join(self._held)
+            self._held, self._held_size = [], 0
+            kept = f"; the {len(held):,} bytes it decoded from this {self._member} are not read" if held else ""
+            raise ArchiveError(f"not valid {self._kind} data (within its first {self._read} bytes): {err}{kept}",
+                               partial=held) from None
+        if out:
+            self._held.append(out)
+            self._held_size += len(out)
+        if self._decoder.eof:  # the checksum was checked
             self._unused, self._decoder = self._decoder.unused_data, None
+        if self._decoder is None or self._held_size >= _VERIFY_BYTES:
+            self._release()
         return True
+
+    def _release(self) -> None:
+        self._ready.extend(self._held)  # not joined: no second copy of up to _VERIFY_BYTES
+        self._held, self._held_size = [], 0
 
     @property
     def _kind(self) -> str:
         return "gzip" if self._gzip else "zstd"
+
+    @property
+    def _member(self) -> str:
+        return "member" if self._gzip else "frame"
 
     def close(self) -> None:
         self._file.close()
@@ -165,7 +197,7 @@ def read_bytes(path: str | Path) -> bytes:
             for chunk in _chunks(fh):
                 parts.append(chunk)
         except ArchiveError as err:
-            err.partial = b"".join(parts)
+            err.partial = b"".join(parts) + err.partial
             raise
         return b"".join(parts)
 
@@ -175,7 +207,8 @@ def iter_lines(path: str | Path, start: int = 0, end: int | None = None) -> Iter
 
     `start` and `end` read only the bytes [start, end) of an uncompressed file (a unit
     inside a large file; both on line starts). A cut archive raises `ArchiveError` after
-    the last whole line, with the unfinished line in `partial`. A line longer than a
+    the last whole line, with the unfinished line in `partial` (and, for a corrupt member,
+    what it decoded, held back: `_Decoded`). A line longer than a
     chunk is put together once, not re-copied.
     """
     if (start or end is not None) and is_compressed(path):
@@ -198,7 +231,7 @@ def iter_lines(path: str | Path, start: int = 0, end: int | None = None) -> Iter
                     yield line + b"\n"
                 head = [lines[-1]] if lines[-1] else []
         except ArchiveError as err:
-            err.partial = b"".join(head)
+            err.partial = b"".join(head) + err.partial
             raise
         if head:
             yield b"".join(head)

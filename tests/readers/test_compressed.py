@@ -78,3 +78,22 @@ def test_empty_compressed_file_is_an_empty_file(tmp_path, suffix):
     (tmp_path / f"d.txt{suffix}").write_bytes(COMPRESS[suffix](b""))
     docs, rejected = read_all(tmp_path)
     assert docs == [] and [(r[0].source, r[1]) for r in rejected] == [(f"d.txt{suffix}", "empty_file")]
+
+
+@pytest.mark.parametrize("suffix", COMPRESS)
+def test_a_flipped_byte_keeps_no_document_of_the_corrupt_member(tmp_path, suffix):
+    # Corrupt deflate data decodes to garbage for a while before the checksum at the member's
+    # end fails: nothing of the member is kept; all it decoded is the rejected record's text.
+    texts = [f"document {i} " + _prose(20, seed=i) for i in range(2000)]
+    raw = "".join(json.dumps({"text": t}) + "\n" for t in texts).encode()
+    packed = bytearray(gzip.compress(raw, mtime=0) if suffix == ".gz"
+                       else zstandard.ZstdCompressor(write_checksum=True).compress(raw))
+    packed[len(packed) // 2] ^= 0x10
+    (tmp_path / f"flip.jsonl{suffix}").write_bytes(bytes(packed))
+    (tmp_path / "ok.jsonl").write_text('{"text": "fine"}\n')
+    docs, rejected = read_all(tmp_path)
+    assert [d.text for d in docs] == ["fine"]
+    [(doc, reason, detail)] = rejected
+    assert (reason, doc.source) == ("truncated_archive", f"flip.jsonl{suffix}:1")
+    assert detail.startswith(f"flip.jsonl{suffix}:1: not valid ") and "are not read" in detail
+    assert doc.text.startswith(json.dumps({"text": texts[0]}))  # nothing decoded is lost from sight
