@@ -111,12 +111,35 @@ def _(tmp_path):
     return read(inp)
 
 
+@case("`stray.txt`: UTF-8 text with two stray Latin-1 bytes `e9`")
+def _(tmp_path):
+    docs, rejected = read_all(folder(tmp_path, {"stray.txt": "“Café” — déjà vu, ".encode() + b"\xe9t\xe9\n"}))
+    assert docs[0].text == "“Café” — déjà vu, \ufffdt\ufffd" and docs[0].metadata == {"replaced_chars": 2}
+    return outcome(docs, rejected)
+
+
 @case("`cp1252.txt`: Windows-1252 curly quotes, the bytes `93` and `94`")
 def _(tmp_path):
     inp = folder(tmp_path, {"cp1252.txt": "“Well—I said,” she wrote.\n".encode("cp1252")})
     docs, _ = read_all(inp)
     assert docs[0].text == "“Well—I said,” she wrote." and docs[0].metadata == {"decoded_as": "cp1252"}
     return read(inp)
+
+
+@case("`two.txt`: two Project Gutenberg books, one after the other")
+def _(tmp_path):
+    from helpers.samples import GUTENBERG_BOOK
+
+    docs, rejected = read_all(folder(tmp_path, {"two.txt": GUTENBERG_BOOK * 2}), text_mode="file")
+    assert [d.id for d in docs] == ["two.txt#0", "two.txt#1"] and docs[0].text == docs[1].text
+    return outcome(docs, rejected)
+
+
+@case("`more.txt`: a Gutenberg book, then 50,000 characters without markers")
+def _(tmp_path):
+    from helpers.samples import GUTENBERG_BOOK
+
+    return read(folder(tmp_path, {"more.txt": GUTENBERG_BOOK + "A story of its own.\n\n" * 2500}), text_mode="file")
 
 
 @case("`nul.txt`: NUL bytes in the first 8 KB")
@@ -228,6 +251,20 @@ def _(tmp_path):
     return read(folder(tmp_path, {"d.jsonl": data}))
 
 
+@case("`d.jsonl`: a lone surrogate, the JSON escape `\\ud800`, in a text, an id or a key")
+def _(tmp_path):
+    line = '{"id": "x\\udc80", "text": "a \\ud800 b", "\\ud83d": "pair \\ud83d\\ude00"}'
+    docs, rejected = read_all(folder(tmp_path, {"d.jsonl": jsonl({"text": "good"}, line)}))
+    assert (docs[1].id, docs[1].text) == ("x\ufffd", "a \ufffd b")
+    assert docs[1].metadata == {"\ufffd": "pair \U0001F600", "replaced_chars": 3}
+    return outcome(docs, rejected)
+
+
+@case("`d.jsonl`: a line nested 100,000 levels deep")
+def _(tmp_path):
+    return _jsonl_second_line(tmp_path, '{"text": "x", "a": ' + "[" * 100_000)
+
+
 @case("`bad.csv`: invalid UTF-8 on line 4, ten rows")
 def _(tmp_path):
     lines = [b"id,text"] + [b"%d,row %d" % (i, i) for i in range(1, 11)]
@@ -243,6 +280,30 @@ def _(tmp_path):
 @case("`bad.csv`: a row with more fields than the header")
 def _(tmp_path):
     return read(folder(tmp_path, {"bad.csv": "id,text\n1,one\n2,two,extra\n3,three\n"}))
+
+
+@case("`dup.csv`: the header `id,text,text`")
+def _(tmp_path):
+    return read(folder(tmp_path, {"dup.csv": "id,text,text\n1,one,two\n"}))
+
+
+@case("`a.parquet`: a string that is not UTF-8 in its second row")
+def _(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from corpuskit.writers.documents import string_array
+
+    inp = folder(tmp_path, {})
+    pq.write_table(pa.table([string_array(["one", "t\udc80wo", "three"])], names=["text"]), inp / "a.parquet")
+    return read(inp)
+
+
+@case("`deep.html`: 200,000 nested `<div>`s")
+def _(tmp_path):
+    pytest.importorskip("resiliparse")
+    page = "<html><body>" + "<div>" * 200_000 + "text" + "</div>" * 200_000 + "</body></html>"
+    return read(folder(tmp_path, {"deep.html": page}))
 
 
 # --- archives --------------------------------------------------------------------------
@@ -289,6 +350,16 @@ def _(tmp_path):
 def _(tmp_path):
     data = zst(jsonl({"text": "first"}).encode()) + zst(jsonl({"text": "second"}).encode())
     return read(folder(tmp_path, {"frames.jsonl.zst": data}))
+
+
+@case("`flip.jsonl.gz`: one byte flipped in the middle")
+def _(tmp_path):
+    rows = jsonl(*({"text": f"document {i} " + " ".join(str(i * j) for j in range(50))} for i in range(3000)))
+    packed = bytearray(gz(rows.encode()))
+    packed[len(packed) // 2] ^= 0x10
+    docs, rejected = read_all(folder(tmp_path, {"flip.jsonl.gz": bytes(packed)}))
+    assert rejected[0][0].text.startswith(rows[:1000])
+    return outcome(docs, rejected)
 
 
 @case("`fake.txt.gz`: not gzip data")
