@@ -240,22 +240,38 @@ class RunPaths:
         return {Path(f).relative_to(self.root).as_posix(): {"size": Path(f).stat().st_size, "sha256": file_digest(f)}
                 for f in files}
 
-    def unit_problem(self, seg: int, unit: int) -> str | None:
-        """Why the completed unit `unit` of pass `seg` cannot be trusted (a file of its outputs missing,
-        cut or changed since it was written), or None when its outputs are as it recorded them."""
+    def changed_outputs(self, marker: Path) -> list[str] | None:
+        """The files recorded in completion `marker` that are missing, cut or changed since they
+        were written, each as "NAME is missing" or "NAME changed since it was written"; None when
+        the marker records no files (unreadable, or written by an older corpuskit)."""
         try:
-            outputs = json.loads(self.done(seg, unit).read_text()).get("outputs")
+            outputs = json.loads(marker.read_text()).get("outputs")
         except (OSError, ValueError, AttributeError):
-            return "its completion marker is unreadable"
+            return None
         if not isinstance(outputs, dict):
-            return "its completion marker records no outputs (written by an older corpuskit)"
+            return None
+        changed = []
         for rel, want in sorted(outputs.items()):
             p = self.root / rel
             if ".." in Path(rel).parts or p.is_symlink() or not p.is_file():
-                return f"{rel} is missing"
-            if p.stat().st_size != want.get("size") or file_digest(p) != want.get("sha256"):
-                return f"{rel} changed since the unit wrote it"
-        return None
+                changed.append(f"{rel} is missing")
+            elif p.stat().st_size != want.get("size") or file_digest(p) != want.get("sha256"):
+                changed.append(f"{rel} changed since it was written")
+        return changed
+
+    def unit_problem(self, seg: int, unit: int) -> str | None:
+        """Why the completed unit `unit` of pass `seg` cannot be trusted, or None when its
+        outputs are as it recorded them."""
+        changed = self.changed_outputs(self.done(seg, unit))
+        if changed is None:
+            return "its completion marker records no outputs (damaged, or written by an older corpuskit)"
+        return changed[0] if changed else None
+
+    def stage_files(self, name: str) -> list[Path]:
+        """The files in a global stage's working folder (what its reduce read and wrote)."""
+        folder = self.stage_dir(name)
+        return sorted(p for p in folder.rglob("*") if p.is_file() and not any(
+            is_temporary(part) for part in p.relative_to(folder).parts))
 
     def reduced(self, seg: int) -> Path:
         return self.work / "done" / f"seg{seg}-reduce"

@@ -313,6 +313,8 @@ class Run:
     def run_pass(self, step: Pass) -> None:
         """Run the pass's missing units, then its sink's reduce if not done yet."""
         n = len(self.sources)
+        if step.sink is not None:
+            self._check_reduce(step)
         todo = [UnitTask(self.cfg.to_dict(), self.sources[i], step.index, i, n)
                 for i in range(n) if not self._complete(step, i)]
         if todo and step.sink is not None:  # its reduce read the units about to be redone
@@ -338,6 +340,26 @@ class Run:
                      f"({self.sources[unit].rel}): {problem}; redoing it")
         return problem is None
 
+    def _check_reduce(self, step: Pass) -> None:
+        """A done reduce whose files changed since: redo it, or the whole pass when the units'
+        files in the stage's folder changed (those the reduce read)."""
+        marker = self.paths.reduced(step.index)
+        if not marker.exists():
+            return
+        changed = self.paths.changed_outputs(marker)
+        if changed == []:
+            return
+        label = f"[{step.index + 1}/{len(self.plan)}] {step.sink.name}"
+        report = self.paths.report(step.sink.name).relative_to(self.paths.root).as_posix()
+        if changed is not None and all(c.startswith(f"{report} ") for c in changed):
+            self.log(f"{label}: {changed[0]}; redoing its reduce")
+        else:
+            why = changed[0] if changed else "its completion marker records no outputs"
+            self.log(f"{label}: {why}; redoing the pass")
+            for i in range(len(self.sources)):
+                self.paths.done(step.index, i).unlink(missing_ok=True)
+        marker.unlink()
+
     def reduce(self, spec: StageSpec, n_units: int, index: int) -> None:
         # Every later pass applied this reduce's decisions: about to be made again, so redo them.
         for later in range(index + 1, len(self.plan)):
@@ -347,10 +369,13 @@ class Run:
         t0 = time.perf_counter()
         report = spec.build().reduce(_context(self.paths, spec, 0, n_units, self.executor))
         note = ""
+        written = self.paths.stage_files(spec.name)
         if report is not None:
             atomic_write_text(self.paths.report(spec.name), json.dumps(report, indent=1))
             note = f" (report: {self.paths.report(spec.name)})"
-        atomic_write_text(self.paths.reduced(index), "")
+            written.append(self.paths.report(spec.name))
+        # A rerun trusts the reduce only while these files are as written (Run._check_reduce).
+        atomic_write_text(self.paths.reduced(index), json.dumps({"outputs": self.paths.stamp(written)}))
         self.log(f"{spec.name}: reduce over {n_units} units took {time.perf_counter() - t0:.1f}s{note}")
 
     def write_stats(self) -> dict[str, StageStats]:
@@ -386,6 +411,11 @@ def run_pipeline(
     """
     log = log or (lambda msg: None if quiet else print(msg, file=sys.stderr))
     workers = workers or os.cpu_count() or 1
+    from corpuskit.stages.dedup.index import check_index_location
+
+    for spec in cfg.stages:  # a persistent index inside the input or output: refused before any work
+        if spec.params.get("index_dir"):
+            check_index_location(spec.params["index_dir"], cfg.input, cfg.output)
     url = cfg.output if is_url(cfg.output) else None
     if url:  # object storage: run in a local working folder, then publish (corpuskit/publish.py)
         from corpuskit.publish import work_dir

@@ -42,7 +42,7 @@ def test_a_part_file_deleted_or_cut_after_the_run_is_written_again(prose_dir, tm
     messages = []
     run_pipeline(cfg, workers=1, log=messages.append)
     assert "part-00000.parquet is missing; redoing it" in "\n".join(messages)
-    assert "part-00001.parquet changed since the unit wrote it; redoing it" in "\n".join(messages)
+    assert "part-00001.parquet changed since it was written; redoing it" in "\n".join(messages)
     assert _outputs(out) == want and _summary(out) == summary
 
 
@@ -59,7 +59,7 @@ def test_a_changed_byte_in_an_intermediate_file_redoes_the_passes_after_it(prose
     intermediate.write_bytes(bytes(data))
     messages = []
     run_pipeline(cfg, workers=1, log=messages.append)
-    assert "_work/seg0/part-00000.parquet changed since the unit wrote it" in "\n".join(messages)
+    assert "_work/seg0/part-00000.parquet changed since it was written" in "\n".join(messages)
     assert later.stat().st_mtime_ns != before  # the dedup decisions were made again, and applied again
     assert _outputs(out) == want and _summary(out) == summary
 
@@ -93,3 +93,31 @@ def test_a_rerun_that_fails_leaves_an_unfinished_run(prose_dir, tmp_path, monkey
     monkeypatch.delenv("CORPUSKIT_TEST_CRASH")
     run_pipeline(cfg, workers=1, quiet=True)
     assert [s.rel for s in list_sources(out)] == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+
+
+def test_a_deleted_report_is_written_again_by_its_reduce_alone(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    cfg = _config(prose_dir, out, [{"normalize": {}}, {"minhash_dedup": {}}])
+    run_pipeline(cfg, workers=1, quiet=True)
+    want = _outputs(out)
+    units = {p: p.stat().st_mtime_ns for p in (out / "_work" / "done").glob("seg0-unit*")}
+    (out / "reports" / "minhash_dedup.json").unlink()
+    messages = []
+    run_pipeline(cfg, workers=1, log=messages.append)
+    assert "minhash_dedup: reports/minhash_dedup.json is missing; redoing its reduce" in "\n".join(messages)
+    assert {p: p.stat().st_mtime_ns for p in units} == units  # the units it read were sound
+    assert _outputs(out) == want
+
+
+def test_a_changed_file_in_a_stage_folder_redoes_its_pass(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    cfg = _config(prose_dir, out)
+    run_pipeline(cfg, workers=1, quiet=True)
+    want, summary = _outputs(out), _summary(out)
+    hashes = out / "_work" / "stages" / "exact_dedup" / "hashes-00002.bin"
+    hashes.write_bytes(bytes(16) + hashes.read_bytes()[16:])  # c.txt's first hash now zeros: no more a duplicate of a.txt
+    messages = []
+    run_pipeline(cfg, workers=1, log=messages.append)
+    assert ("exact_dedup: _work/stages/exact_dedup/hashes-00002.bin changed since it was written; redoing the pass"
+            in "\n".join(messages))
+    assert _outputs(out) == want and _summary(out) == summary
