@@ -44,3 +44,33 @@ def test_normalize_and_length_filter():
     kept = list(f([Document("one two", "a"), Document("one two three", "b"), Document("word " * 10, "c")]))
     assert [d.id for d in kept] == ["b"]
     assert f.stats.counters == {"dropped_too_short": 1, "dropped_too_long": 1}
+
+
+def test_a_document_a_stage_raises_on_is_dropped_as_stage_error_and_the_rest_go_on():
+    class Inverse(Mapper):
+        name = "inverse"
+
+        def map(self, text):
+            return str(1 / len(text.strip()))
+
+    stage = Inverse()
+    rejected = []
+    stage.reject = lambda doc, reason, name, **d: rejected.append((doc.id, reason, name, d["detail"]))
+    kept = list(stage([Document("ab", "1", source="a.jsonl:1"), Document("  ", "2", source="a.jsonl:2"),
+                       Document("abcd", "3")]))
+    assert [(d.id, d.text) for d in kept] == [("1", "0.5"), ("3", "0.25")]
+    assert rejected == [("2", "stage_error", "inverse", "a.jsonl:2: ZeroDivisionError: division by zero")]
+    assert stage.stats.counters == {"dropped_stage_error": 1, "modified": 2}
+
+
+def test_an_error_every_document_would_meet_stops_the_stage():
+    import pytest
+
+    class NeedsAnExtra(Filter):
+        name = "needs_an_extra"
+
+        def filter(self, doc):
+            import corpuskit_extra_that_is_not_installed  # noqa: F401
+
+    with pytest.raises(ImportError):
+        list(NeedsAnExtra()([Document("text", "1")]))

@@ -53,20 +53,30 @@ def _record(pos: int, where: str, raw: bytes) -> Record:
     except UnicodeDecodeError as err:
         return bad_record(pos, where, "invalid_utf8", raw.decode("utf-8", errors="replace"),
                           f"invalid UTF-8 at byte {err.start} of the line")
-    replaced = 0
-    if "\\u" in line:
-        line, replaced = _replace_lone_surrogates(line)
     try:
-        rec = json.loads(line)
-    except json.JSONDecodeError as err:
+        rec, replaced = parse_json(line)
+    except ValueError as err:
         return bad_record(pos, where, "malformed_json", line, str(err))
-    except RecursionError:  # json's C scanner recurses once per level of [ or {
-        return bad_record(pos, where, "malformed_json", line, "nested too deeply to read")
     if not isinstance(rec, dict):
         return bad_record(pos, where, "malformed_json", line, f"a JSON {type(rec).__name__}, not an object")
     if replaced:
         rec["_" + REPLACED] = replaced  # records_to_docs moves it to the document's metadata
     return pos, where, rec, None
+
+
+def parse_json(line: str) -> tuple[object, int]:
+    """The value of one line of JSON and how many lone surrogates in it became U+FFFD.
+
+    ValueError for anything that is not a value to read: bad JSON (JSONDecodeError), an
+    integer past Python's 4,300 digits, nesting deeper than the interpreter's recursion.
+    """
+    replaced = 0
+    if "\\u" in line:
+        line, replaced = _replace_lone_surrogates(line)
+    try:
+        return json.loads(line), replaced
+    except RecursionError:  # json's C scanner recurses once per level of [ or {
+        raise ValueError("nested too deeply to read") from None
 
 
 def _replace_lone_surrogates(line: str) -> tuple[str, int]:

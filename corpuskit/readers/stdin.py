@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Iterator
 
@@ -17,6 +16,7 @@ def _warn(doc: Document, reason: str, stage: str, **detail) -> None:
 def iter_input(path: str, text_field: str = "text") -> Iterator[Document]:
     """Documents from `path` (a file or folder), or JSON Lines on stdin when `path` is `-`."""
     from corpuskit.readers import ReaderConfig, list_sources, read_source
+    from corpuskit.readers.jsonl import parse_json
 
     if path != "-":
         cfg = ReaderConfig(text_field=text_field)
@@ -28,9 +28,9 @@ def iter_input(path: str, text_field: str = "text") -> Iterator[Document]:
             continue
         doc_id = f"stdin:{lineno}"
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            _warn(Document(text=line, id=doc_id), "malformed_json", "read")
+            rec, _ = parse_json(line)  # lone surrogates as U+FFFD: the scores are written as UTF-8
+        except ValueError as err:
+            _warn(Document(text=line, id=doc_id), "malformed_json", "read", detail=str(err))
             continue
         text = rec.get(text_field) if isinstance(rec, dict) else None
         if not isinstance(text, str):

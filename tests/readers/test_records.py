@@ -164,3 +164,22 @@ def test_jsonl_null_text_is_a_missing_field_saying_null(tmp_path):
     _, rejected = read_all(tmp_path)
     assert [(r[0].source, r[1]) for r in rejected] == [("d.jsonl:1", "missing_field")]
     assert "null" in rejected[0][2]
+
+
+def test_an_integer_too_long_for_python_is_a_malformed_line(tmp_path):
+    (tmp_path / "d.jsonl").write_text('{"text": "ok"}\n{"text": "x", "n": ' + "1" * 5000 + "}\n")
+    docs, rejected = read_all(tmp_path)
+    assert [d.text for d in docs] == ["ok"]
+    [(doc, reason, detail)] = rejected
+    assert (reason, doc.source) == ("malformed_json", "d.jsonl:2") and "4300 digits" in detail
+
+
+def test_json_lines_on_stdin_read_a_lone_surrogate_as_a_replacement_character(monkeypatch, capsys):
+    import io
+
+    from corpuskit.readers.stdin import iter_input
+
+    lines = ['{"text": "a \\ud800 b"}', '{"text": "x", "n": ' + "1" * 5000 + "}", '{"text": "fine"}']
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert [d.text for d in iter_input("-")] == ["a \ufffd b", "fine"]
+    assert "skipped stdin:2: malformed_json Exceeds the limit (4300 digits)" in capsys.readouterr().err
