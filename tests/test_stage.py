@@ -1,5 +1,7 @@
 """Stage bases: counting, drop reasons and the rejected sink."""
 
+import pytest
+
 from corpuskit import Document, Filter, Mapper
 from corpuskit.stages.filters.length import LengthFilter
 from corpuskit.stages.formatters.repair import Normalize
@@ -64,8 +66,6 @@ def test_a_document_a_stage_raises_on_is_dropped_as_stage_error_and_the_rest_go_
 
 
 def test_an_error_every_document_would_meet_stops_the_stage():
-    import pytest
-
     class NeedsAnExtra(Filter):
         name = "needs_an_extra"
 

@@ -110,7 +110,7 @@ def _decode(body: bytes, charset: str | None, bytes_to_str, detect_encoding) -> 
     if charset:
         try:
             return body.decode(charset, errors="replace")
-        except LookupError:  # a charset Python does not know: detect instead
+        except (LookupError, UnicodeError):  # a charset Python does not know, or `idna`: detect instead
             pass
     try:
         return body.decode("utf-8")  # most of the web; detection alone mistakes short UTF-8 pages for cp1250

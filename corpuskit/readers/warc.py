@@ -13,6 +13,7 @@ rejected with a reason:
     http_status        a response whose status is not 2xx (redirects, 404s, server errors)
     no_text            HTML (or a WET record) without main text
     html_too_deep      HTML nested deeper than `html_max_depth` (readers/html.py): not extracted
+    read_error         anything else that fails on one record (its detail names the error)
     truncated_archive  the file ends inside a record, or a gzip member is cut or corrupt:
                        the records before it are kept
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from corpuskit.document import Document
+from corpuskit.errors import CorpuskitError
 from corpuskit.io import is_compressed, open_binary, open_raw
 from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source
 from corpuskit.readers.html import HTML_TYPES, MissingExtra, TooDeep, html_to_text
@@ -70,7 +72,15 @@ def read_warc(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Docu
                 return
             if body is None:
                 continue
-            doc = _document(record, body, src, pos, f"{src.rel}@{offset}", reject, cfg.html_max_depth)
+            try:
+                doc = _document(record, body, src, pos, f"{src.rel}@{offset}", reject, cfg.html_max_depth)
+            except CorpuskitError:  # a missing extra: every page would meet it
+                raise
+            except Exception as err:  # this record's headers or page, not the archive: the next one is read
+                where = f"{src.rel}@{offset}"
+                reject(Document(text="", id=f"{src.rel}#{pos}", source=where), "read_error", READ_STAGE,
+                       detail=f"{where}: {type(err).__name__}: {err}")
+                doc = None
             pos += 1
             if doc is not None:
                 yield doc

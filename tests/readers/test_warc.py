@@ -183,3 +183,14 @@ def test_html_max_depth_is_checked_when_the_pipeline_loads(tmp_path):
 
     with pytest.raises(PipelineError, match="reader: html_max_depth must be positive"):
         parse_pipeline({"input": str(tmp_path), "reader": {"html_max_depth": 0}, "stages": []})
+
+
+@pytest.mark.parametrize("charset", ["idna", "punycode", "undefined"])
+def test_a_charset_that_cannot_decode_a_page_falls_back_to_detection(tmp_path, charset):
+    warc = write_warc(tmp_path / "cs.warc.gz", [
+        ("http://example.com/cs", "200 OK", f"text/html; charset={charset}", page(3)),
+        ("http://example.com/a", "200 OK", "text/html", page(1)),
+    ])
+    docs, rejects = read_all(warc)
+    assert rejects == [] and [d.metadata["url"] for d in docs] == ["http://example.com/cs", "http://example.com/a"]
+    assert "café" in docs[0].text
