@@ -7,7 +7,7 @@ goes on with the rest. The reasons, by what is wrong:
 - the bytes: `invalid_utf8`, `invalid_utf16`, `utf16` (UTF-16 JSON Lines or CSV, not
   decoded), `binary_file` (NUL bytes in the first 8 KB);
 - a record: `malformed_json`, `malformed_csv`, `missing_field`, `bad_field_type`, `invalid_utf8` (a
-  Parquet string that is not UTF-8);
+  Parquet string that is not UTF-8), `read_error` (a WARC record that fails otherwise);
 - the file: `truncated_archive` (a cut or corrupt .gz, .zst or .parquet; what came before
   the cut is kept), `unreadable` (the system refuses it: permissions, a folder that cannot
   be listed, a FIFO or device, a dangling link), `empty_file`, `unsupported_format`,
