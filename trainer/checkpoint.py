@@ -50,7 +50,10 @@ def save_checkpoint(path, model, cfg, shards, state=None):
         old = f"{tmp}.old"
         os.rename(path, old)
         os.rename(tmp, path)
-        shutil.rmtree(old)
+        if os.path.islink(old):  # a link the user put there: drop the link, never what it points to
+            os.unlink(old)
+        else:
+            shutil.rmtree(old)
     else:
         os.rename(tmp, path)
     return path
