@@ -153,6 +153,9 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
     if "input" not in raw:
         raise PipelineError(f"{where}: missing key 'input' (a file, folder or hf:NAME)")
     inp = str(raw["input"])
+    for key in ("input", "output"):  # an empty path is the current directory: read or written by accident
+        if key in raw and not str(raw[key]).strip():
+            raise PipelineError(f"{where}: {key}: must not be empty")
     if is_url(inp):
         _check_url(inp, where)
     elif not inp.startswith("hf:") and not Path(inp).exists():

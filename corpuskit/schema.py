@@ -11,25 +11,97 @@ from YAML or the command line against the annotation, the same way for every sec
     list[X], tuple[X, ...]      every element checked (tuple[X, Y]: one type per position)
     Literal["a", "b"]           one of the listed values
     dict, Any, unannotated      taken as given
+
+A float must be finite (NaN and infinity are refused) and an int must fit in 64 bits: no
+parameter means anything with those, and they fail far from the pipeline file. A range or
+other rule is declared in the annotation, next to the default, so it is stated once:
+
+    min_chars: Annotated[int, Range(0)] = 1            # at least 0
+    min_score: Annotated[float, Range(0, 1)] = 0.5     # in [0, 1]
+    shard: Annotated[float, Range(0, 1, high_open=True)] = 0.05   # in [0, 1)
+    stop_words: tuple[NonEmptyStr, ...] = ("the",)      # no empty string
+
+`Fraction`, `NonNegative` and `Positive` name the common ones. A rule that relates two
+parameters (min <= max) is checked by the stage or the dataclass (`check_order`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import types
 import typing
-from typing import Any, Literal, Union
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union
 
 from corpuskit.errors import ConfigError
 
 _NUMBER_WORDS = (int, float)
+_INT_LIMIT = 2**63  # an int past a C int64 overflows numpy, Arrow and the tokenizer, not Python
+
+
+def _number(x: float | None) -> str:
+    return f"{x:_}" if isinstance(x, int) else f"{x:g}" if x is not None else ""  # 1_000_000_000, not 1e+09
+
+
+@dataclass(frozen=True)
+class Range:
+    """A number's bounds, in its annotation: `Annotated[int, Range(1)]` is at least 1."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low itself is excluded (a rate > 0)
+    high_open: bool = False  # high itself is excluded (a held-out fraction < 1)
+
+    def describe(self) -> str:
+        low, high = _number(self.low), _number(self.high)
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {low}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '<='} {high}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+    def holds(self, value) -> bool:
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+
+@dataclass(frozen=True)
+class NonEmpty:
+    """A string (or list) that must not be empty, in its annotation: `Annotated[str, NonEmpty()]`."""
+
+
+Fraction = Annotated[float, Range(0, 1)]  # a ratio or probability threshold, in [0, 1]
+NonNegative = Annotated[int, Range(0)]  # a count or length where 0 means none (or off)
+Positive = Annotated[int, Range(1)]  # a count or size that must be at least 1
+NonEmptyStr = Annotated[str, NonEmpty()]
+
+
+def check_order(low_name: str, low: Any, high_name: str, high: Any) -> None:
+    """ConfigError naming both parameters when `low` exceeds `high` (None: unbounded): such a
+    range is empty, and the stage would drop or refuse everything without a word."""
+    if low is not None and high is not None and low > high:
+        raise ConfigError(f"{low_name} ({low!r}) is greater than {high_name} ({high!r}): nothing could pass both")
 
 
 def _describe(annotation) -> str:
+    if typing.get_origin(annotation) is Annotated:
+        return _describe(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return " | ".join(_describe(a) for a in typing.get_args(annotation))
     if isinstance(annotation, type):
-        return annotation.__name__
+        return "None" if annotation is type(None) else annotation.__name__
     return str(annotation).replace("typing.", "")
+
+
+def _check_rules(key: str, value: Any, rules: tuple) -> None:
+    for rule in rules:
+        if isinstance(rule, Range) and not rule.holds(value):
+            raise ConfigError(f"{key}: must be {rule.describe()}; got {value!r}")
+        if isinstance(rule, NonEmpty) and not (value if isinstance(value, str) else len(value)):
+            raise ConfigError(f"{key}: must not be empty")
 
 
 def coerce(key: str, value: Any, annotation: Any) -> Any:
@@ -37,13 +109,20 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
     if annotation in (Any, inspect.Parameter.empty, object):
         return value
     origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        base, *rules = typing.get_args(annotation)
+        value = coerce(key, value, base)
+        if value is not None:
+            _check_rules(key, value, tuple(rules))
+        return value
     if origin in (Union, types.UnionType):
         options = typing.get_args(annotation)
         if value is None and type(None) in options:
             return None
-        for option in options:
-            if option is type(None):
-                continue
+        real = [o for o in options if o is not type(None)]
+        if len(real) == 1:  # X | None: X's own message ("must be >= 0") says more than "expected X"
+            return coerce(key, value, real[0])
+        for option in real:
             try:
                 return coerce(key, value, option)
             except ConfigError:
@@ -89,6 +168,10 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
             if not float(value).is_integer():
                 raise ConfigError(f"{key}: expected int, got {value!r}")
             value = int(value)
+        if annotation is float and not math.isfinite(value):
+            raise ConfigError(f"{key}: must be a finite number; got {value!r}")
+        if annotation is int and not -_INT_LIMIT < value < _INT_LIMIT:
+            raise ConfigError(f"{key}: {value} is out of range (at most 2**63 - 1)")
         return value
     if annotation is str:
         if not isinstance(value, str):
@@ -101,7 +184,7 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
 
 def field_types(cls) -> dict[str, Any]:
     """The resolved type annotations of a dataclass's fields."""
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(cls)}
 
 
@@ -151,7 +234,7 @@ def signature_types(cls) -> dict[str, inspect.Parameter]:
     """A stage class's keyword parameters, with annotations resolved, in declaration order."""
     sig = inspect.signature(cls.__init__)
     try:
-        hints = typing.get_type_hints(cls.__init__)
+        hints = typing.get_type_hints(cls.__init__, include_extras=True)
     except Exception:  # an annotation that does not resolve: check nothing rather than guess
         hints = {}
     return {
@@ -159,3 +242,10 @@ def signature_types(cls) -> dict[str, inspect.Parameter]:
         for n, p in sig.parameters.items()
         if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
     }
+
+
+def check_fields(obj, section: str = "") -> None:
+    """Every field of dataclass `obj` checked against its annotation, ranges included: called
+    from `__post_init__`, a config built in Python obeys the rules a YAML one does."""
+    for name, annotation in field_types(type(obj)).items():
+        coerce(f"{section}.{name}" if section else name, getattr(obj, name), annotation)

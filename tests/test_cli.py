@@ -125,7 +125,7 @@ def test_a_bug_in_a_stage_keeps_its_traceback(prose_dir, tmp_path, monkeypatch):
     ("stages: [unclosed\n", "clean.yaml: invalid YAML"),
     ("- normalize: {}\n", "clean.yaml: expected a mapping with 'stages' and/or 'reader'"),
     ("stages:\n  - normalize: {form: 5}\n", "clean.yaml: stages[0].normalize"),
-    ("stages:\n  - normalize: {form: NFX}\n", "stage 'normalize': unicode must be NFC, NFKC or none"),
+    ("stages:\n  - normalize: {form: NFX}\n", "stage 'normalize': parameter 'form': must be one of 'NFC', 'NFKC', 'none'"),
 ])
 def test_clean_config_file_errors_are_one_line(prose_dir, tmp_path, text, message):
     config = tmp_path / "clean.yaml"

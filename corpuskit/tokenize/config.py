@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Annotated
 
-from corpuskit.schema import from_mapping
+from corpuskit.schema import NonEmptyStr, Positive, Range, check_fields, from_mapping
 from corpuskit.tokenize.split import SplitConfig
 
 EOT = "<|endoftext|>"
@@ -18,21 +19,18 @@ EOT = "<|endoftext|>"
 
 @dataclass(frozen=True)
 class TokenizerConfig:
-    vocab_size: int = 8192  # including the 256 byte symbols and the special tokens; sized for the demo corpus
-    min_frequency: int = 2  # a pair must occur this often to be merged
-    train_bytes: int = 256_000_000  # at most this many UTF-8 bytes of the train split are used for training
-    eot_token: str = EOT  # appended to every document by the shards; id 0 when trained here
-    bos_token: str | None = None  # optional, reserved as a special token (for example "<|bos|>")
-    pad_token: str | None = None  # optional, reserved as a special token (for example "<|pad|>")
-    file: str | None = None  # use this existing tokenizer.json instead of training one
+    # including the 256 byte symbols and the special tokens; sized for the demo corpus.
+    # At least 256 bytes + special tokens; at most what a uint32 token id (the shards' widest) holds.
+    vocab_size: Annotated[int, Range(260, 2**32)] = 8192
+    min_frequency: Positive = 2  # a pair must occur this often to be merged
+    train_bytes: Positive = 256_000_000  # at most this many UTF-8 bytes of the train split are used for training
+    eot_token: NonEmptyStr = EOT  # appended to every document by the shards; id 0 when trained here
+    bos_token: NonEmptyStr | None = None  # optional, reserved as a special token (for example "<|bos|>")
+    pad_token: NonEmptyStr | None = None  # optional, reserved as a special token (for example "<|pad|>")
+    file: NonEmptyStr | None = None  # use this existing tokenizer.json instead of training one
 
     def __post_init__(self) -> None:
-        if not isinstance(self.vocab_size, int) or self.vocab_size < 260:
-            raise ValueError(f"vocab_size must be an integer >= 260 (256 bytes + special tokens); got {self.vocab_size!r}")
-        if not isinstance(self.min_frequency, int) or self.min_frequency < 1:
-            raise ValueError(f"min_frequency must be a positive integer; got {self.min_frequency!r}")
-        if not isinstance(self.train_bytes, int) or self.train_bytes < 1:
-            raise ValueError(f"train_bytes must be a positive integer; got {self.train_bytes!r}")
+        check_fields(self)
         specials = self.special_tokens
         if len(set(specials)) != len(specials) or not all(isinstance(t, str) and t for t in specials):
             raise ValueError(f"special tokens must be distinct non-empty strings; got {specials}")
@@ -54,15 +52,12 @@ class TokenizerConfig:
 class ShardConfig:
     validation: float = 0.05  # fraction of documents in the validation split (by hash of the id)
     test: float = 0.0  # fraction in a test split; 0 = no test split
-    shard_tokens: int = 10_000_000  # start a new shard once one holds this many tokens (documents are never cut)
-    batch_rows: int = 1024  # documents per Arrow record batch
+    shard_tokens: Positive = 10_000_000  # start a new shard once one holds this many tokens (documents are never cut)
+    batch_rows: Positive = 1024  # documents per Arrow record batch
 
     def __post_init__(self) -> None:
-        self.split  # validates the fractions
-        for key in ("shard_tokens", "batch_rows"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{key} must be a positive integer; got {value!r}")
+        self.split  # validates the fractions (SplitConfig states their rule)
+        check_fields(self)
 
     @property
     def split(self) -> SplitConfig:

@@ -7,8 +7,10 @@ live in the `boilerplate` stage, which removes lines instead of dropping documen
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from corpuskit.document import Document
+from corpuskit.schema import NonNegative, Range
 from corpuskit.stage import Filter
 from corpuskit.stages.analysis import analyze
 
@@ -28,7 +30,9 @@ class C4Quality(Filter):
     name = "c4_quality"
 
     def __init__(self, filter_lorem_ipsum: bool = True, filter_curly_bracket: bool = True,
-                 min_sentences: int = 5, max_word_length: int = 1000):
+                 min_sentences: NonNegative = 5,
+                 # Python's regex repeat count stops at 2**32 - 1; no word is a billion characters
+                 max_word_length: Annotated[int, Range(0, 1_000_000_000)] = 1000):
         super().__init__()
         self.filter_lorem_ipsum, self.filter_curly_bracket = filter_lorem_ipsum, filter_curly_bracket
         self.min_sentences, self.max_word_length = min_sentences, max_word_length

@@ -8,7 +8,10 @@ books and verse they read differently, so the default pipeline relaxes two of th
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from corpuskit.document import Document
+from corpuskit.schema import Fraction, NonNegative, Range
 from corpuskit.stage import Filter
 from corpuskit.stages.analysis import analyze, duplicate_stats, terminal_punct_ratio, without_labels
 
@@ -32,10 +35,12 @@ class FineWebQuality(Filter):
 
     name = "fineweb_quality"
 
-    def __init__(self, line_punct_thr: float = 0.12, line_punct_exclude_zero: bool = False,
-                 short_line_thr: float = 0.67, short_line_length: int = 30,
-                 char_duplicates_ratio: float = 0.01, min_dup_line_chars: int = 0,
-                 new_line_ratio: float = 0.3, wrap_width: int = 0, skip_label_lines: bool = False):
+    def __init__(self, line_punct_thr: Fraction = 0.12, line_punct_exclude_zero: bool = False,
+                 short_line_thr: Fraction = 0.67, short_line_length: NonNegative = 30,
+                 char_duplicates_ratio: Fraction = 0.01, min_dup_line_chars: NonNegative = 0,
+                 # newlines per word: a list of one-word lines reaches 1, blank lines push it past
+                 new_line_ratio: Annotated[float, Range(0)] = 0.3, wrap_width: NonNegative = 0,
+                 skip_label_lines: bool = False):
         super().__init__()
         self.line_punct_thr, self.line_punct_exclude_zero = line_punct_thr, line_punct_exclude_zero
         self.short_line_thr, self.short_line_length = short_line_thr, short_line_length

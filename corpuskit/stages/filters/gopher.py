@@ -10,8 +10,10 @@ ratios by all lines, blank ones included. The repetition rules count whitespace 
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from corpuskit.document import Document
+from corpuskit.schema import Fraction, NonEmptyStr, NonNegative, Range, check_order
 from corpuskit.stage import Filter
 from corpuskit.stages.analysis import analyze, duplicate_stats, without_labels
 
@@ -19,6 +21,11 @@ STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _BULLETS = ("\u2022", "-", "*", "\u25cf", "\u25aa", "\u2023", "\u2043")
 _ELLIPSES = ("...", "\u2026")
 _LETTER = re.compile(r"[^\W\d_]")
+# An n-gram size: Gopher uses 2 to 10. Each n caches one 8-byte hash per word of the document
+# (analysis.ngram_hashes), so a large n costs memory for no published rule.
+NGram = Annotated[int, Range(1, 32)]
+NGramRule = tuple[NGram, Fraction]  # [n, the largest fraction of characters allowed]
+MeanLength = Annotated[float, Range(0)]
 
 
 class GopherQuality(Filter):
@@ -28,13 +35,19 @@ class GopherQuality(Filter):
 
     name = "gopher_quality"
 
-    def __init__(self, min_words: int = 50, max_words: int = 100_000,
-                 min_mean_word_length: float = 3.0, max_mean_word_length: float = 10.0,
-                 max_symbol_word_ratio: float = 0.1, max_bullet_lines_ratio: float = 0.9,
-                 max_ellipsis_lines_ratio: float = 0.3, min_alpha_words_ratio: float = 0.8,
-                 min_stop_words: int = 2, stop_words: tuple[str, ...] = tuple(STOP_WORDS),
+    def __init__(self, min_words: NonNegative = 50, max_words: NonNegative = 100_000,
+                 min_mean_word_length: MeanLength = 3.0, max_mean_word_length: MeanLength = 10.0,
+                 # '#' or '...' per word: not a fraction, a word can hold several
+                 max_symbol_word_ratio: Annotated[float, Range(0)] = 0.1,
+                 max_bullet_lines_ratio: Fraction = 0.9,
+                 max_ellipsis_lines_ratio: Fraction = 0.3, min_alpha_words_ratio: Fraction = 0.8,
+                 min_stop_words: NonNegative = 2, stop_words: tuple[NonEmptyStr, ...] = tuple(STOP_WORDS),
                  punctuation_tokens: bool = True):
         super().__init__()
+        check_order("min_words", min_words, "max_words", max_words)
+        check_order("min_mean_word_length", min_mean_word_length, "max_mean_word_length", max_mean_word_length)
+        # More stop words required than listed: every document would fail.
+        check_order("min_stop_words", min_stop_words, "the number of stop_words", len(set(stop_words)))
         self.min_words, self.max_words = min_words, max_words
         self.min_mean_word_length, self.max_mean_word_length = min_mean_word_length, max_mean_word_length
         self.max_symbol_word_ratio = max_symbol_word_ratio
@@ -131,10 +144,10 @@ class GopherRepetition(Filter):
 
     name = "gopher_repetition"
 
-    def __init__(self, max_dup_para_frac: float = 0.3, max_dup_para_char_frac: float = 0.2,
-                 max_dup_line_frac: float = 0.3, max_dup_line_char_frac: float = 0.2,
-                 top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16)),
-                 dup_n_grams: tuple[tuple[int, float], ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)),
+    def __init__(self, max_dup_para_frac: Fraction = 0.3, max_dup_para_char_frac: Fraction = 0.2,
+                 max_dup_line_frac: Fraction = 0.3, max_dup_line_char_frac: Fraction = 0.2,
+                 top_n_grams: tuple[NGramRule, ...] = ((2, 0.2), (3, 0.18), (4, 0.16)),
+                 dup_n_grams: tuple[NGramRule, ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)),
                  skip_label_lines: bool = False):
         super().__init__()
         self.max_dup_para_frac, self.max_dup_para_char_frac = max_dup_para_frac, max_dup_para_char_frac

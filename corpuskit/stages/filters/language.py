@@ -8,6 +8,7 @@ package on first use; nothing is downloaded. Each kept document gets
 from __future__ import annotations
 
 from corpuskit.document import Document
+from corpuskit.schema import Fraction, NonEmptyStr, Positive
 from corpuskit.stage import Filter
 
 _IDENTIFIER = None
@@ -40,7 +41,8 @@ class LanguageFilter(Filter):
 
     name = "language_filter"
 
-    def __init__(self, languages: tuple[str, ...] = ("en",), min_score: float = 0.5, max_chars: int = 500):
+    def __init__(self, languages: tuple[NonEmptyStr, ...] = ("en",), min_score: Fraction = 0.5,
+                 max_chars: Positive = 500):  # 0 would classify the empty string for every document
         super().__init__()
         self.languages = frozenset(languages)
         self.min_score, self.max_chars = min_score, max_chars

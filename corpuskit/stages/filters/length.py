@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from corpuskit.document import Document
+from corpuskit.schema import NonNegative, Range, check_order
 from corpuskit.stage import Filter
 
 
@@ -11,8 +14,10 @@ class LengthFilter(Filter):
 
     name = "length_filter"
 
-    def __init__(self, min_chars: int = 1, min_words: int = 0, max_chars: int | None = None):
+    def __init__(self, min_chars: NonNegative = 1, min_words: NonNegative = 0,
+                 max_chars: Annotated[int, Range(0)] | None = None):
         super().__init__()
+        check_order("min_chars", min_chars, "max_chars", max_chars)
         self.min_chars, self.min_words, self.max_chars = min_chars, min_words, max_chars
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:

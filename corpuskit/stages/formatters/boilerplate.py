@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import re
 
+from typing import Annotated
+
+from corpuskit.schema import NonEmptyStr, NonNegative, Positive, Range
 from corpuskit.stage import Mapper
 from corpuskit.stages.analysis import _NO_LETTER_TOKEN, TERMINAL_PUNCT, analyze
 
@@ -52,9 +55,11 @@ class Boilerplate(Mapper):
     name = "boilerplate"
 
     def __init__(self, javascript: bool = True, policy: bool = True, citations: bool = True,
-                 navigation: bool = True, numeric: bool = True, nav_max_words: int = 4, nav_min_run: int = 3,
-                 min_words_per_line: int = 0, require_terminal_punct: bool = False,
-                 policy_phrases: tuple[str, ...] = tuple(POLICY_PHRASES)):
+                 navigation: bool = True, numeric: bool = True, nav_max_words: Positive = 4,
+                 nav_min_run: Annotated[int, Range(2)] = 3,  # 1 would take every lone heading for a menu
+                 min_words_per_line: NonNegative = 0, require_terminal_punct: bool = False,
+                 # an empty phrase is in every line: every line would go as policy
+                 policy_phrases: tuple[NonEmptyStr, ...] = tuple(POLICY_PHRASES)):
         super().__init__()
         self.javascript, self.policy, self.citations, self.navigation = javascript, policy, citations, navigation
         self.numeric = numeric

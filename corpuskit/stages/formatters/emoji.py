@@ -8,6 +8,7 @@ emoji list also contains (©, ®, ™, ♥, ✓, arrows) are ordinary text and s
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
 
 from corpuskit.stage import Mapper
 
@@ -15,7 +16,8 @@ from corpuskit.stage import Mapper
 # cheaply (the emoji package's tokenizer is a Python loop over every character).
 _MAYBE_EMOJI = re.compile("[\U0001F000-\U0001FFFF\uFE0F\u20E3]")
 
-MODES = ("keep", "demojize", "remove")
+Mode = Literal["keep", "demojize", "remove"]
+MODES = get_args(Mode)
 
 
 def _is_pictograph(chars: str) -> bool:
@@ -30,7 +32,7 @@ class EmojiPolicy(Mapper):
 
     name = "emoji"
 
-    def __init__(self, mode: str = "keep"):
+    def __init__(self, mode: Mode = "keep"):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Literal
 
 from corpuskit.stage import Mapper
 from corpuskit.stages.formatters.mojibake_scan import MojibakeScan
@@ -40,6 +41,8 @@ _ANY_ODD_CHAR = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\t\u00a0\u00ad\u1680\u180e\u2000-\u200b\u2028\u2029"
     "\u202a-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufb00-\ufb06\ud800-\udfff\ufeff\ufff9-\ufffd]")
 
+Form = Literal["NFC", "NFKC", "none"]  # the Unicode normalization forms offered
+
 
 class Repair(Mapper):
     """Repair and normalize text; counts `ftfy_fixed` for documents ftfy changed.
@@ -56,7 +59,7 @@ class Repair(Mapper):
 
     name = "repair"
 
-    def __init__(self, ftfy: bool = True, unicode: str = "NFC", remove_invisible: bool = True,
+    def __init__(self, ftfy: bool = True, unicode: Form = "NFC", remove_invisible: bool = True,
                  whitespace: bool = True, strip_indent: bool = False, lowercase: bool = False):
         super().__init__()
         if unicode not in ("NFC", "NFKC", "none"):
@@ -134,5 +137,5 @@ class Normalize(Repair):
 
     name = "normalize"
 
-    def __init__(self, form: str = "NFC"):
+    def __init__(self, form: Form = "NFC"):
         super().__init__(ftfy=False, unicode=form, remove_invisible=False)
