@@ -30,7 +30,7 @@ import re
 from pathlib import Path
 
 from corpuskit.io import file_digest
-from corpuskit.layout import LOCK, RUN_MARKER, RunError, RunPaths, is_temporary, owned_name
+from corpuskit.layout import LOCK, RUN_MARKER, RunError, RunPaths, is_temporary, owned_temporary
 
 
 def work_dir(url: str) -> Path:
@@ -79,7 +79,7 @@ def put_atomic(fs, path: Path, key: str) -> None:
 
 
 def publish(local: Path, url: str, log=lambda msg: None, *, marker: str = RUN_MARKER,
-            last: tuple[str, ...] | None = None, owned=owned_name) -> dict:
+            last: tuple[str, ...] | None = None, owned=None) -> dict:
     """Publish the finished run folder `local` to `url`; returns counts of what was done.
 
     For another kind of folder (a shard directory): its ownership `marker`, the names published
@@ -87,6 +87,7 @@ def publish(local: Path, url: str, log=lambda msg: None, *, marker: str = RUN_MA
     import fsspec
 
     last = last or _last(local)
+    owned = owned or RunPaths(local).owns
 
     fs, root = fsspec.core.url_to_fs(url)
     root = root.rstrip("/")
@@ -98,8 +99,8 @@ def publish(local: Path, url: str, log=lambda msg: None, *, marker: str = RUN_MA
                        "refusing to publish the run there (choose a new or empty prefix)")
     if marker not in existing:
         fs.pipe_file(f"{root}/{marker}", (local / marker).read_bytes())
-    for rel in existing:  # a crashed publish's temporary keys
-        if is_temporary(rel.rsplit("/", 1)[-1]):
+    for rel in existing:  # a crashed publish's temporary keys (`.NAME.tmp-PID` of our own NAMEs only)
+        if owned_temporary(rel, owned):
             fs.rm_file(f"{root}/{rel}")
     complete = last[-1]
     if complete in existing:

@@ -213,3 +213,20 @@ def test_corpuskit_shard_publishes_a_shard_directory_to_s3(s3, tmp_path, monkeyp
     here = {p.relative_to(tmp_path / "here").as_posix(): p.read_bytes()
             for p in sorted((tmp_path / "here").rglob("*")) if p.is_file()}
     assert _objects(fs, f"{BUCKET}/shards-a") == here and "manifest.json" in here and len(here) > 6
+
+
+def test_publishing_again_keeps_a_users_objects_that_look_like_ours(s3, tmp_path, monkeypatch):
+    """#33 item 19 on object storage: a rerun's cleanup deleted `.my.tmp-123` and `reports/mine.json`."""
+    fs, local = s3
+    monkeypatch.setenv("CORPUSKIT_WORK_DIR", str(tmp_path / "work"))
+    cfg = parse_pipeline({"input": str(local), "output": f"s3://{BUCKET}/lookalikes",
+                          "stages": [{"normalize": {}}, {"minhash_dedup": {}}]})
+    run_pipeline(cfg, workers=1, quiet=True)
+    mine = {".my.tmp-123": b"mine", "reports/mine.json": b"{}", "reports/.mine.json.tmp-7": b"m"}
+    for rel, data in mine.items():
+        fs.pipe_file(f"{BUCKET}/lookalikes/{rel}", data)
+    fs.pipe_file(f"{BUCKET}/lookalikes/.stats.json.tmp-4242", b"a crashed publish's")
+    run_pipeline(cfg, workers=1, quiet=True, force=True)
+    got = _objects(fs, f"{BUCKET}/lookalikes")
+    assert {rel: got.get(rel) for rel in mine} == mine
+    assert ".stats.json.tmp-4242" not in got and "reports/minhash_dedup.json" in got
