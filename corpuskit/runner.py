@@ -42,7 +42,7 @@ from corpuskit.pipeline import PipelineConfig, StageSpec
 from corpuskit.readers import READ_STAGE, Source, list_sources, plan_units, read_source, unit_size
 from corpuskit.readers.base import REPLACED
 from corpuskit.readers.parquet import iter_documents
-from corpuskit.stage import GlobalStage, StageContext, utf8_len
+from corpuskit.stage import GlobalStage, StageContext, check_stage_errors, utf8_len
 from corpuskit.stages.registry import stage_class
 from corpuskit.stats import StageStats, format_table, merge_stats, observe_doc, observe_drop, write_unit_stats
 from corpuskit.writers import DocumentWriter
@@ -251,7 +251,15 @@ def _check_inputs_unchanged(paths: RunPaths, sources: list[Source]) -> None:
     """Refuse to resume over an input that changed since a finished unit read it."""
     for i, src in enumerate(sources):
         marker = paths.done(0, i)
-        if marker.is_file() and json.loads(marker.read_text()).get("input") != source_stamp(src):
+        if not marker.is_file():
+            continue
+        try:
+            record = json.loads(marker.read_text())
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):  # written whole by the unit: damaged since
+            raise RunError(f"{marker} is damaged; use --force to redo the run, or choose another --output")
+        if record.get("input") != source_stamp(src):
             raise RunError(f"input changed since this run read it: {src.path}; "
                            "use --force to redo the run, or choose another --output")
 
@@ -327,6 +335,8 @@ class Run:
             self.log(f"{label}: {n} units already complete, skipped")
         else:
             _run_with_progress(self.executor, todo, n, label, self.quiet)
+        # a stage that raised on every document is broken: stop here, not after every pass
+        check_stage_errors(merge_stats([self.paths.unit_stats(step.index, i) for i in range(n)], []))
         if step.sink is not None and not self.paths.reduced(step.index).exists():
             self.reduce(step.sink, n, step.index)
 
@@ -493,7 +503,13 @@ def load_stats(run_dir: str | Path) -> dict:
     path = RunPaths(Path(run_dir)).stats
     if not path.exists():
         raise RunError(f"no stats.json in {run_dir}: not a finished corpuskit run")
-    return json.loads(path.read_text())
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        summary = None
+    if not isinstance(summary, dict) or not isinstance(summary.get("stages"), dict):
+        raise RunError(f"{path} is damaged (not a run's stats); run the command that made it again to rewrite it")
+    return summary
 
 
 def summary_table(summary: dict) -> str:

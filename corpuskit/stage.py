@@ -18,7 +18,8 @@ One bad document never stops a run: an exception that `filter` or `map` raises o
 document drops that document as `stage_error`, its detail naming where it came from and
 the exception, and the stage goes on. What would fail for every document still stops the
 run: a `CorpuskitError` (a model that cannot be loaded), an ImportError (a missing extra),
-a NotImplementedError.
+a NotImplementedError; and a stage that raised on every document of a pass stops it after
+the pass (`check_stage_errors`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ def utf8_len(text: str) -> int:
 
 def _discard(doc: Document, reason: str, stage: str, **detail) -> None:
     """Default sink when a stage is used outside a runner: tests and notebooks."""
+
+
+class StageBroken(CorpuskitError, RuntimeError):
+    """A stage raised an error on every document it was given: the stage is broken, not fed a bad record."""
+
+
+def check_stage_errors(stages: dict[str, StageStats]) -> None:
+    """StageBroken for a stage (merged over a pass's units) that dropped every document as `stage_error`.
+
+    One bad record must not stop a run, but neither may a broken stage end one with exit 0
+    and every document in `rejected/`.
+    """
+    for name, s in stages.items():
+        failed = s.counters.get("dropped_stage_error", 0)
+        if failed and failed == s.docs_in:
+            box = s.examples.get("stage_error")
+            first = min(box.items, key=lambda e: e["key"]).get("detail") if box and box.items else None
+            example = f" ({first})" if first else ""
+            raise StageBroken(f"stage {name!r} raised an error on each of its {failed} documents{example}; "
+                              "they are in rejected/ with the reason stage_error")
 
 
 class Stage:

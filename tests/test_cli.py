@@ -106,8 +106,9 @@ def test_stats_on_a_folder_that_is_not_a_run(tmp_path):
     assert result.exit_code != 0 and "not a finished corpuskit run" in result.output
 
 
-def test_a_bug_in_a_stage_keeps_its_traceback(prose_dir, tmp_path, monkeypatch):
-    """Only corpuskit's own errors become one-line messages; a ValueError from stage code is a bug."""
+def test_a_stage_that_raises_on_every_document_stops_the_run(prose_dir, tmp_path, monkeypatch):
+    """A ValueError from stage code on one document drops that document as `stage_error` (#33);
+    on every document the stage is broken, and the run stops with a message naming it and the error."""
     from corpuskit.stages.formatters.repair import Normalize
 
     def broken(self, text):
@@ -117,8 +118,9 @@ def test_a_bug_in_a_stage_keeps_its_traceback(prose_dir, tmp_path, monkeypatch):
     config = tmp_path / "clean.yaml"
     config.write_text("stages:\n  - normalize: {}\n")
     result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "o"), "-w", "1", "-q", "-c", str(config)])
-    assert isinstance(result.exception, ValueError) and str(result.exception) == "a bug in a stage"
-    assert "Error: a bug in a stage" not in result.output
+    assert result.exit_code == 1, result.output
+    assert "stage 'normalize' raised an error on each of its 3 documents" in result.output
+    assert ": ValueError: a bug in a stage)" in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("text, message", [
