@@ -8,7 +8,7 @@ import pytest
 
 from corpuskit.pipeline import parse_pipeline
 from corpuskit.readers import InputError, list_sources
-from corpuskit.runner import run_pipeline
+from corpuskit.runner import RunError, load_stats, run_pipeline
 
 STAGES = [{"normalize": {}}, {"exact_dedup": {}}]
 
@@ -121,3 +121,17 @@ def test_a_changed_file_in_a_stage_folder_redoes_its_pass(prose_dir, tmp_path):
     assert ("exact_dedup: _work/stages/exact_dedup/hashes-00002.bin changed since it was written; redoing the pass"
             in "\n".join(messages))
     assert _outputs(out) == want and _summary(out) == summary
+
+
+def test_a_damaged_marker_or_stats_json_is_a_one_line_error(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    cfg = _config(prose_dir, out)
+    run_pipeline(cfg, workers=1, quiet=True)
+    (out / "stats.json").write_text("{")
+    with pytest.raises(RunError, match=f"{out / 'stats.json'} is damaged"):
+        load_stats(out)
+    (out / "_work" / "done" / "seg0-unit00001").write_text("x")
+    with pytest.raises(RunError, match=f"{out / '_work' / 'done' / 'seg0-unit00001'} is damaged; use --force"):
+        run_pipeline(cfg, workers=1, quiet=True)
+    run_pipeline(cfg, workers=1, quiet=True, force=True)
+    assert load_stats(out)["documents_out"] == 2
