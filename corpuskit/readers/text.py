@@ -105,6 +105,7 @@ def _first_bad_line(data: bytes, err: UnicodeDecodeError) -> int:
 
 
 _HIGH_BYTES = bytes(range(0x80, 0x100))
+_STRAY = re.compile("[\udc80-\udcff]")  # a byte that `surrogateescape` could not decode
 
 
 def mostly_utf8(data: bytes, text: str) -> bool:
@@ -119,7 +120,6 @@ def mostly_utf8(data: bytes, text: str) -> bool:
     return in_sequences > stray
 
 
-_STRAY = re.compile("[\udc80-\udcff]")
 # cp1252 leaves these five bytes undefined; a file using them is not cp1252.
 _CP1252_UNDEFINED = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
 _C1_BYTES = re.compile(b"[\x80-\x9f]")
@@ -202,7 +202,8 @@ def read_text(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Docu
             for offset, stretch in outside:
                 if not is_boilerplate(stretch):
                     first = offset + len(stretch) - len(stretch.lstrip())  # its first line that is not blank
-                    where = f"{src.rel}:{text.count(chr(10), 0, first) + 1}"
+                    line = text.count("\n", 0, first) + 1
+                    where = f"{src.rel}:{line}"
                     reject(document(stretch.strip("\n"), where, where), "gutenberg_outside_text", READ_STAGE,
                            detail=f"{where}: {len(stretch.strip()):,} characters outside the START/END markers, "
                                   "more than a Gutenberg header or licence: not read as a book")
