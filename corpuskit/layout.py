@@ -352,6 +352,17 @@ class RunPaths:
         """Whether `rel` (a posix path inside the folder) is a name this run gives its outputs."""
         return owned_name(rel, self.report_names())
 
+    def check_no_links(self) -> None:
+        """Refuse a run folder whose own folders are symbolic links: writing or deleting in
+        them would reach files outside the run folder (a user's, with our names)."""
+        folders = [self.rejected_dir, self.root / "reports", self.shards, self.work] + [self.shards / s for s in _SPLITS]
+        if self.work.is_dir() and not self.work.is_symlink():
+            folders += sorted(p for p in self.work.rglob("*") if p.is_symlink())  # rglob does not follow links
+        for folder in folders:
+            if folder.is_symlink():
+                raise RunError(f"{folder} is a symbolic link; corpuskit writes only into real folders inside "
+                               "its run folder (remove the link, or choose another --output)")
+
     def remove_temporaries(self) -> None:
         """Delete killed writers' temporaries: any under `_work`, elsewhere only those of our own names."""
         remove_temporaries(self.work)

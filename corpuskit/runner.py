@@ -284,6 +284,7 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
     paths = RunPaths(Path(cfg.output), cfg.format)
     record = {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict(),
               "units": [s.record() for s in sources]}
+    paths.check_no_links()
     # Temporaries of writers that died in an earlier run: never under a final name, now garbage.
     # Before remove_outputs, which deletes the config.json that names the run's reports.
     paths.remove_temporaries()

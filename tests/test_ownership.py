@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -73,6 +74,23 @@ def test_force_keeps_a_users_report_and_temporary_lookalikes(prose_dir, tmp_path
     # a forced rerun without the stage that wrote the report: its report goes, the user's stays
     _run(prose_dir, out, stages=[{"normalize": {}}], force=True)
     assert sorted(p.name for p in (out / "reports").iterdir()) == [".mine.json.tmp-9", "mine.json"]
+
+
+@pytest.mark.parametrize("folder", ["rejected", "reports", "_work", "_work/stages/exact_dedup"])
+def test_a_run_folders_own_folder_that_is_a_link_is_refused(prose_dir, tmp_path, folder):
+    """`ln -s ~/mine OUT/rejected`: --force deleted ~/mine/seg0-part-00000.parquet and wrote rejects there."""
+    out, mine = tmp_path / "out", tmp_path / "mine"
+    _run(prose_dir, out)
+    mine.mkdir()
+    for name in ("seg0-part-00000.parquet", "exact_dedup.json", "hashes-00000.bin"):
+        (mine / name).write_text("mine")
+    shutil.rmtree(out / folder, ignore_errors=True)  # (no reports/ here: exact_dedup reports nothing)
+    (out / folder).symlink_to(mine)
+    for force in (False, True):
+        with pytest.raises(RunError, match=f"{out / folder} is a symbolic link"):
+            _run(prose_dir, out, force=force)
+    assert sorted((p.name, p.read_text()) for p in mine.iterdir()) == [
+        ("exact_dedup.json", "mine"), ("hashes-00000.bin", "mine"), ("seg0-part-00000.parquet", "mine")]
 
 
 def test_stale_temporaries_of_killed_writers_are_removed_files_and_folders(prose_dir, tmp_path):
