@@ -38,3 +38,18 @@ def test_string_array_does_not_import_pandas():
             "assert 'pandas' not in sys.modules, 'pandas imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert string_array([]).to_pylist() == []
+
+
+def test_a_lone_surrogate_never_reaches_a_file_as_invalid_utf8(tmp_path):
+    # Readers replace lone surrogates; this is the writer's own guard against a stage that makes one.
+    doc = Document(text="a \ud800 b \ud83d\ude00", id="x\udc80", source="s", metadata={"k": "\udfff"})
+    for name in ("out.parquet", "out.jsonl"):
+        writer = DocumentWriter(tmp_path / name, rejected=True)
+        writer.write(doc, reason="too_short", detail="d\ud800")
+        writer.commit()
+    row = pq.read_table(tmp_path / "out.parquet").to_pylist()[0]
+    assert row["text"] == "a \ufffd b \U0001F600"
+    assert row["id"] == "x\ufffd" and row["detail"] == "d\ufffd"
+    assert json.loads(row["metadata"]) == {"k": "\ufffd"}
+    line = json.loads((tmp_path / "out.jsonl").read_bytes().decode("utf-8"))
+    assert line["text"] == "a \ufffd b \U0001F600" and line["id"] == "x\ufffd" and line["metadata"] == {"k": "\ufffd"}

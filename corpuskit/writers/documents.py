@@ -26,13 +26,23 @@ _BATCH = 1000
 _FLUSH_BYTES = 64 << 20  # also flush a batch at this much text: int32 offsets, bounded memory
 
 
+def utf8(text: str) -> bytes:
+    """`text` as UTF-8; a lone surrogate (which only a buggy stage can still produce: readers
+    turn them into U+FFFD) becomes U+FFFD too, so no invalid UTF-8 ever reaches a file."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Through UTF-16, valid surrogate pairs join into one character; lone ones are replaced.
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
+
+
 def string_array(values: list[str | None]) -> pa.Array:
     """A pyarrow string array built from its buffers.
 
     `pa.array(list_of_str)` imports pandas to check for pandas objects, which costs about a
     second in every worker process; the buffers give the same array (and the same file bytes).
     """
-    encoded = [v.encode("utf-8", "surrogatepass") if v is not None else b"" for v in values]
+    encoded = [utf8(v) if v is not None else b"" for v in values]
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
     if offsets[-1] >= 2**31:
@@ -77,7 +87,7 @@ class DocumentWriter:
         if self.fmt == "parquet":
             self._pq = pq.ParquetWriter(self._tmp, _schema(rejected), compression="zstd")
         else:
-            self._fh = open(self._tmp, "w", encoding="utf-8")
+            self._fh = open(self._tmp, "wb")
 
     def write(self, doc: Document, **extra: str | None) -> None:
         row = {"id": doc.id, "text": doc.text, "source": doc.source}
@@ -85,7 +95,7 @@ class DocumentWriter:
             row.update({c: extra.get(c) for c in REJECTED_EXTRA})
         if self._fh is not None:
             row["metadata"] = doc.metadata
-            self._fh.write(json.dumps(row, ensure_ascii=False, sort_keys=False, default=str) + "\n")
+            self._fh.write(utf8(json.dumps(row, ensure_ascii=False, sort_keys=False, default=str) + "\n"))
             return
         meta = doc.metadata
         row["metadata"] = json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str) if meta else "{}"
