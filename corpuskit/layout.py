@@ -13,7 +13,7 @@
                                        documents and the global stages' working folders
 
     OUTPUT/.corpuskit-run              ownership marker: corpuskit created this folder
-    OUTPUT/.corpuskit-lock             held while a run writes here (pid and host of the owner)
+    OUTPUT/.corpuskit-lock             held while a run writes here (corpuskit/lock.py)
 
 Nothing else in corpuskit spells these names: stages are handed their folders, readers
 ask `RunPaths.run_state` whether a folder is a run, commands ask for its fingerprint.
@@ -28,20 +28,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Iterable, Iterator
+from typing import Callable, Collection, Iterable
 
-from corpuskit.errors import CorpuskitError
 from corpuskit.io import file_digest
+from corpuskit.lock import LOCK, RunError, folder_lock, is_lock_file
+
+__all__ = ["LOCK", "RUN_MARKER", "SHARDS_MARKER", "RunError", "RunPaths", "claim_folder", "folder_lock",
+           "is_temporary", "owned_name", "owned_temporary", "remove_temporaries"]
 
 OUTPUT_GLOB = "part-*"  # a run's kept documents, in unit order
 RUN_MARKER = ".corpuskit-run"
-LOCK = ".corpuskit-lock"
 # Names corpuskit gives; only these are ever deleted.
 # A unit's name is its file index, and its chunk index for a unit inside a large file.
 _PART = re.compile(r"^part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
@@ -49,10 +49,6 @@ _REJECTED = re.compile(r"^seg\d+-part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
 SHARD_NAME = re.compile(r"^shard-\d{5}(-\d{5})*\.arrow$")  # shard-UNIT-K; older runs: shard-K
 STAGE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # a file name in reports/ and _work/stages/
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
-
-
-class RunError(CorpuskitError, RuntimeError):
-    """The run directory cannot be used as asked (not ours, in use, or holding a different run)."""
 
 
 def claim_folder(folder: Path, marker: str, what: str) -> None:
@@ -64,55 +60,11 @@ def claim_folder(folder: Path, marker: str, what: str) -> None:
     if folder.exists():
         if not folder.is_dir():
             raise RunError(f"{folder} is a file, not a folder; choose a folder for the {what}")
-        if any(not _is_lock_file(p.name) for p in folder.iterdir()):  # a writer's lock alone: still empty
+        if any(not is_lock_file(p.name) for p in folder.iterdir()):  # a writer's lock alone: still empty
             raise RunError(f"{folder} is not empty and was not created by corpuskit; refusing to write "
                            f"the {what} there (choose a new or empty folder)")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / marker).write_text(json.dumps({"corpuskit": what}) + "\n")
-
-
-@contextlib.contextmanager
-def folder_lock(folder: str | Path, what: str) -> Iterator[None]:
-    """Hold `folder`'s lock while writing it: a second writer (a run, a shard command, an
-    index update) is refused with a RunError naming the owner, not raced.
-
-    The folder is created if missing. The lock file is linked into place whole (never seen
-    half-written), holds the owner's pid and host, and is taken over when its owner on this
-    host is no longer alive (gone, or a zombie). Not re-entrant.
-    """
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise RunError(f"{folder} is a file, not a folder; choose a folder for the {what}")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK
-    me = {"pid": os.getpid(), "host": socket.gethostname()}
-    tmp = folder / f".{LOCK}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(me))
-    try:
-        for _ in range(3):
-            try:
-                os.link(tmp, path)
-                break
-            except FileExistsError:
-                if not _stale_lock(path, me["host"]):
-                    owner = _read_lock(path)
-                    raise RunError(f"{folder} is in use by another corpuskit {what} (pid {owner.get('pid')} on "
-                                   f"{owner.get('host')}); wait for it, or delete {path} if that process is gone"
-                                   ) from None
-                path.unlink(missing_ok=True)
-        else:
-            raise RunError(f"could not take the lock {path}")
-    finally:
-        tmp.unlink(missing_ok=True)
-    try:
-        yield
-    finally:
-        if _read_lock(path) == me:
-            path.unlink(missing_ok=True)
-
-
-def _is_lock_file(name: str) -> bool:
-    return name == LOCK or name.startswith(f".{LOCK}.tmp-")
 
 
 def is_temporary(name: str) -> bool:
@@ -399,37 +351,3 @@ SHARDS_MARKER = ".corpuskit-shards"
 
 def _unit_name(unit: int | str) -> str:
     return unit if isinstance(unit, str) else f"{unit:05d}"
-
-
-def _read_lock(path: Path) -> dict:
-    try:
-        owner = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return owner if isinstance(owner, dict) else {}
-
-
-def _stale_lock(path: Path, host: str) -> bool:
-    """A lock whose owner ran on this host and is gone. Another host's lock is never stale to us."""
-    owner = _read_lock(path)
-    if not owner:
-        return not path.exists()  # released while we looked: try again
-    if owner.get("host") != host or not isinstance(owner.get("pid"), int):
-        return False
-    try:
-        os.kill(owner["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(owner["pid"])
-
-
-def _is_zombie(pid: int) -> bool:
-    """A killed process that its parent has not reaped yet: it holds nothing, and never will."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False  # no /proc (macOS): trust os.kill
-    # "pid (comm) state ...": comm may hold spaces and parentheses, so read after the last ')'
-    return stat[stat.rindex(")") + 1:].split()[0] == "Z"
