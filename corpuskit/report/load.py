@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpuskit.errors import CorpuskitError
-from corpuskit.layout import OUTPUT_GLOB, RunPaths
+from corpuskit.layout import OUTPUT_GLOB, RUN_MARKER, RunPaths
 from corpuskit.stats import StageStats
 
 
@@ -48,6 +48,10 @@ def load_run(run_dir: str | Path, pair_lookups: int = 5) -> RunData:
     import corpuskit
 
     root = Path(run_dir)
+    state = RunPaths.run_state(root)  # its marker, not a stats.json any folder may hold: the report goes there
+    if state != "finished":
+        why = "no stats.json yet: run the command that made it again" if state else f"no {RUN_MARKER}: not a run folder"
+        raise CorpuskitError(f"{root} is not a finished corpuskit run ({why})")
     cfg = _read_json(RunPaths(root).config) or {}
     paths = RunPaths(root, cfg.get("config", {}).get("format", "parquet"))
     summary = _read_json(paths.stats)

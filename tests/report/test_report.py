@@ -98,3 +98,13 @@ def test_train_overlays_two_real_runs(runs, tmp_path):
         final = [json.loads(x) for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()][-1]
         assert f"{final['val_loss']:.4f}" in page
         assert f"<td class=\"s\">{name}</td>" in page
+
+
+def test_a_folder_that_is_no_run_keeps_its_report_html(runs, tmp_path):
+    """A folder with a `stats.json` is no run without corpuskit's marker: its report.html was overwritten."""
+    (tmp_path / "stats.json").write_bytes((runs[0] / "stats.json").read_bytes())
+    (tmp_path / "report.html").write_text("<p>mine</p>")
+    result = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{tmp_path} is not a finished corpuskit run (no .corpuskit-run: not a run folder)" in result.output
+    assert (tmp_path / "report.html").read_text() == "<p>mine</p>"
