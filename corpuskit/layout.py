@@ -79,7 +79,9 @@ def owned_temporary(rel: str, owned: Callable[[str], bool]) -> bool:
     m = _TEMPORARY.match(name)
     if m is None:
         return False
-    return m["name"] == LOCK or owned(f"{head}/{m['name']}" if head else m["name"])
+    if m["name"] == LOCK:
+        return head in ("", "shards")  # where runs and shard writers take their folder_lock
+    return owned(f"{head}/{m['name']}" if head else m["name"])
 
 
 def remove_temporaries(folder: Path, owned: Callable[[str], bool] = lambda rel: True) -> None:
