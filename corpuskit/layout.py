@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Collection, Iterable
 
-from corpuskit.io import file_digest
+from corpuskit.io import file_digest, is_url
 from corpuskit.lock import LOCK, RunError, folder_lock, is_lock_file
 
-__all__ = ["LOCK", "RUN_MARKER", "SHARDS_MARKER", "RunError", "RunPaths", "claim_folder", "folder_lock",
+__all__ = ["LOCK", "RUN_MARKER", "SHARDS_MARKER", "RunError", "RunPaths", "check_apart", "claim_folder", "folder_lock",
            "is_temporary", "owned_name", "owned_temporary", "remove_temporaries"]
 
 OUTPUT_GLOB = "part-*"  # a run's kept documents, in unit order
@@ -65,6 +65,22 @@ def claim_folder(folder: Path, marker: str, what: str) -> None:
                            f"the {what} there (choose a new or empty folder)")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / marker).write_text(json.dumps({"corpuskit": what}) + "\n")
+
+
+def check_apart(input_path: str, output: str) -> None:
+    """Refuse an output folder that overlaps the input, before anything is deleted or written:
+    a forced run would delete an input inside its output before reading it, and a rerun
+    would read its own outputs. A file counts as much as a folder; URLs and hub names are
+    not on this disk."""
+    if any(str(x).startswith("hf:") or is_url(str(x)) for x in (input_path, output)):
+        return
+    inp, out = Path(input_path).resolve(), Path(output).resolve()
+    if inp == out or inp.is_relative_to(out):
+        raise RunError(f"the input {input_path} is inside the output folder {output}: the run would "
+                       "overwrite or delete it before reading it; choose an output elsewhere")
+    if out.is_relative_to(inp) and RunPaths.run_state(inp) is None:  # of a run folder, only part-* are read
+        raise RunError(f"the output folder {output} is inside the input folder {input_path}: "
+                       "a rerun would read its own output; choose an output outside the input")
 
 
 def is_temporary(name: str) -> bool:

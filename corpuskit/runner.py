@@ -37,7 +37,7 @@ from typing import Callable, Iterable, Iterator
 from corpuskit.document import Document
 from corpuskit.execute import get_executor
 from corpuskit.io import atomic_write_text, is_url, url_info
-from corpuskit.layout import RunError, RunPaths
+from corpuskit.layout import RunError, RunPaths, check_apart
 from corpuskit.pipeline import PipelineConfig, StageSpec
 from corpuskit.readers import READ_STAGE, Source, list_sources, plan_units, read_source, unit_size
 from corpuskit.readers.base import REPLACED
@@ -264,21 +264,6 @@ def _check_inputs_unchanged(paths: RunPaths, sources: list[Source]) -> None:
                            "use --force to redo the run, or choose another --output")
 
 
-def _check_not_inside(cfg: PipelineConfig) -> None:
-    """Refuse an output that overlaps the input, before anything is deleted or written: a
-    forced run would delete an input inside its output before reading it, and a rerun
-    would read its own outputs. A file counts as much as a folder."""
-    if cfg.input.startswith("hf:") or is_url(cfg.input):
-        return
-    inp, out = Path(cfg.input).resolve(), Path(cfg.output).resolve()
-    if inp == out or inp.is_relative_to(out):
-        raise RunError(f"the input {cfg.input} is inside the output folder {cfg.output}: the run would "
-                       "overwrite or delete it before reading it; choose an output elsewhere")
-    if out.is_relative_to(inp):
-        raise RunError(f"the output folder {cfg.output} is inside the input folder {cfg.input}: "
-                       "a rerun would read its own output; choose an output outside the input")
-
-
 def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) -> RunPaths:
     """Check the folder is ours and holds this run (or none); called with the lock held."""
     paths = RunPaths(Path(cfg.output), cfg.format)
@@ -432,7 +417,7 @@ def run_pipeline(
         from corpuskit.publish import work_dir
 
         cfg = dataclasses.replace(cfg, output=str(work_dir(url)))
-    _check_not_inside(cfg)
+    check_apart(cfg.input, cfg.output)
     sources = plan_units(list_sources(cfg.input, cfg.reader.glob), cfg.unit_bytes)
     paths = RunPaths(Path(cfg.output), cfg.format)
     paths.claim()

@@ -248,6 +248,24 @@ def test_input_inside_the_output_is_refused_before_anything_is_deleted(prose_dir
     assert {p: p.read_bytes() for p in before} == before
 
 
+def test_shard_output_inside_its_input_is_refused(prose_dir, tmp_path):
+    """`corpuskit shard in in/shards`: each rerun read the last one's shard directory as input."""
+    from click.testing import CliRunner
+
+    from corpuskit.cli import cli
+    from corpuskit.tokenize.standalone import train_tokenizer
+
+    tok = train_tokenizer(prose_dir, tmp_path / "tok", {"vocab_size": 300, "min_frequency": 1}, {}, log=lambda m: None)
+    result = CliRunner().invoke(cli, ["shard", str(prose_dir), str(prose_dir / "shards"), "--tokenizer", str(tok)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"the output folder {prose_dir / 'shards'} is inside the input folder {prose_dir}" in result.output
+    assert not (prose_dir / "shards").exists()
+    out = tmp_path / "out"
+    _run(prose_dir, out)  # a run folder as input gives only its part-* files: an output inside it is fine
+    result = CliRunner().invoke(cli, ["shard", str(out), str(out / "shards-300"), "--tokenizer", str(tok), "-q"])
+    assert result.exit_code == 0, result.output
+
+
 def test_bad_stage_parameters_are_refused_at_load(prose_dir, tmp_path):
     """`num_perm: 12.5` and `toxicity: {threshold: 2.0}` used to fail only after earlier passes ran."""
     for stage, message in [({"minhash_dedup": {"num_perm": 12.5}}, "'num_perm': expected int"),

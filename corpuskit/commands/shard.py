@@ -47,9 +47,11 @@ def command(input_path, out_dir, tokenizer_file, validation, test, shard_tokens,
     \b
         corpuskit shard data/ data/shards --tokenizer tok/tokenizer.json
     """
+    from corpuskit.layout import check_apart
     from corpuskit.tokenize.standalone import shard_corpus
 
     with streams(input_path, None, None) as (inp, _, _):
+        check_apart(inp, out_dir)  # a rerun would read the shard directory as input
         shard_corpus(inp, out_dir, tokenizer_file, {"validation": validation, "test": test, "shard_tokens": shard_tokens},
                      eot_token=eot_token, bos_token=bos_token, pad_token=pad_token, glob=glob, workers=workers,
                      force=force, log=(lambda m: None) if quiet else click.echo)
