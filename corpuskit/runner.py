@@ -309,8 +309,10 @@ class Run:
         n = len(self.sources)
         if step.sink is not None:
             self._check_reduce(step)
+        redo = {i: self.paths.unit_problem(step.index, i) for i in range(n) if self.paths.done(step.index, i).exists()}
+        self._say_redone(step, {i: why for i, why in redo.items() if why})
         todo = [UnitTask(self.cfg.to_dict(), self.sources[i], step.index, i, n)
-                for i in range(n) if not self._complete(step, i)]
+                for i in range(n) if i not in redo or redo[i]]
         if todo and step.sink is not None:  # its reduce read the units about to be redone
             self.paths.reduced(step.index).unlink(missing_ok=True)
         # Largest units first, so that a big file does not start last and leave the other
@@ -326,15 +328,13 @@ class Run:
         if step.sink is not None and not self.paths.reduced(step.index).exists():
             self.reduce(step.sink, n, step.index)
 
-    def _complete(self, step: Pass, unit: int) -> bool:
-        """Whether the unit is done and its outputs are still what it wrote; if not, say why."""
-        if not self.paths.done(step.index, unit).exists():
-            return False
-        problem = self.paths.unit_problem(step.index, unit)
-        if problem:
-            self.log(f"[{step.index + 1}/{len(self.plan)}] unit {self.sources[unit].name} "
-                     f"({self.sources[unit].rel}): {problem}; redoing it")
-        return problem is None
+    def _say_redone(self, step: Pass, why: dict[int, str], most: int = 5) -> None:
+        """One line per completed unit about to be redone since its files changed (the first few)."""
+        for i in sorted(why)[:most]:
+            self.log(f"[{step.index + 1}/{len(self.plan)}] unit {self.sources[i].name} ({self.sources[i].rel}): "
+                     f"{why[i]}; redoing it")
+        if len(why) > most:
+            self.log(f"[{step.index + 1}/{len(self.plan)}] ... and {len(why) - most} more units to redo")
 
     def _check_reduce(self, step: Pass) -> None:
         """A done reduce whose files changed since: redo it, or the whole pass when the units'
