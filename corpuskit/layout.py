@@ -42,13 +42,13 @@ __all__ = ["LOCK", "RUN_MARKER", "SHARDS_MARKER", "RunError", "RunPaths", "check
 
 OUTPUT_GLOB = "part-*"  # a run's kept documents, in unit order
 RUN_MARKER = ".corpuskit-run"
-# Names corpuskit gives; only these are ever deleted.
+# Names corpuskit gives; only these are ever deleted. (\Z, not $: "part-00000.parquet\n" is not ours.)
 # A unit's name is its file index, and its chunk index for a unit inside a large file.
-_PART = re.compile(r"^part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
-_REJECTED = re.compile(r"^seg\d+-part-\d{5}(-\d{5})?\.(parquet|jsonl)$")
-SHARD_NAME = re.compile(r"^shard-\d{5}(-\d{5})*\.arrow$")  # shard-UNIT-K; older runs: shard-K
-STAGE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # a file name in reports/ and _work/stages/
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
+_PART = re.compile(r"^part-\d{5}(-\d{5})?\.(parquet|jsonl)\Z")
+_REJECTED = re.compile(r"^seg\d+-part-\d{5}(-\d{5})?\.(parquet|jsonl)\Z")
+SHARD_NAME = re.compile(r"^shard-\d{5}(-\d{5})*\.arrow\Z")  # shard-UNIT-K; older runs: shard-K
+STAGE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")  # a file name in reports/ and _work/stages/
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-\d+\Z")  # io.tmp_path: `.NAME.tmp-PID` (files and folders)
 
 
 def claim_folder(folder: Path, marker: str, what: str) -> None:

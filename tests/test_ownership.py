@@ -60,7 +60,7 @@ def test_force_keeps_a_users_report_and_temporary_lookalikes(prose_dir, tmp_path
     _run(prose_dir, out, stages)
     assert (out / "reports" / "minhash_dedup.json").is_file()
     mine = {"reports/mine.json": "{}", ".my.tmp-123": "m", "rejected/.notes.tmp-7": "n",
-            "reports/.mine.json.tmp-9": "r"}
+            "reports/.mine.json.tmp-9": "r", "part-00009.parquet\n": "p", ".part-00000.parquet.tmp-1\n": "t"}
     for rel, text in mine.items():
         (out / rel).write_text(text)
     ours = [out / ".part-00001.parquet.tmp-4242", out / "reports" / ".minhash_dedup.json.tmp-4242",
