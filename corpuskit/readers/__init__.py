@@ -53,6 +53,8 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
     format, symbolic links that lead out of `path` or into a loop, and whatever the
     system will not read (a FIFO or device, a dangling link, a folder that cannot be
     listed). Hidden files and folders (like the runner's own `.tmp` files) are ignored.
+    A corpuskit run folder (known by its marker), the input or one inside it, gives only
+    its kept documents (`part-*`); an unfinished one is refused (InputError).
     """
     if isinstance(path, str) and path.startswith("hf:"):
         return [Source(path=path[3:], rel=path, kind="hf_hub")]
@@ -66,11 +68,8 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
         return [Source(path=str(root), rel=root.name, kind=_kind(root))]
     if is_saved_dataset(root):
         return [Source(path=str(root), rel=root.name, kind="hf_disk")]
-    run = RunPaths.run_state(root)
-    if run == "unfinished":  # its parts are not all there, and its rejects and _work are no input
-        raise InputError(f"{root} is an unfinished corpuskit run (no stats.json yet); finish it by running "
-                         "the command that made it again, or choose another input")
-    if run == "finished":
+    runs: dict[Path, str | None] = {}  # folder -> RunPaths.run_state, for the run folders inside the input
+    if _run_state(root, runs) == "finished":
         glob = OUTPUT_GLOB  # a corpuskit run folder: read its documents, not its stats or rejects
     real_root = root.resolve()
     real_dirs: dict[Path, Path] = {}
@@ -82,6 +81,9 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
             continue
         if any(s == p or s in p.parents for s in saved):
             continue
+        run = _enclosing_run(p, root, runs)
+        if run is not None and (p.parent != run or not RunPaths.is_output_name(p.name)):
+            continue  # a run's rejects, _work, shards or a user's `part-notes.txt`: not its documents
         if p.parent not in real_dirs:
             real_dirs[p.parent] = Path(os.path.realpath(p.parent))
         kind = _refusal(p, real_dirs[p.parent], real_root)
@@ -90,8 +92,6 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
                 saved.append(p)
                 sources.append(Source(path=str(p), rel=rel.as_posix(), kind="hf_disk"))
             continue
-        if run == "finished" and not RunPaths.is_output_name(rel.as_posix()):
-            continue  # a user's `part-notes.txt` beside the run's documents is not one of them
         sources.append(Source(path=str(p), rel=rel.as_posix(), kind=kind or _kind(p)))
     # pathlib's glob passes over folders it cannot list without a word: find them.
     sources += [Source(path=str(root / rel), rel=rel, kind="unreadable") for rel in _unlistable(root)]
@@ -99,6 +99,27 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
     if not sources:
         raise InputError(f"no input files under {root} (glob {glob!r})")
     return sources
+
+
+def _run_state(folder: Path, runs: dict[Path, str | None]) -> str | None:
+    """`RunPaths.run_state(folder)`, once per folder; an unfinished run is refused (InputError):
+    its parts are not all there, and its rejects and _work are no input."""
+    if folder not in runs:
+        runs[folder] = RunPaths.run_state(folder)
+        if runs[folder] == "unfinished":
+            raise InputError(f"{folder} is an unfinished corpuskit run (no stats.json yet); finish it by running "
+                             "the command that made it again, or choose another input")
+    return runs[folder]
+
+
+def _enclosing_run(p: Path, root: Path, runs: dict[Path, str | None]) -> Path | None:
+    """The nearest finished run folder that holds `p`, up to the input folder `root`, or None."""
+    folder = p.parent
+    while _run_state(folder, runs) is None:
+        if folder == root or folder == folder.parent:
+            return None
+        folder = folder.parent
+    return folder
 
 
 def _refusal(p: Path, real_parent: Path, real_root: Path) -> str | None:

@@ -198,3 +198,17 @@ def test_a_users_folder_with_a_stats_json_is_read_whole(tmp_path):
     docs, rejected = read_all(tmp_path)
     assert [d.text for d in docs] == ["two", "one"]
     assert _reasons(rejected) == [("stats.json", "unsupported_format")]
+
+
+def test_a_run_folder_inside_the_input_gives_its_kept_documents_only(prose_dir, tmp_path):
+    """A finished run inside an input folder: its rejects, _work and shards came back as documents."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "notes.txt").write_text("a note\n")
+    _finished_run(prose_dir, inp / "old")
+    docs, rejected = read_all(inp)
+    assert [d.id for d in docs] == ["notes.txt#0", "a.txt#0", "b.txt#0"]
+    assert _reasons(rejected) == [("old/part-00002.parquet", "empty_file")]
+    (inp / "old" / "stats.json").unlink()
+    with pytest.raises(InputError, match=f"{inp / 'old'} is an unfinished corpuskit run"):
+        read_all(inp)
