@@ -10,7 +10,7 @@ import pytest
 from helpers.collect import read_all
 
 from corpuskit.errors import CorpuskitError
-from corpuskit.readers import InputError
+from corpuskit.readers import InputError, list_sources
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 ROOT_READS_ANYTHING = "runs as root, which reads files and folders whatever their permissions"
@@ -212,3 +212,23 @@ def test_a_run_folder_inside_the_input_gives_its_kept_documents_only(prose_dir, 
     (inp / "old" / "stats.json").unlink()
     with pytest.raises(InputError, match=f"{inp / 'old'} is an unfinished corpuskit run"):
         read_all(inp)
+
+
+def test_a_published_run_under_a_remote_input_gives_its_kept_documents_only():
+    """A run on object storage as input: its rejected/ came back as kept documents."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    files = {"notes.txt": b"a note\n", "old/.corpuskit-run": b"{}", "old/stats.json": b"{}",
+             "old/part-00000.parquet": b"", "old/rejected/seg0-part-00000.parquet": b"",
+             "old/shards/train/shard-00000.arrow": b"", "old/part-notes.txt": b"mine\n"}
+    for rel, data in files.items():
+        fs.pipe_file(f"/h3-runs/{rel}", data)
+    try:
+        assert [s.rel for s in list_sources("memory://h3-runs")] == ["notes.txt", "old/part-00000.parquet"]
+        assert [s.rel for s in list_sources("memory://h3-runs/old")] == ["part-00000.parquet"]
+        fs.rm_file("/h3-runs/old/stats.json")  # a publish that stopped midway
+        with pytest.raises(InputError, match="memory://h3-runs/old is an unfinished corpuskit run"):
+            list_sources("memory://h3-runs")
+    finally:
+        fs.rm("/h3-runs", recursive=True)
