@@ -20,3 +20,15 @@ GUTENBERG_BOOK = (
     "\r\n"
     "Section 1. General Terms of Use and Redistributing Project Gutenberg-tm\r\n"
 )
+
+
+def unchecked_strings(values: list[bytes]):
+    """An Arrow string column holding these bytes as they are, valid UTF-8 or not: what another
+    tool may have written to Parquet (pyarrow checks strings it builds, corpuskit's writer never
+    writes invalid UTF-8)."""
+    import numpy as np
+    import pyarrow as pa
+
+    offsets = np.cumsum([0] + [len(v) for v in values], dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets.tobytes()),
+                                                            pa.py_buffer(b"".join(values))])

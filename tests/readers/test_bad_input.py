@@ -292,10 +292,11 @@ def _(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from corpuskit.writers.documents import string_array
+    from helpers.samples import unchecked_strings
 
+    column = unchecked_strings([b"one", b"t\x80wo", b"three"])
     inp = folder(tmp_path, {})
-    pq.write_table(pa.table([string_array(["one", "t\udc80wo", "three"])], names=["text"]), inp / "a.parquet")
+    pq.write_table(pa.table([column], names=["text"]), inp / "a.parquet")
     return read(inp)
 
 
