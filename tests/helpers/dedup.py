@@ -39,9 +39,9 @@ def write_jsonl(path: Path, records: list[tuple[str, str]]) -> None:
     path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in records), encoding="utf-8")
 
 
-def run_stages(inp: Path, out: Path, stages: list, workers: int = 1):
+def run_stages(inp: Path, out: Path, stages: list, workers: int = 1, force: bool = False):
     cfg = parse_pipeline({"input": str(inp), "output": str(out), "stages": stages})
-    return run_pipeline(cfg, workers=workers, quiet=True)
+    return run_pipeline(cfg, workers=workers, quiet=True, force=force)
 
 
 def kept_ids(out: Path) -> list[str]:

@@ -8,7 +8,16 @@ is de-duplicated against them (`index_dir`).
 A run reads the current generation and, at the end of its reduce, writes generation+1
 (old documents plus the ones it kept) in a new folder, then replaces the manifest
 atomically, then deletes older generations. A crash at any point leaves the previous
-manifest and its generation intact.
+manifest and its generation intact. The reduce holds the folder's lock (INDEX/.corpuskit-lock,
+`layout.folder_lock`) from reading the index to publishing it, so a second run updating the
+same index at once is refused (a rerun resumes it) instead of publishing a generation
+without the first run's documents.
+
+Each run's batch has an id (`batch_id`: its working folder and the content of its documents'
+signatures), and the generation holds the batches' documents in manifest order (`added`
+rows each). A reduce redone after a crash that published, or the same run redone with
+--force, finds its own batch there: it is left out of the index the run compares against,
+and replaced, not added a second time, when the run publishes.
 
 An index on object storage (`index_dir: s3://bucket/index`) has the same layout. The reduce
 works on a local copy (`publish.work_dir(URL)`): the current generation is downloaded
@@ -18,21 +27,25 @@ manifest is replaced, then older generations are deleted (`push`), the same orde
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 from corpuskit.errors import ConfigError
 from corpuskit.io import atomic_write_text, is_url
-from corpuskit.layout import claim_folder, is_temporary
+from corpuskit.layout import LOCK, claim_folder, folder_lock, is_temporary
 from corpuskit.publish import put_atomic, work_dir
 from corpuskit.stages.dedup.store import Store
 
 FORMAT = 1
 MARKER = ".corpuskit-index"
 _GENERATION = re.compile(r"^gen-\d{6}$")
+_GENERATION_TMP = re.compile(r"^\.gen-\d{6}\.tmp-\d+$")  # store.StoreWriter's temporary name
 
 
 class IndexMismatchError(ConfigError):
@@ -49,9 +62,27 @@ def check_index_folder(index_dir: Path | str) -> None:
                                      "choose a new or empty prefix for --index")
         return
     index_dir = Path(index_dir)
-    if index_dir.exists() and not (index_dir / MARKER).is_file() and (not index_dir.is_dir() or any(index_dir.iterdir())):
+    if index_dir.exists() and not (index_dir / MARKER).is_file() and (
+            not index_dir.is_dir() or any(not p.name.startswith(LOCK) for p in index_dir.iterdir())):
         raise IndexMismatchError(f"{index_dir} is not a corpuskit MinHash index (no {MARKER}) and not empty; "
                                  "choose a new or empty folder for --index")
+
+
+def check_index_location(index_dir: str, input_path: str, output: str) -> None:
+    """Refuse, before any work, an index folder that is (or is inside, or holds) the run's
+    input or output: the run would read the index as documents, or write its outputs into it."""
+    for role, other in (("input", input_path), ("output", output)):
+        if other.startswith("hf:") or is_url(other) != is_url(index_dir):
+            continue
+        if is_url(index_dir):
+            a, b = index_dir.rstrip("/") + "/", other.rstrip("/") + "/"
+            nested = a.startswith(b) or b.startswith(a)
+        else:
+            a, b = Path(index_dir).resolve(), Path(other).resolve()
+            nested = a == b or a.is_relative_to(b) or b.is_relative_to(a)
+        if nested:
+            raise ConfigError(f"index_dir {index_dir} and the {role} {other} overlap (one is, or is inside, the "
+                              "other); choose an index folder outside the run's input and output")
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -70,37 +101,75 @@ def read_manifest(index_dir: Path) -> dict | None:
     return manifest
 
 
-def open_index(index_dir: Path, params: dict) -> Store | None:
-    """The current generation's store, or None for a new index; parameters must match."""
+def open_index(index_dir: Path, params: dict) -> tuple[Store, dict] | None:
+    """The current generation's store and the manifest, or None for a new index; parameters must match."""
     manifest = read_manifest(index_dir)
     if manifest is None:
         return None
     if manifest["params"] != params:
         diff = {k: (manifest["params"].get(k), v) for k, v in params.items() if manifest["params"].get(k) != v}
         raise IndexMismatchError(f"{index_dir} was built with other MinHash parameters (index, this run): {diff}")
-    return Store(Path(index_dir) / manifest["current"])
+    return Store(Path(index_dir) / manifest["current"]), manifest
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path) -> Iterator[None]:
+    """Claim the index folder and hold its lock: one run updates an index at a time."""
+    claim_folder(Path(index_dir), MARKER, "MinHash index")
+    with folder_lock(index_dir, "MinHash index update"):
+        yield
+
+
+def batch_id(workdir: Path, units: list[Path]) -> str:
+    """The id of a run's batch: its working folder and its documents' ids and signatures. A
+    rerun or --force of the same run over the same input has the same id; another run, or
+    the same output folder over another input, has another."""
+    h = hashlib.sha256(str(Path(workdir).resolve()).encode())
+    for unit in units:
+        for name in ("meta.json", "ids.txt", "sig.u32"):
+            with open(Path(unit) / name, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()[:32]
+
+
+def batch_rows(manifest: dict, batch: str) -> tuple[int, int] | None:
+    """The rows [lo, hi) that batch `batch` holds in the current generation, or None if it
+    is not in the index. Batches hold consecutive rows in manifest order, `added` each."""
+    lo = 0
+    found = None
+    for b in manifest["batches"]:
+        if b.get("id") == batch:
+            found = (lo, lo + b["added"])
+        lo += b["added"]
+    if found is not None and lo != manifest["n_docs"]:
+        raise IndexMismatchError(f"manifest.json: its batches add up to {lo} documents, not {manifest['n_docs']}; "
+                                 "the index is damaged")
+    return found
 
 
 def publish(index_dir: Path, new_store: Path, params: dict, batch: dict) -> None:
-    """Make `new_store` (already written inside index_dir) the current generation."""
+    """Make `new_store` (already written inside index_dir) the current generation, recording
+    `batch` once: an earlier record with the same id is the same batch, replaced."""
     index_dir = Path(index_dir)
     old = read_manifest(index_dir)
+    others = [b for b in (old["batches"] if old else []) if b.get("id") != batch["id"]]
     manifest = {
         "format": FORMAT,
         "generation": (old["generation"] + 1) if old else 1,
         "current": new_store.name,
         "params": params,
         "n_docs": Store(new_store).n_docs,
-        "batches": (old["batches"] if old else []) + [batch],
+        "batches": others + [batch],
     }
     atomic_write_text(index_dir / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
-    for p in index_dir.iterdir():
-        if _GENERATION.match(p.name) and p.name != new_store.name and p.is_dir() and not p.is_symlink():
+    for p in index_dir.iterdir():  # older generations, and a killed run's half-written one
+        old_gen = _GENERATION.match(p.name) or _GENERATION_TMP.match(p.name)
+        if old_gen and p.name != new_store.name and p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
 
 
 def next_generation_dir(index_dir: Path) -> Path:
-    claim_folder(Path(index_dir), MARKER, "MinHash index")
     manifest = read_manifest(index_dir)
     gen = (manifest["generation"] + 1) if manifest else 1
     return Path(index_dir) / f"gen-{gen:06d}"
@@ -122,7 +191,7 @@ def pull(url: str) -> Path:
     local = work_dir(url)
     fs, root = _remote(url)
     if not fs.exists(f"{root}/manifest.json"):
-        shutil.rmtree(local, ignore_errors=True)  # the remote index is new: so is the copy
+        _clear(local)  # the remote index is new: so is the copy
         return local
     manifest = json.loads(fs.cat_file(f"{root}/manifest.json"))
     current = manifest.get("current", "")
@@ -130,8 +199,8 @@ def pull(url: str) -> Path:
         raise IndexMismatchError(f"{url}/manifest.json: current {current!r} is not a generation name")
     mine = read_manifest(local) if (local / "manifest.json").is_file() else None
     if mine != manifest or not (local / current / "meta.json").is_file():
-        shutil.rmtree(local, ignore_errors=True)
-        local.mkdir(parents=True)
+        _clear(local)
+        local.mkdir(parents=True, exist_ok=True)
         (local / MARKER).write_text(json.dumps({"corpuskit": "MinHash index"}) + "\n")
         tmp = local / f".{current}.tmp-{os.getpid()}"
         tmp.mkdir()
@@ -143,6 +212,19 @@ def pull(url: str) -> Path:
         tmp.replace(local / current)
         atomic_write_text(local / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
     return local
+
+
+def _clear(local: Path) -> None:
+    """Empty the local copy, but for its marker and the lock its caller holds."""
+    if not local.is_dir():
+        return
+    for p in local.iterdir():
+        if p.name == MARKER or p.name.startswith(LOCK):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
 def push(local: Path, url: str) -> None:

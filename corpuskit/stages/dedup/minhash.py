@@ -21,24 +21,29 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Annotated, Iterable, Iterator, Literal
 
 import numpy as np
 
 from corpuskit.document import Document
+from corpuskit.schema import Range
 from corpuskit.stage import GlobalStage, StageContext
 from corpuskit.stages.dedup.cluster import Corpus, decide
 from corpuskit.io import is_url
-from corpuskit.stages.dedup.index import check_index_folder, next_generation_dir, open_index, publish, pull, push
-from corpuskit.stages.dedup.shingles import shingle_hashes
+from corpuskit.publish import work_dir
+from corpuskit.stages.dedup.index import (batch_id, batch_rows, check_index_folder, index_lock, next_generation_dir,
+                                          open_index, publish, pull, push)
+from corpuskit.stages.dedup.shingles import MAX_NGRAM, shingle_hashes
 from corpuskit.stages.dedup.signatures import MinHasher, band_hashes, lsh_params, s_curve_threshold
 from corpuskit.stages.dedup.store import Store, StoreWriter, copy_rows, read_drops, write_drops
 
 log = logging.getLogger("corpuskit.dedup")
 
 KEEPERS = ("first", "longest")
+MAX_PERM = 4096  # datasketch's bands x rows optimiser takes ~1 s here, and time quadratic in num_perm
 _BATCH_CHARS = 2_000_000  # text per signature batch: bounds a worker's memory
 
 
@@ -47,23 +52,31 @@ class MinhashDedup(GlobalStage):
 
     def __init__(
         self,
-        ngram: int = 5,  # words per shingle
-        num_perm: int = 112,  # MinHash permutations
-        bands: int | None = None,  # LSH bands; with rows, overrides threshold
-        rows: int | None = None,  # signature values per band
-        threshold: float | None = None,  # Jaccard threshold; None = 14 x 8 (~0.72)
-        seed: int = 1,  # datasketch permutation seed
-        keep: str = "first",  # keeper per cluster: first (input order) or longest
+        ngram: Annotated[int, Range(1, MAX_NGRAM)] = 5,  # words per shingle
+        num_perm: Annotated[int, Range(1, MAX_PERM)] = 112,  # MinHash permutations
+        bands: Annotated[int, Range(1)] | None = None,  # LSH bands; with rows, overrides threshold
+        rows: Annotated[int, Range(1)] | None = None,  # signature values per band
+        threshold: Annotated[float, Range(0, 1, low_open=True, high_open=True)] | None = None,  # None: 14 x 8
+        seed: Annotated[int, Range(0, 2**32 - 1)] = 1,  # datasketch permutation seed (numpy's RandomState)
+        keep: Literal["first", "longest"] = "first",  # keeper per cluster: first (input order) or longest
         verify: bool = False,  # check candidate pairs by exact shingle Jaccard (stores shingles)
-        max_cluster_size: int = 1000,  # above this, warn and remove only documents similar to the keeper
+        max_cluster_size: Annotated[int, Range(2)] = 1000,  # above this, remove only documents similar to the keeper
         index_dir: str | None = None,  # persistent index: dedup against earlier runs, then add to it
-        batch_size: int = 1024,  # documents per signature batch
+        batch_size: Annotated[int, Range(1)] = 1024,  # documents per signature batch
     ):
         super().__init__()
+        # The same rules for a stage built in Python (a pipeline file is checked against the
+        # annotations first): an ngram past MAX_NGRAM has no position multiplier, a seed past
+        # 2**32 no RandomState, and num_perm past MAX_PERM makes `lsh_params` run for hours.
         if keep not in KEEPERS:
             raise ValueError(f"keep must be one of {', '.join(KEEPERS)}; got {keep!r}")
-        if ngram < 1 or num_perm < 1 or batch_size < 1 or max_cluster_size < 2:
-            raise ValueError("ngram, num_perm, batch_size must be >= 1 and max_cluster_size >= 2")
+        for key, value, low, high in (("ngram", ngram, 1, MAX_NGRAM), ("num_perm", num_perm, 1, MAX_PERM),
+                                      ("seed", seed, 0, 2**32 - 1), ("batch_size", batch_size, 1, None),
+                                      ("max_cluster_size", max_cluster_size, 2, None)):
+            if value < low or (high is not None and value > high):
+                raise ValueError(f"{key} must be {f'in [{low}, {high}]' if high else f'>= {low}'}; got {value}")
+        if (bands is None) != (rows is None):
+            raise ValueError("bands and rows are given together (or neither, and threshold decides them)")
         self.ngram, self.num_perm, self.seed = ngram, num_perm, seed
         self.bands, self.rows = lsh_params(threshold, num_perm, bands, rows)
         self.threshold = threshold if threshold is not None else s_curve_threshold(self.bands, self.rows)
@@ -109,25 +122,33 @@ class MinhashDedup(GlobalStage):
 
     # -- phase 2 ---------------------------------------------------------------------------
     def reduce(self, ctx: StageContext) -> dict | None:
-        n_units = ctx.n_units
-        base = self._base_index(ctx.workdir)
-        units = [Store(_unit_dir(ctx.workdir, i)) for i in range(n_units)]
-        stores = ([base] if base is not None else []) + units
-        corpus = Corpus(stores, n_indexed=base.n_docs if base is not None else 0)
+        units = [Store(_unit_dir(ctx.workdir, i)) for i in range(ctx.n_units)]
         if not units:
             return None
+        if not self.index_dir:
+            return self._reduce(ctx, units, None, None)
+        local = work_dir(self.index_dir) if is_url(self.index_dir) else Path(self.index_dir)
+        with index_lock(local):  # from reading the index to publishing it: no other run in between
+            if is_url(self.index_dir):
+                local = pull(self.index_dir)
+            return self._reduce(ctx, units, local, batch_id(ctx.workdir, [u.path for u in units]))
+
+    def _reduce(self, ctx: StageContext, units: list[Store], index: Path | None, batch: str | None) -> dict:
+        base = self._base_index(index, ctx.workdir, batch) if index is not None else None
+        stores = ([base] if base is not None else []) + units
+        corpus = Corpus(stores, n_indexed=base.n_docs if base is not None else 0)
         decision = decide(corpus, self.bands, self.threshold, self.keep, self.verify, self.max_cluster_size,
                           run_map=ctx.map)
 
         kept_ids = corpus.ids(decision.keeper)  # read store by store: no id table of the whole corpus
-        first_unit = len(stores) - n_units
-        for u in range(n_units):
+        first_unit = len(stores) - len(units)
+        for u in range(len(units)):
             lo, hi = corpus.offsets[first_unit + u], corpus.offsets[first_unit + u + 1]
             a, b = np.searchsorted(decision.removed, [lo, hi])
             write_drops(ctx.workdir / f"drops-{u:05d}.json", decision.removed[a:b] - lo, kept_ids[a:b],
                         decision.similarity[a:b])
-        if self.index_dir:
-            self._update_index(corpus, decision, first_unit, ctx.workdir)
+        if index is not None:
+            self._update_index(index, corpus, decision, ctx.workdir, batch)
         return self._report(decision, corpus.ids(decision.removed[:5]), kept_ids)
 
     def _report(self, decision, removed_ids: list[str], kept_ids: list[str]) -> dict:
@@ -143,28 +164,30 @@ class MinhashDedup(GlobalStage):
                  r["documents"])
         return report
 
-    def _base_index(self, workdir: Path) -> Store | None:
-        """The index as it was before this run: snapshotted into the workdir on first use, so
-        a reduce that is redone after a crash never sees its own documents in the index."""
-        if not self.index_dir:
+    def _base_index(self, index: Path, workdir: Path, batch: str) -> Store | None:
+        """The index without this run's own batch (there when a reduce that had published is
+        redone, or the run is redone with --force), copied into the workdir where every
+        band task can read it; None when that leaves no document."""
+        found = open_index(index, self.params)
+        if found is None:
+            return None
+        current, manifest = found
+        own = batch_rows(manifest, batch)
+        if current.n_docs == 0 or own == (0, current.n_docs):
             return None
         snap = workdir / "index_base"
-        if not snap.exists():
-            current = open_index(self._local_index(), self.params)
-            if current is None:
-                return None
-            tmp = workdir / ".index_base.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(current.path, tmp)
-            tmp.replace(snap)
+        if own is not None:  # written under a temporary name, then renamed
+            rows = np.r_[0:own[0], own[1]:current.n_docs]
+            copy_rows([current], [rows], snap, self.params, current.has_shingles)
+            return Store(snap)
+        tmp = workdir / f".index_base.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(current.path, tmp)
+        shutil.rmtree(snap, ignore_errors=True)
+        tmp.replace(snap)
         return Store(snap)
 
-    def _local_index(self) -> Path:
-        """The index folder, or for an index on object storage its local copy (index.pull)."""
-        return pull(self.index_dir) if is_url(self.index_dir) else Path(self.index_dir)
-
-    def _update_index(self, corpus, decision, first_unit: int, workdir: Path) -> None:
-        index_dir = self._local_index()
+    def _update_index(self, index: Path, corpus, decision, workdir: Path, batch: str) -> None:
         removed = np.zeros(corpus.n, dtype=bool)
         removed[decision.removed] = True
         keep_rows = []
@@ -172,13 +195,13 @@ class MinhashDedup(GlobalStage):
             lo = corpus.offsets[s]
             rows = np.flatnonzero(~removed[lo: lo + store.n_docs] & (np.asarray(store.nshingles()) > 0))
             keep_rows.append(rows)
-        dest = next_generation_dir(index_dir)
+        dest = next_generation_dir(index)
         with_shingles = all(s.has_shingles for s in corpus.stores)
         n = copy_rows(corpus.stores, keep_rows, dest, self.params, with_shingles)
-        publish(index_dir, dest, self.params, {"documents": decision.report["documents"],
-                                              "added": n - corpus.n_indexed, "run": str(workdir)})
+        publish(index, dest, self.params, {"id": batch, "documents": decision.report["documents"],
+                                           "added": n - corpus.n_indexed, "run": str(Path(workdir).resolve())})
         if is_url(self.index_dir):
-            push(index_dir, self.index_dir)
+            push(index, self.index_dir)
 
     # -- phase 3 ---------------------------------------------------------------------------
     def apply(self, docs: Iterable[Document], ctx: StageContext) -> Iterator[Document]:

@@ -24,9 +24,10 @@ import unicodedata
 
 import numpy as np
 
+MAX_NGRAM = 64  # words per shingle at most
 # Distinct odd multipliers per position in the n-gram, so "a b" and "b a" differ.
 _POSITION_MULT = np.array(
-    [(0x9E3779B97F4A7C15 * (2 * k + 1) + 0x632BE59BD9B4E019 * k) & 0xFFFFFFFFFFFFFFFF | 1 for k in range(64)],
+    [(0x9E3779B97F4A7C15 * (2 * k + 1) + 0x632BE59BD9B4E019 * k) & 0xFFFFFFFFFFFFFFFF | 1 for k in range(MAX_NGRAM)],
     dtype=np.uint64)
 # Salts the one shingle of a short document, so it never equals an n-gram of a longer one.
 _LENGTH_SALT = np.uint64(0xD6E8FEB86659FD93)
