@@ -159,3 +159,106 @@ def test_ctrl_c_stops_cleanly_and_resumes(setup):
         assert again.returncode == 0, again.stderr
         assert _snapshot(out) == _snapshot(ref)
     assert interrupted >= 2
+
+
+# -- `corpuskit dedup --index`: a new index, an existing one, and --force ----------------------
+INDEX_KILLS = 8
+
+
+@pytest.fixture(scope="module")
+def index_corpus(tmp_path_factory):
+    """A batch of three files (near copies inside it), and an earlier batch, some of whose
+    documents the batch repeats: the documents an existing index holds."""
+    from helpers.dedup import edit, prose, write_jsonl
+
+    root = tmp_path_factory.mktemp("kill-index")
+    for f in range(3):
+        docs = [(f"b{f}-{i}", prose(1000 * f + i)) for i in range(80)]
+        docs += [(f"b{f}-near{i}", edit(prose(1000 * f + i), 2, seed=i)) for i in range(0, 80, 8)]
+        docs += [(f"b{f}-old{i}", edit(prose(50_000 + i), 2, seed=i)) for i in range(f, 30, 3)]
+        write_jsonl(root / "batch" / f"part{f}.jsonl", docs)
+    write_jsonl(root / "earlier" / "e.jsonl", [(f"e{i}", prose(50_000 + i)) for i in range(60)])
+    return root
+
+
+def _dedup(inp: Path, out: Path, index: Path, force: bool = False) -> list[str]:
+    return [sys.executable, "-m", "corpuskit", "dedup", str(inp), str(out), "--index", str(index),
+            "--workers", "2", "-q"] + (["--force"] if force else [])
+
+
+def _index_state(index: Path) -> dict:
+    """The index as a later run reads it: its manifest (but the generation's number, which a
+    redone publish advances) and the bytes of its current generation."""
+    manifest = json.loads((index / "manifest.json").read_text())
+    current = index / manifest.pop("current")
+    manifest.pop("generation")
+    return {"manifest": manifest, **{p.name: p.read_bytes() for p in sorted(current.iterdir())}}
+
+
+def _kill_at_publish(cmd: list[str], manifest: Path) -> None:
+    """Start `cmd` and SIGKILL it the moment the index manifest changes: between the publish and
+    the reduce's completion marker, when the index already holds this run's documents."""
+    before = manifest.stat().st_mtime_ns if manifest.exists() else None
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while proc.poll() is None:
+        if manifest.exists() and manifest.stat().st_mtime_ns != before:
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.0005)
+    proc.communicate()
+
+
+@pytest.mark.parametrize("case", ["new", "existing", "force"])
+def test_dedup_with_an_index_killed_at_any_moment_reruns_to_the_same_bytes(index_corpus, case):
+    """Issue 33/2, 3, 26: killed anywhere (right after the index manifest is written too), the
+    rerun writes the same bytes as an uninterrupted run, and the index holds each batch once.
+    `existing`: the index holds an earlier batch; `force`: the run is redone with --force over
+    its own finished run, whose documents the index already holds."""
+    root = index_corpus
+    work = root / case
+    out, index = work / "out", work / "ix"
+    force = case == "force"
+
+    def prepare() -> None:
+        subprocess.run(["rm", "-rf", str(work)], check=True)
+        if case == "existing":
+            assert subprocess.run(_dedup(root / "earlier", work / "earlier-out", index)).returncode == 0
+        if force:
+            assert subprocess.run(_dedup(root / "batch", out, index)).returncode == 0
+
+    prepare()
+    first = _snapshot(out) if force else None
+    t0 = time.monotonic()
+    done = subprocess.run(_dedup(root / "batch", out, index, force), capture_output=True, text=True)
+    duration = time.monotonic() - t0
+    assert done.returncode == 0, done.stderr
+    expected, expected_index = _snapshot(out), _index_state(index)
+    assert len(json.loads(expected["reports/minhash_dedup.json"])["examples"]) > 0
+    if force:
+        assert expected == first  # --force over a finished run: the same output
+    n_batches = {"new": 1, "existing": 2, "force": 1}[case]
+    assert len(expected_index["manifest"]["batches"]) == n_batches
+
+    prepare()
+    _kill_at_publish(_dedup(root / "batch", out, index, force), index / "manifest.json")
+    for k in range(INDEX_KILLS):
+        proc = _start_command(_dedup(root / "batch", out, index, force))
+        time.sleep(duration * (k + 0.5) / INDEX_KILLS)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+        if proc.returncode == 0:  # finished before the kill: check it, start again
+            assert _snapshot(out) == expected and _index_state(index) == expected_index
+            prepare()
+        else:
+            assert proc.returncode == -signal.SIGKILL, err
+    final = subprocess.run(_dedup(root / "batch", out, index), capture_output=True, text=True)  # resume
+    assert final.returncode == 0, final.stderr
+    assert _snapshot(out) == expected
+    assert _index_state(index) == expected_index
+    assert _temporaries(out) == [] and _temporaries(index) == []
+
+
+def _start_command(cmd: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=_default_sigint)
