@@ -40,7 +40,7 @@ from corpuskit.errors import ConfigError
 from corpuskit.io import atomic_write_text, is_url
 from corpuskit.layout import LOCK, claim_folder, folder_lock, is_temporary
 from corpuskit.publish import put_atomic, work_dir
-from corpuskit.stages.dedup.store import Store
+from corpuskit.stages.dedup.store import Store, damage
 
 FORMAT = 1
 MARKER = ".corpuskit-index"
@@ -98,6 +98,12 @@ def read_manifest(index_dir: Path) -> dict | None:
         raise IndexMismatchError(f"{path}: not a JSON object; the index is damaged")
     if manifest.get("format") != FORMAT:
         raise IndexMismatchError(f"{index_dir}: not a corpuskit MinHash index (format {manifest.get('format')!r})")
+    batches = manifest.get("batches")
+    if not (isinstance(manifest.get("generation"), int) and _GENERATION.match(str(manifest.get("current")))
+            and isinstance(manifest.get("params"), dict) and isinstance(manifest.get("n_docs"), int)
+            and isinstance(batches, list) and all(isinstance(b, dict) and isinstance(b.get("added"), int)
+                                                  for b in batches)):
+        raise IndexMismatchError(f"{path}: missing or malformed fields; the index is damaged")
     return manifest
 
 
@@ -109,7 +115,11 @@ def open_index(index_dir: Path, params: dict) -> tuple[Store, dict] | None:
     if manifest["params"] != params:
         diff = {k: (manifest["params"].get(k), v) for k, v in params.items() if manifest["params"].get(k) != v}
         raise IndexMismatchError(f"{index_dir} was built with other MinHash parameters (index, this run): {diff}")
-    return Store(Path(index_dir) / manifest["current"]), manifest
+    current = Path(index_dir) / manifest["current"]
+    problem = damage(current, manifest["n_docs"])
+    if problem:
+        raise IndexMismatchError(f"{current}: {problem}; the index is damaged")
+    return Store(current), manifest
 
 
 @contextlib.contextmanager

@@ -172,3 +172,50 @@ def test_out_of_range_parameters_are_refused_at_load(tmp_path, params, named):
     with pytest.raises(ConfigError, match=named) as err:
         parse_pipeline({"input": str(tmp_path / "in"), "stages": [{"minhash_dedup": params}]})
     assert "\n" not in str(err.value) and time.monotonic() - t0 < 5
+
+
+def test_a_reduce_redone_on_an_existing_index_records_its_batch_once(tmp_path):
+    """Issue 33/26: a reduce redone after it had published appended its batch a second time."""
+    from corpuskit.stage import StageContext
+    from corpuskit.stages.dedup.minhash import MinhashDedup
+
+    index = tmp_path / "ix"
+    write_jsonl(tmp_path / "b1" / "x.jsonl", [(f"old{i}", prose(600 + i)) for i in range(5)])
+    write_jsonl(tmp_path / "b2" / "y.jsonl", [("new", prose(700)), ("dup", edit(prose(601), 1, seed=1))])
+    stage = [{"minhash_dedup": {"index_dir": str(index)}}]
+    run_stages(tmp_path / "b1", tmp_path / "o1", stage)
+    run_stages(tmp_path / "b2", tmp_path / "o2", stage)
+    before = _manifest(index)
+    workdir = tmp_path / "o2" / "_work" / "stages" / "minhash_dedup"
+    for _ in range(2):
+        MinhashDedup(index_dir=str(index)).reduce(StageContext(workdir=workdir, unit=0, n_units=1))
+    after = _manifest(index)
+    assert after["generation"] == before["generation"] + 2
+    assert after["batches"] == before["batches"] and [b["added"] for b in after["batches"]] == [5, 1]
+    assert after["n_docs"] == 6 and len({b["id"] for b in after["batches"]}) == 2
+
+
+@pytest.mark.parametrize("damage", ["current_outside", "generation_missing", "band_cut", "ids_cut"])
+def test_a_damaged_index_is_a_one_line_error(tmp_path, damage):
+    """An index whose manifest or current generation does not add up is refused, naming it,
+    rather than read (a traceback, or a manifest sending the run outside the index)."""
+    index = tmp_path / "ix"
+    write_jsonl(tmp_path / "in" / "x.jsonl", [(f"d{i}", prose(i)) for i in range(5)])
+    stage = [{"minhash_dedup": {"index_dir": str(index)}}]
+    run_stages(tmp_path / "in", tmp_path / "o1", stage)
+    manifest = _manifest(index)
+    gen = index / manifest["current"]
+    if damage == "current_outside":
+        manifest["current"] = "../o1"
+        (index / "manifest.json").write_text(json.dumps(manifest))
+    elif damage == "generation_missing":
+        for p in gen.iterdir():
+            p.unlink()
+        gen.rmdir()
+    elif damage == "band_cut":
+        (gen / "band-03.u64").write_bytes((gen / "band-03.u64").read_bytes()[:-8])
+    else:
+        (gen / "ids.txt").write_text("".join((gen / "ids.txt").read_text().splitlines(True)[:-1]))
+    with pytest.raises(ConfigError, match="the index is damaged") as err:
+        run_stages(tmp_path / "in", tmp_path / "o2", stage)
+    assert "\n" not in str(err.value)
