@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable, Iterator
+from typing import Annotated, Iterable, Iterator, Literal
 
 import numpy as np
 
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_bytes
+from corpuskit.schema import Range
 from corpuskit.stage import GlobalStage, StageContext
 
 UNITS = ("line", "paragraph")
@@ -45,7 +46,9 @@ class ParagraphDedup(GlobalStage):
 
     name = "paragraph_dedup"
 
-    def __init__(self, unit: str = "line", min_documents: int = 3, min_chars: int = 10):
+    def __init__(self, unit: Literal["line", "paragraph"] = "line",
+                 min_documents: Annotated[int, Range(2)] = 3,  # documents a repeated segment is in
+                 min_chars: Annotated[int, Range(0)] = 10):  # shorter segments never count as repeated
         super().__init__()
         if unit not in UNITS:
             raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")

@@ -64,7 +64,8 @@ def test_a_document_made_only_of_repeated_paragraphs_is_dropped_with_its_reason(
 
 def test_bad_parameters_are_refused_at_load(tmp_path):
     write_jsonl(tmp_path / "in" / "x.jsonl", [("a", "text")])
-    for params, message in [({"unit": "sentence"}, "unit must be one of line, paragraph"),
-                            ({"min_documents": 1}, "min_documents must be at least 2")]:
+    for params, message in [({"unit": "sentence"}, "'unit': must be one of 'line', 'paragraph'"),
+                            ({"min_documents": 1}, "'min_documents': must be >= 2"),
+                            ({"min_chars": -1}, "'min_chars': must be >= 0")]:
         with pytest.raises(PipelineError, match=message):
             run_stages(tmp_path / "in", tmp_path / "o", [{"paragraph_dedup": params}])
