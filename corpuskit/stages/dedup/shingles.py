@@ -218,7 +218,8 @@ def _long_word_hash(word: bytes) -> np.ndarray:
     with np.errstate(over="ignore"):
         for lo in range(0, len(word), _CHUNK):
             chunk = np.frombuffer(word, dtype=np.uint8, count=min(_CHUNK, len(word) - lo), offset=lo)
-            part = ((chunk.astype(np.uint64) + np.uint64(1)) * _powers(_P, len(chunk))[: len(chunk)]).sum(dtype=np.uint64)
+            terms = (chunk.astype(np.uint64) + np.uint64(1)) * _powers(_P, len(chunk))[: len(chunk)]
+            part = terms.sum(dtype=np.uint64)
             total += part * np.uint64(pow(int(_P), lo, 1 << 64))
         return _fmix64(np.array([total ^ np.uint64(len(word))], dtype=np.uint64))
 

@@ -100,7 +100,7 @@ def test_the_same_input_into_another_output_is_a_duplicate_of_the_index(batch, t
     again into another output are duplicates of the index, as before."""
     index = tmp_path / "ix"
     _dedup(batch, tmp_path / "o1", index)
-    _dedup(batch, tmp_path / "o2", index)
+    run_stages(batch, tmp_path / "o2", [{"minhash_dedup": {"index_dir": str(index)}}])
     assert kept_ids(tmp_path / "o2") == []
     assert {r["duplicate_of"] for r in rejected(tmp_path / "o2").values()} <= {f"d{i}" for i in range(150)}
     assert _manifest(index)["n_docs"] == 150 and len(_manifest(index)["batches"]) == 2
@@ -163,7 +163,8 @@ def test_an_index_in_the_runs_own_folders_is_refused_before_any_work(batch, tmp_
     ({"num_perm": 100_000_000}, "num_perm"), ({"num_perm": 0}, "num_perm"), ({"bands": 4}, "bands"),
     ({"bands": 20, "rows": 8}, "num_perm"), ({"threshold": 1.0}, "threshold"),
     ({"max_cluster_size": 1}, "max_cluster_size"),
-    ({"keep": "random"}, "keep"), ({"batch_size": 0}, "batch_size")], ids=lambda v: str(v) if isinstance(v, dict) else None)
+    ({"keep": "random"}, "keep"), ({"batch_size": 0}, "batch_size")],
+    ids=lambda v: str(v) if isinstance(v, dict) else None)
 def test_out_of_range_parameters_are_refused_at_load(tmp_path, params, named):
     """Issue 33/17-18: `ngram: 100000` and `seed: -1` were accepted, then a traceback mid-run;
     `num_perm: 100000000` hung at load. Now each is a one-line error naming the parameter."""
