@@ -52,6 +52,11 @@ class IndexMismatchError(ConfigError):
     """The index folder was written with other parameters, or is not an index."""
 
 
+def _is_lock(name: str) -> bool:
+    """The lock file, or its temporary (`layout.folder_lock`): a writer's, not a user's file."""
+    return name == LOCK or name.startswith(f".{LOCK}.tmp-")
+
+
 def check_index_folder(index_dir: Path | str) -> None:
     """Refuse an index folder that corpuskit did not create: it is someone else's."""
     if is_url(index_dir):
@@ -63,7 +68,7 @@ def check_index_folder(index_dir: Path | str) -> None:
         return
     index_dir = Path(index_dir)
     if index_dir.exists() and not (index_dir / MARKER).is_file() and (
-            not index_dir.is_dir() or any(not p.name.startswith(LOCK) for p in index_dir.iterdir())):
+            not index_dir.is_dir() or any(not _is_lock(p.name) for p in index_dir.iterdir())):
         raise IndexMismatchError(f"{index_dir} is not a corpuskit MinHash index (no {MARKER}) and not empty; "
                                  "choose a new or empty folder for --index")
 
@@ -229,7 +234,7 @@ def _clear(local: Path) -> None:
     if not local.is_dir():
         return
     for p in local.iterdir():
-        if p.name == MARKER or p.name.startswith(LOCK):
+        if p.name == MARKER or _is_lock(p.name):
             continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p)
