@@ -86,7 +86,7 @@ def main():
     B, T = cfg.batch_size, cfg.model.block_size
     print(f"device: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}, load average "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} (a shared machine: compare the ratios)")
-    dtype, dtype_note = choose_dtype(cfg.dtype, "cpu", B * T, cfg.model.n_embd)
+    dtype, dtype_note, _ = choose_dtype(cfg.dtype, "cpu", B * T, cfg.model.n_embd)
     compiled, compile_note = choose_compile(cfg.compile, "cpu")
     print(f"{dtype_note}; {compile_note}")
     peaks = {d: matmul_flops("cpu", d, n=2048, seconds=2.0) for d in (torch.float32, torch.bfloat16)}

@@ -40,7 +40,7 @@ def main():
         torch.set_num_threads(cfg.threads)
     shards = Shards(args.data)
     cfg.model.vocab_size = shards.vocab_size
-    dtype, note = choose_dtype(cfg.dtype, "cpu", cfg.batch_size * cfg.model.block_size, cfg.model.n_embd)
+    dtype, note, _ = choose_dtype(cfg.dtype, "cpu", cfg.batch_size * cfg.model.block_size, cfg.model.n_embd)
     print(note)
     model = build_model(cfg.model)
     optimizer = make_optimizer(model, cfg, "cpu")

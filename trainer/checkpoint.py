@@ -3,7 +3,8 @@ the run directory that holds them, which a new run does not take over unasked (`
 
     CKPT/
       model.safetensors    weights (a tied output head is stored once, as the embedding)
-      config.json          the resolved TrainConfig (model settings under "model")
+      config.json          the resolved TrainConfig (model settings under "model"); under
+                           "autotune", what `dtype: auto` measured and chose (autotune.py)
       manifest.json        the shard set's manifest: tokenizer ids and bytes per token
       tokenizer.json       copied from the shard set, so the checkpoint stands alone
       training_state.pt    step, optimizer, scheduler, RNG states, data cursor: tensors and
@@ -28,8 +29,9 @@ from .model import build_model
 STATE_FILE = "training_state.pt"
 
 
-def save_checkpoint(path, model, cfg, shards, state=None):
-    """Write checkpoint directory `path`; an existing one of that name is replaced only once the new one is complete."""
+def save_checkpoint(path, model, cfg, shards, state=None, autotune=None):
+    """Write checkpoint directory `path`; an existing one of that name is replaced only once the new one is complete.
+    `autotune`, if given, is recorded in config.json next to the config it resolved."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = os.path.join(parent, f".tmp-{os.path.basename(path)}-{os.getpid()}")
@@ -40,7 +42,7 @@ def save_checkpoint(path, model, cfg, shards, state=None):
         tensors.pop("lm_head.weight", None)  # same storage as wte.weight; safetensors refuses aliases
     save_file(tensors, os.path.join(tmp, "model.safetensors"), metadata={"format": "pt"})
     with open(os.path.join(tmp, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(to_dict(cfg), f, indent=2)
+        json.dump({**to_dict(cfg), **({"autotune": autotune} if autotune else {})}, f, indent=2)
     with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(shards.manifest, f, indent=2)
     shutil.copyfile(shards.tokenizer_path, os.path.join(tmp, "tokenizer.json"))
@@ -81,11 +83,20 @@ def _read_json(path):
 def load_config_from(path):
     file = os.path.join(path, "config.json")
     try:
-        return from_dict(_read_json(file))
+        saved = _read_json(file)
+        if isinstance(saved, dict):
+            saved = {k: v for k, v in saved.items() if k != "autotune"}  # a record of the run, not a setting
+        return from_dict(saved)
     except CheckpointError:
         raise
     except ValueError as e:  # a setting out of range or of the wrong type
         raise CheckpointError(f"{file}: {e}") from None
+
+
+def load_autotune(path):
+    """What `dtype: auto` measured and chose for the run of checkpoint `path` (config.json's "autotune"), or None."""
+    saved = _read_json(os.path.join(path, "config.json"))
+    return saved.get("autotune") if isinstance(saved, dict) else None
 
 
 def load_manifest(path):
@@ -142,8 +153,9 @@ def load_training_state(path):
         raise CheckpointError(f"{file}: cannot read the training state: {' '.join(str(e).split())[:300]}") from None
 
 
-# What a run writes into its `out` folder (save_checkpoint, metrics.py, loss.png): the only names --overwrite deletes.
-RUN_NAMES = re.compile(rf"ckpt-\d+|metrics\.jsonl|loss\.png|tb|{TEMPORARY.pattern}")
+# What a run writes into its `out` folder (save_checkpoint, metrics.py, loss.png, progress.py's train.log):
+# the only names --overwrite deletes.
+RUN_NAMES = re.compile(rf"ckpt-\d+|metrics\.jsonl|loss\.png|train\.log|tb|{TEMPORARY.pattern}")
 
 
 def previous_run(out):

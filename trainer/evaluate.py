@@ -18,18 +18,27 @@ from .errors import InputError
 
 
 @torch.no_grad()
-def mean_loss(model, stream, block_size, batch_size, device, autocast=None, max_windows=0, rank=0, world_size=1):
+def mean_loss(model, stream, block_size, batch_size, device, autocast=None, max_windows=0, rank=0, world_size=1,
+              progress=None):
     """(mean nats per predicted token, number of predicted tokens) over windows of a TokenStream.
-    Under DDP each rank takes every world_size-th window and the sums are all-reduced."""
+    Under DDP each rank takes every world_size-th window and the sums are all-reduced.
+    `progress(done, n_batches)`, if given, is called before the first batch and after each one."""
     was_training = model.training
     model.eval()
     starts = eval_windows(stream, block_size, max_windows)[rank::world_size]
+    # as eval_batches yields them: the full windows in batches, the split's short last window alone
+    n_full = int((starts + block_size + 1 <= len(stream)).sum())
+    n_batches = -(-n_full // batch_size) + len(starts) - n_full
     total = torch.zeros(2, dtype=torch.float64, device=device)  # (sum of nats, tokens)
-    for x, y in eval_batches(stream, block_size, batch_size, starts):
+    if progress:
+        progress(0, n_batches)
+    for done, (x, y) in enumerate(eval_batches(stream, block_size, batch_size, starts), 1):
         x, y = x.to(device), y.to(device)
         with autocast or contextlib.nullcontext():
             _, loss = model(x, y)
         total += torch.stack([loss.double() * y.numel(), torch.tensor(y.numel(), dtype=torch.float64, device=device)])
+        if progress:
+            progress(done, n_batches)
     if world_size > 1:
         dist.all_reduce(total)
     model.train(was_training)

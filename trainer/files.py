@@ -24,8 +24,8 @@ from .errors import RunDirError
 LOCK = ".trainer-lock"
 # The temporaries a run gives in its folder, and the only names remove_temporaries deletes (a user's
 # own `.notes.tmp-1` stays): save_checkpoint's `.tmp-ckpt-N-PID` (and `.old`, a replaced checkpoint
-# set aside), write_atomic's `.metrics.jsonl.tmp-PID` and `.loss.png.tmp-PID`.
-TEMPORARY = re.compile(r"\.tmp-ckpt-\d+-\d+(\.old)?|\.(metrics\.jsonl|loss\.png)\.tmp-\d+")
+# set aside), write_atomic's `.metrics.jsonl.tmp-PID`, `.loss.png.tmp-PID` and `.train.log.tmp-PID`.
+TEMPORARY = re.compile(r"\.tmp-ckpt-\d+-\d+(\.old)?|\.(metrics\.jsonl|loss\.png|train\.log)\.tmp-\d+")
 
 
 def regular_file(path, error):

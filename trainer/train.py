@@ -9,6 +9,7 @@ import collections
 import contextlib
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -18,8 +19,8 @@ from tokenizers import Tokenizer
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .autotune import DTYPES, choose_compile, choose_dtype, resolve_device
-from .checkpoint import (check_out, check_same_tokenizer, load_config_from, load_training_state, load_weights,
-                         remove_previous_run, resolve_checkpoint, save_checkpoint)
+from .checkpoint import (check_out, check_same_tokenizer, load_autotune, load_config_from, load_training_state,
+                         load_weights, remove_previous_run, resolve_checkpoint, save_checkpoint)
 from .config import apply_overrides
 from .data import Batches, Shards
 from .errors import ConfigError, DivergedError
@@ -28,6 +29,7 @@ from .files import folder_lock, remove_temporaries
 from .metrics import MetricsLog, keep_metrics_until, peak_flops, plot_losses
 from .model import build_model
 from .optim import make_optimizer
+from .progress import Progress
 from .sample import complete
 
 
@@ -166,12 +168,15 @@ def _train(cfg, resume, state, new_length, overwrite):
 
     if state is not None and "dtype" in state:  # a resumed run keeps the dtype it measured, bit for bit
         dtype, dtype_note = DTYPES[state["dtype"]], f"dtype {state['dtype']} (as the run began)"
+        autotune = load_autotune(resume)
     else:
-        dtype, dtype_note = choose_dtype(cfg.dtype, device, cfg.batch_size * cfg.model.block_size, cfg.model.n_embd)
+        dtype, dtype_note, measured = choose_dtype(cfg.dtype, device, cfg.batch_size * cfg.model.block_size,
+                                                   cfg.model.n_embd)
+        autotune = {"dtype": measured} if measured else None
     if d.world_size > 1:  # every rank trains in rank 0's choice
-        choice = [dtype, dtype_note]
+        choice = [dtype, dtype_note, autotune]
         dist.broadcast_object_list(choice, src=0)
-        dtype, dtype_note = choice
+        dtype, dtype_note, autotune = choice
     autocast = torch.autocast(device_type, dtype=dtype, enabled=dtype != torch.float32)
     compiled, compile_note = choose_compile(cfg.compile, device)
 
@@ -217,13 +222,17 @@ def _train(cfg, resume, state, new_length, overwrite):
     log = MetricsLog(cfg.out, cfg.tensorboard) if d.master else None
     tokens_per_step = cfg.batch_size * cfg.model.block_size * cfg.grad_accum * d.world_size
     flops_per_token = raw_model.flops_per_token()
-    peak = peak_flops(device, dtype) if cfg.progress and d.master else 0.0
+    peak = peak_flops(device, dtype) if d.master else 0.0  # for MFU in every progress line
     bpt_val = shards.bytes_per_token("validation")
 
     def evaluate(max_windows):
+        report = progress.validation(step, cfg.max_steps) if progress else None
         loss, _ = mean_loss(raw_model, val, cfg.model.block_size, cfg.batch_size, device, autocast,
-                            max_windows, d.rank, d.world_size)
-        return summarize(loss, bpt_val)
+                            max_windows, d.rank, d.world_size, report)
+        metrics = summarize(loss, bpt_val)
+        if progress:
+            progress.validated(step, cfg.max_steps, metrics)
+        return metrics
 
     def checkpoint(name):
         # One sync per checkpoint (none per step): weights that are NaN or inf are never saved. Every
@@ -235,22 +244,26 @@ def _train(cfg, resume, state, new_length, overwrite):
                        "rng": gather_rng_states(d, device), "data": batches.state_dict(), "dtype": str(dtype)[6:]}
         path = os.path.join(cfg.out, name)
         if d.master:
-            save_checkpoint(path, raw_model, cfg, shards, train_state)
+            save_checkpoint(path, raw_model, cfg, shards, train_state, autotune)
         if d.world_size > 1:
             dist.barrier()
         return path
 
+    bar = progress = None
     if d.master:
-        n_params = sum(p.numel() for p in raw_model.parameters())
-        print(f"model {cfg.model.arch}: {n_params / 1e6:.2f}M parameters | {tokens_per_step} tokens/step | "
-              f"{len(batches.stream) / 1e6:.2f}M train tokens | device {device} {str(dtype).removeprefix('torch.')}"
-              f"{' compiled' if compiled else ''} | {cfg.optimizer} | world size {d.world_size}", flush=True)
-        print(f"{dtype_note}; {compile_note}", flush=True)
-    bar = None
-    if cfg.progress and d.master:
-        from tqdm import tqdm
+        # A bar only where a person watches it: in a log file its carriage returns are noise (progress.py).
+        if cfg.progress and sys.stderr.isatty():
+            from tqdm import tqdm
 
-        bar = tqdm(total=cfg.max_steps, initial=step, unit="step", mininterval=1.0, dynamic_ncols=True)
+            bar = tqdm(total=cfg.max_steps, initial=step, unit="step", mininterval=1.0, dynamic_ncols=True,
+                       bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")  # progress.py's ETA
+        progress = Progress(cfg.out, step, bar, resumed_from=resume if state is not None else None)
+        n_params = sum(p.numel() for p in raw_model.parameters())
+        progress.say(f"model {cfg.model.arch}: {n_params / 1e6:.2f}M parameters | {tokens_per_step} tokens/step | "
+                     f"{len(batches.stream) / 1e6:.2f}M train tokens | device {device} "
+                     f"{str(dtype).removeprefix('torch.')}{' compiled' if compiled else ''} | {cfg.optimizer} | "
+                     f"world size {d.world_size}")
+        progress.say(f"{dtype_note}; {compile_note}")
 
     t_start = time.perf_counter()
     budget_start, budget_step = None, step  # timing window used to fit max_steps into max_time
@@ -276,6 +289,8 @@ def _train(cfg, resume, state, new_length, overwrite):
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
+        if progress:
+            progress.stepped(step)
 
         if cfg.max_time > 0 and budget_start is None and step - budget_step == 3:
             budget_start, budget_step = time.perf_counter(), step  # skip the slow first steps
@@ -316,8 +331,7 @@ def _train(cfg, resume, state, new_length, overwrite):
             if d.master:
                 log.log(step=step, loss=loss_val, lr=lr, tokens=step * tokens_per_step, tok_per_s=round(tok_s, 1),
                         mfu=round(mfu, 4), epoch=round(batches.epoch(), 4), time=round(now - t_start, 2))
-                if bar is not None:
-                    bar.set_postfix_str(f"loss {loss_val:.3f} | {tok_s:,.0f} tok/s | MFU {100 * mfu:.0f}%", refresh=False)
+                progress.interval(step, cfg.max_steps, loss_val, lr, tok_s, mfu)
         if bar is not None:
             bar.update(1)
         if cfg.eval_interval and step % cfg.eval_interval == 0 and step < cfg.max_steps:
@@ -331,7 +345,8 @@ def _train(cfg, resume, state, new_length, overwrite):
             if bar is not None:
                 bar.close()
             if d.master:
-                print(f"halted at step {step}; resume with --resume {path}", flush=True)
+                progress.say(f"halted at step {step}; resume with --resume {path}")
+                progress.close()
                 log.close()
             return {"checkpoint": path, "step": step}
 
@@ -347,15 +362,16 @@ def _train(cfg, resume, state, new_length, overwrite):
         log.close()
         if cfg.plot:
             plot_losses(log.path, os.path.join(cfg.out, "loss.png"))
-        print(f"checkpoint: {path}")
-        print(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
-              f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
+        progress.say(f"checkpoint: {path}")
+        progress.say(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
+                     f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
         if cfg.sample_tokens:
             tokenizer = Tokenizer.from_file(shards.tokenizer_path)
             text = complete(raw_model.eval(), tokenizer, cfg.sample_prompt, shards.eot_id, cfg.sample_tokens,
                             seed=cfg.seed)[0]
             result["sample"] = text
-            print(f"sample: {text}", flush=True)
+            progress.say(f"sample: {text}")
+        progress.close()
     if d.world_size > 1:
         dist.destroy_process_group()
     return result

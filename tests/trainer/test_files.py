@@ -83,7 +83,8 @@ def test_only_the_trainers_own_temporaries_are_removed(tmp_path):
     for name in (".tmp-ckpt-000012-4242", ".tmp-ckpt-000006-77.old", ".tmp-ckpt-000003-5.old", "ckpt-000003"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "model.safetensors").write_bytes(name.encode())
-    for name in (".metrics.jsonl.tmp-99", ".loss.png.tmp-1", ".my.tmp-123", "notes.tmp-5", ".tmp-ckpt-mine"):
+    for name in (".metrics.jsonl.tmp-99", ".loss.png.tmp-1", ".train.log.tmp-7", ".my.tmp-123", "notes.tmp-5",
+                 ".tmp-ckpt-mine"):
         (tmp_path / name).write_text("x")
     remove_temporaries(str(tmp_path))
     # .old whose checkpoint is missing: killed between save_checkpoint's renames, so it is put back
@@ -106,4 +107,4 @@ def test_resume_after_a_kill_mid_checkpoint_leaves_no_temporary_and_no_duplicate
     steps = [r["step"] for r in rows if "loss" in r]
     assert steps == list(range(1, 13))  # each step once
     assert [r["step"] for r in rows if "val_loss" in r] == [6, 12]
-    assert sorted(os.listdir(out)) == ["ckpt-000006", "ckpt-000012", "metrics.jsonl"]
+    assert sorted(os.listdir(out)) == ["ckpt-000006", "ckpt-000012", "metrics.jsonl", "train.log"]

@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from trainer.autotune import decide_dtype
 from trainer.checkpoint import load_training_state
 from trainer.config import apply_overrides
 from trainer.train import Schedule, steps_within_time, train
@@ -49,11 +50,29 @@ def test_bf16_autocast_trains(tiny_config, losses, tmp_path, options):
 def test_dtype_auto_is_measured_and_kept_on_resume(tiny_config, tmp_path, capsys):
     halted = train(tiny_config(tmp_path / "run", "dtype=auto", "max_steps=6", "halt_at_step=3"))
     note = capsys.readouterr().out
-    assert re.search(r"dtype auto: (bfloat16|float32) \(matmul 256x32x128: float32 [\d.]+, bfloat16 [\d.]+ GFLOP/s\)", note)
+    assert re.search(r"dtype auto: (bfloat16|float32) \(matmul 256x32x128, median of 7: float32 [\d.]+ ms, "
+                     r"bfloat16 [\d.]+ ms; bf16 [\d.]+x (>=|<) 1.3x\)", note)
     assert "compile auto: off" in note
     chosen = load_training_state(halted["checkpoint"])["dtype"]
-    train(None, resume=halted["checkpoint"])
+    record = json.load(open(os.path.join(halted["checkpoint"], "config.json")))["autotune"]
+    assert record["dtype"]["dtype"] == chosen
+    resumed = train(None, resume=halted["checkpoint"])
     assert f"dtype {chosen} (as the run began)" in capsys.readouterr().out
+    assert json.load(open(os.path.join(resumed["checkpoint"], "config.json")))["autotune"] == record  # as measured
+
+
+@pytest.mark.parametrize("fp32, bf16, choice", [
+    ([2.0] * 7, [1.0] * 7, "bfloat16"),
+    ([1.3] * 7, [1.0] * 7, "bfloat16"),  # exactly the margin
+    ([1.2] * 7, [1.0] * 7, "float32"),  # faster, but within what noise and precision are worth
+    ([1.0] * 7, [0.9, 0.9, 0.9, 0.9, 0.1, 0.1, 0.1], "float32"),  # three freak fast bf16 timings do not decide
+    ([1.0, 1.0, 1.0, 1.0, 9.0, 9.0, 9.0], [1.0] * 7, "float32"),  # nor three slowed fp32 ones
+    ([2.0, 2.2, 1.9, 2.1, 2.0, 0.4, 2.0], [1.0, 1.1, 1.0, 1.0, 1.0, 1.0, 1.2], "bfloat16"),
+])
+def test_dtype_auto_decision_is_a_function_of_the_timings(fp32, bf16, choice):
+    times = {"float32": fp32, "bfloat16": bf16}
+    assert decide_dtype(times)[0] == choice
+    assert decide_dtype(times) == decide_dtype({k: list(v) for k, v in times.items()})
 
 
 def test_plot_is_skipped_with_a_warning_without_matplotlib(tiny_config, tmp_path, monkeypatch):
@@ -178,7 +197,7 @@ def test_training_into_an_existing_run_is_refused_unless_asked(tiny_config, loss
         train(tiny_config(out, "max_steps=3"))
     assert sorted(os.listdir(out)) == before and len(losses(out)) == 4  # nothing touched
     train(tiny_config(out, "max_steps=3"), overwrite=True)
-    assert sorted(os.listdir(out)) == ["ckpt-000003", "metrics.jsonl", "notes.txt"]  # the old run is gone, not notes
+    assert sorted(os.listdir(out)) == ["ckpt-000003", "metrics.jsonl", "notes.txt", "train.log"]  # notes stay
     assert len(losses(out)) == 3
 
 
@@ -187,7 +206,7 @@ def test_resume_continues_in_its_own_run_folder_only(tiny_config, losses, tmp_pa
 
     halted = train(tiny_config(tmp_path / "run", "max_steps=12", "halt_at_step=6"))["checkpoint"]
     train(None, resume=halted)  # into the run's own folder (its config's out)
-    assert sorted(os.listdir(tmp_path / "run")) == ["ckpt-000006", "ckpt-000012", "metrics.jsonl"]
+    assert sorted(os.listdir(tmp_path / "run")) == ["ckpt-000006", "ckpt-000012", "metrics.jsonl", "train.log"]
     assert len(losses(tmp_path / "run")) == 12
     train(tiny_config(tmp_path / "other", "max_steps=2"))
     with pytest.raises(RunDirError, match="--overwrite"):  # continuing into another run's folder
