@@ -99,3 +99,33 @@ def test_a_fresh_venv_with_the_bare_package(tmp_path):
     names = {p["name"].lower() for p in json.loads(installed)}
     assert not names & set(HEAVY), names & set(HEAVY)
     _data_side_commands(python, tmp_path, block=False)
+
+
+def test_the_wheel_builds_without_warnings_and_carries_the_trainer_configs(tmp_path):
+    """`pip wheel` (offline: no build isolation) on a copy of the checkout: no setuptools warning (a
+    license table, trainer/configs as an unlisted package), and the YAML files inside."""
+    import re
+    import shutil
+    import zipfile
+
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    src = tmp_path / "src"  # a copy: setuptools writes build/ and *.egg-info next to the sources
+    for name in listed.stdout.splitlines():
+        if (REPO / name).is_file() and not name.startswith("data/"):
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(REPO / name, src / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "-w", str(tmp_path / "whl"), "--no-deps",
+                            "--no-build-isolation", "-v"], capture_output=True, text=True, timeout=600)
+    output = built.stdout + built.stderr
+    assert built.returncode == 0, output[-3000:]
+    assert not re.findall(r".*(?:Warning\b|deprecated).*", output), output[-3000:]
+    (wheel,) = (tmp_path / "whl").glob("corpuskit-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    configs = {f"trainer/configs/{p.name}" for p in (REPO / "trainer" / "configs").glob("*.yaml")}
+    assert configs and configs <= names
+    assert "trainer/__main__.py" in names  # the trainer ships in the data-side wheel too (pyproject.toml says why)
+    assert "License-Expression: Apache-2.0" in metadata.splitlines()

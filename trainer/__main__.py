@@ -3,20 +3,34 @@ options, calls one library function and prints the result. A user's mistake (a T
 is printed as one line, `Error: ...`, with exit status 1; only a bug shows a traceback."""
 
 import contextlib
+import importlib
 import json
+import typing
 
 import click
 
-from .config import load_config
+from .config import ModelConfig, TrainConfig, load_config
 from .errors import TrainerError
+
+TRAIN_EXTRA = ("torch", "safetensors")  # what `pip install .` (the data side) lacks and corpuskit[train] adds
 
 
 def _overrides(pairs, **named):
     return [f"{k}={v}" for k, v in named.items() if v is not None] + _key_values(pairs)
 
 
+def _switches():
+    """The settings `--no-KEY` can turn off: booleans, and `compile` (auto, true or false)."""
+    def off(hint):
+        return hint is bool or (typing.get_origin(hint) is typing.Literal and False in typing.get_args(hint))
+
+    return ({k for k, t in typing.get_type_hints(TrainConfig).items() if off(t)}
+            | {f"model.{k}" for k, t in typing.get_type_hints(ModelConfig).items() if off(t)})
+
+
 def _key_values(args):
-    """`key=value`, `--key=value` and `--key value` (nanoGPT's habit) as `key=value`; `-` in a key is `_`."""
+    """`key=value`, `--key=value` and `--key value` (nanoGPT's habit) as `key=value`; `-` in a key is `_`;
+    `--no-KEY` is `KEY=false` for a switch (`--no-progress`, `--no-plot`)."""
     out, args = [], list(args)
     while args:
         arg = args.pop(0)
@@ -24,6 +38,9 @@ def _key_values(args):
             out.append(arg)
             continue
         key, eq, value = arg[2:].partition("=")
+        if not eq and key.startswith("no-") and key[3:].replace("-", "_") in _switches():
+            out.append(f"{key[3:].replace('-', '_')}=false")
+            continue
         if not eq:
             if not args or args[0].startswith("--"):
                 raise click.UsageError(f"{arg} needs a value: {arg}=VALUE or {arg} VALUE")
@@ -39,6 +56,17 @@ def _version():
         return version("corpuskit")  # the trainer ships in corpuskit's distribution
     except PackageNotFoundError:
         return "unknown (not installed)"
+
+
+def _library(module):
+    """`trainer.<module>`, which needs torch: without it (the data-side install) a one-line error, not a traceback."""
+    try:
+        return importlib.import_module(f"trainer.{module}")
+    except ModuleNotFoundError as e:
+        missing = (e.name or "").partition(".")[0]
+        if missing in TRAIN_EXTRA:
+            raise click.ClickException(f"the trainer needs {missing}: pip install 'corpuskit[train]'") from None
+        raise
 
 
 @contextlib.contextmanager
@@ -93,8 +121,7 @@ def train(config_path, data, out, resume, init_from, overwrite, print_config, ov
         with _user_errors(ValueError):
             click.echo(yaml.safe_dump(to_dict(load_config(config_path, extra)), sort_keys=False), nl=False)
         return
-    from .train import train as run_train
-
+    run_train = _library("train").train
     with _user_errors(ValueError, ImportError):
         cfg = load_config(config_path, extra) if config_path else None
         run_train(cfg, resume=resume, overrides=() if config_path else extra, overwrite=overwrite)
@@ -114,8 +141,7 @@ def eval_cmd(checkpoint, text, split, data, batch_size, device):
 
         python -m trainer eval --checkpoint runs/default/ckpt-000600 --text book.txt
     """
-    from .evaluate import eval_checkpoint
-
+    eval_checkpoint = _library("evaluate").eval_checkpoint
     with _user_errors():
         metrics = eval_checkpoint(checkpoint, text, split, data, batch_size, device)
     click.echo(json.dumps(metrics))
@@ -138,8 +164,7 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, num_sa
 
         python -m trainer sample --checkpoint runs/default/ckpt-000600 --prompt "It was" --top-p 0.9
     """
-    from .sample import sample_checkpoint
-
+    sample_checkpoint = _library("sample").sample_checkpoint
     with _user_errors():
         texts = sample_checkpoint(checkpoint, prompt, device, max_new_tokens=max_new_tokens, temperature=temperature,
                                   top_k=top_k, top_p=top_p, num_samples=num_samples, seed=seed)
@@ -154,16 +179,18 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, num_sa
 @click.option("--force", is_flag=True, help="Replace an earlier export in OUT (only the files export-hf writes).")
 @click.argument("out", type=click.Path())
 def export_hf(checkpoint, out, force):
-    """Write a Hugging Face model directory (LlamaForCausalLM or GPT2LMHeadModel) to OUT.
+    """Write a Hugging Face model directory to OUT: LlamaForCausalLM, Qwen3ForCausalLM or GPT2LMHeadModel.
 
-    OUT must be a new or empty folder, or an earlier export (with --force).
+    The architecture follows the checkpoint's model settings: pos=rope norm=rmsnorm mlp=swiglu is
+    LlamaForCausalLM, the same with qk_norm Qwen3ForCausalLM (the default recipe), pos=learned
+    norm=layernorm mlp=gelu GPT2LMHeadModel; any other is refused. OUT must be a new or empty
+    folder, or an earlier export (with --force).
 
     Example:
 
         python -m trainer export-hf --checkpoint runs/default/ckpt-000600 hf/default
     """
-    from .export_hf import export
-
+    export = _library("export_hf").export
     with _user_errors():
         arch = export(checkpoint, out, force)
     click.echo(f"wrote {arch} to {out}")
@@ -189,6 +216,7 @@ def sweep(config_path, data, out, lr, batch_size, dropout, overwrite, overrides)
 
         python -m trainer sweep --config trainer/configs/default.yaml --data data/shards --lr 1e-3,3e-3 --batch-size 16,32 --dropout 0,0.1 max_steps=100
     """
+    _library("train")  # every run of the sweep trains: without torch, say so before the first
     from .sweep import format_table, run_sweep
 
     with _user_errors(ValueError):

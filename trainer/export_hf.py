@@ -91,6 +91,14 @@ def special_ids(eot_id):
     return {"bos_token_id": eot_id, "eos_token_id": eot_id, "pad_token_id": eot_id}
 
 
+def generation_config(eot_id):
+    """generation_config.json: the special ids and no length, as GPT-2's and Llama's own have none.
+    A max_length here made transformers warn on every generate(max_new_tokens=N) (the usual call);
+    a max_new_tokens here would override a caller's max_length. The context length is in
+    config.json (max_position_embeddings / n_positions) and tokenizer_config.json."""
+    return special_ids(eot_id)
+
+
 def gpt2_weights(sd, m):
     def bias(key, n):  # GPT-2 always has biases: zeros reproduce a bias-free model exactly
         return sd.get(key, torch.zeros(n))
@@ -162,7 +170,7 @@ def export(checkpoint, out_dir, force=False):
         with write_atomic(os.path.join(out_dir, "model.safetensors"), "wb") as f:
             f.write(save({k: v.contiguous() for k, v in tensors.items()}, metadata={"format": "pt"}))
         write_json(out_dir, "config.json", config)
-        write_json(out_dir, "generation_config.json", {**special_ids(eot_id), "max_length": m.block_size})
+        write_json(out_dir, "generation_config.json", generation_config(eot_id))
         with open(tokenizer, "rb") as src, write_atomic(os.path.join(out_dir, "tokenizer.json"), "wb") as f:
             shutil.copyfileobj(src, f)
         write_json(out_dir, "special_tokens_map.json", tokens)

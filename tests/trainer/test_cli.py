@@ -178,3 +178,52 @@ def test_eval_on_other_shards_and_a_bad_device_are_one_line_errors(checkpoint, o
         fails_cleanly(run(cli, ["eval", "--checkpoint", checkpoint, "--device", "cuda:0"]), "no CUDA device")
     else:
         fails_cleanly(run(cli, train_args(f"device=cuda:{torch.cuda.device_count()}")), "CUDA device(s)")
+
+
+def test_without_torch_every_command_that_needs_it_says_how_to_install_it(tmp_path, checkpoint):
+    fake = tmp_path / "no_torch" / "torch"  # the data-side install (`pip install .`): no torch to import
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "no_torch")}
+    config = tmp_path / "c.yaml"
+    config.write_text("max_steps: 1\n")
+
+    def trainer(*args):
+        return subprocess.run([sys.executable, "-m", "trainer", *args], capture_output=True, text=True, cwd=REPO,
+                              env=env, timeout=120)
+
+    for args in (["train", "--config", str(config), "--out", str(tmp_path / "run")],
+                 ["eval", "--checkpoint", checkpoint], ["sample", "--checkpoint", checkpoint],
+                 ["export-hf", "--checkpoint", checkpoint, str(tmp_path / "hf")],
+                 ["sweep", "--config", str(config), "--out", str(tmp_path / "sweep"), "--lr", "1e-3"]):
+        result = trainer(*args)
+        assert (result.returncode, result.stdout, result.stderr) == (
+            1, "", "Error: the trainer needs torch: pip install 'corpuskit[train]'\n"), args
+    assert not (tmp_path / "run").exists() and not (tmp_path / "hf").exists()
+    for args in (["--help"], ["train", "--help"], ["train", "--config", str(config), "--print-config"]):
+        result = trainer(*args)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_export_hf_help_names_every_architecture_it_writes():
+    from trainer.config import ModelConfig
+    from trainer.export_hf import hf_architecture
+
+    written = {hf_architecture(ModelConfig(**settings)) for settings in (
+        {}, {"qk_norm": True}, {"pos": "learned", "norm": "layernorm", "mlp": "gelu"})}
+    assert written == {"LlamaForCausalLM", "Qwen3ForCausalLM", "GPT2LMHeadModel"}
+    text = " ".join(CliRunner().invoke(cli, ["export-hf", "--help"]).output.split())
+    assert all(arch in text for arch in written)
+    assert "qk_norm Qwen3ForCausalLM (the default recipe)" in text
+    import yaml
+    with open(os.path.join(REPO, "trainer", "configs", "default.yaml")) as f:
+        assert hf_architecture(ModelConfig(**yaml.safe_load(f)["model"])) == "Qwen3ForCausalLM"
+
+
+def test_no_key_turns_a_switch_off():
+    from trainer.__main__ import _key_values
+
+    assert _key_values(["--no-progress", "--no-plot", "--no-model.bias", "--no-compile", "--lr", "1e-3"]) == [
+        "progress=false", "plot=false", "model.bias=false", "compile=false", "lr=1e-3"]
+    with pytest.raises(Exception, match="--no-lr needs a value"):  # not a switch: the usual error
+        _key_values(["--no-lr"])

@@ -85,3 +85,31 @@ def test_export_refuses_nonstandard_combinations(shards, tmp_path, overrides):
     with pytest.raises(ExportError, match="no standard Hugging Face"):
         export(ckpt, str(tmp_path / "hf"))
     assert not os.path.exists(tmp_path / "hf")
+
+
+@pytest.mark.parametrize("overrides", [["model.qk_norm=true"],
+                                       ["model.pos=learned", "model.norm=layernorm", "model.mlp=gelu"]])
+def test_generate_on_the_export_does_not_warn_about_lengths(shards, tmp_path, overrides):
+    import logging
+    import warnings
+
+    ckpt, _ = make_checkpoint(shards, tmp_path / "ckpt", *overrides)
+    export(ckpt, str(tmp_path / "hf"))
+    tok = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "hf"))
+    hf = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf")).eval()
+    prompt = tok("the cat sat", return_tensors="pt")
+    n = prompt["input_ids"].shape[1]
+    logged = logging.Handler()  # transformers' own logger does not propagate: listen to it directly
+    logged.emit = lambda record: said.append(record.getMessage())
+    said = []
+    logging.getLogger("transformers").addHandler(logged)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # the usual calls, each as the caller asked (eos never ends these: min_new_tokens holds it off)
+            assert hf.generate(**prompt, max_new_tokens=5, min_new_tokens=5, do_sample=False).shape[1] == n + 5
+            assert hf.generate(**prompt, max_length=n + 7, min_new_tokens=7, do_sample=False).shape[1] == n + 7
+    finally:
+        logging.getLogger("transformers").removeHandler(logged)
+    said += [str(w.message) for w in caught]
+    assert not [m for m in said if "length" in m or "max_new_tokens" in m], said
