@@ -10,9 +10,13 @@ as nanoGPT's own prepare scripts write them. nanoGPT reads them with
     {"vocab_size": V, "itos": {id: text of the token}, "stoi": {text of the token: lowest id}}
 
 `sample.py` decodes with `"".join(itos[i] for i in ids)`, which gives the text back for
-every token that decodes to whole characters. corpuskit only ever *writes* this pickle
-(with a fixed protocol, so the bytes do not depend on the Python version); it never loads
-one. `meta.json` holds the same vocabulary size with the counts, for tools that read JSON.
+every token that decodes to whole characters, and encodes a prompt a character at a time
+(`stoi[c]`): a character that is no token of its own (an `é` only merged inside `fé`) is a
+KeyError there, and no `stoi` could fix that, one character may need several tokens.
+docs/SHARDS.md shows the four lines that make `sample.py` use the `tokenizer.json` exported
+next to the files instead (tests/export/test_nanogpt_meta.py runs them). corpuskit only ever
+*writes* this pickle (with a fixed protocol, so the bytes do not depend on the Python version);
+it never loads one. `meta.json` holds the same vocabulary size with the counts, for tools that read JSON.
 """
 
 from __future__ import annotations

@@ -101,3 +101,37 @@ def test_shards_whose_ids_pass_the_manifest_vocab_size_are_refused(skipping_ids_
     (copy / "manifest.json").write_text(json.dumps(m))
     result = CliRunner().invoke(cli, ["export", str(copy), str(tmp_path / "ng"), "--format", "nanogpt"])
     assert result.exit_code == 1 and "holds token id 5,000, beyond the manifest's tokenizer.vocab_size 400" in result.output
+
+
+def _documented_sample_py_lines():
+    """The Python block docs/SHARDS.md gives for nanoGPT's sample.py (its nanoGPT section)."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "SHARDS.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### nanoGPT"):]
+    block = re.search(r"```python\n(.*?)```", section, re.S)[1]
+    return "\n".join(line.strip() for line in block.splitlines())
+
+
+def test_a_non_ascii_prompt_through_sample_py_with_the_documented_encode(shards_dir, tmp_path):
+    import pytest
+
+    data_dir = tmp_path / "nanogpt"
+    _export(shards_dir, data_dir)
+    meta_path = os.path.join(data_dir, "meta.pkl")  # nanoGPT sample.py's variable
+    with open(meta_path, "rb") as f:
+        meta = pickle.load(f)
+    stoi, itos = meta["stoi"], meta["itos"]  # nanoGPT sample.py
+    encode = lambda s: [stoi[c] for c in s]  # nanoGPT sample.py  # noqa: E731
+    prompt = "Le café 😀 était naïve — Ω"
+    with pytest.raises(KeyError, match="é"):
+        encode(prompt)  # why the docs replace it: 'é' is only ever merged (into 'fé'), never a token alone
+
+    names = {"os": os, "meta_path": meta_path, "stoi": stoi, "itos": itos}
+    exec(_documented_sample_py_lines(), names)  # the lines docs/SHARDS.md says to add after stoi, itos = ...
+    encode, decode = names["encode"], names["decode"]
+    ids = encode(prompt)
+    assert all(0 <= i < meta["vocab_size"] for i in ids)  # ids the model's embedding covers
+    assert decode(ids) == prompt
+    assert "\ufffd" in "".join([itos[i] for i in ids])  # nanoGPT's own decode of the same ids loses bytes
