@@ -35,27 +35,51 @@ def cli():
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where units of work run.")
 @click.option("--address", help="Join this Ray cluster (implies --executor ray; default: RAY_ADDRESS, or a local Ray).")
+@click.option("--glob", help="Override the reader's glob: which files of the input folder to read (e.g. '**/*').")
+@click.option("--reader", "reader_opts", multiple=True, metavar="KEY=VALUE",
+              help="Override one reader setting (text_field=content, text_mode=file, ...); repeatable.")
 @corpus_options
-def run(pipeline, input_path, output, executor, address, workers, fmt, force, quiet):
+def run(pipeline, input_path, output, executor, address, glob, reader_opts, workers, fmt, force, quiet):
     """Run a pipeline defined in YAML.
 
     Everything the run writes goes under its output folder. A rerun skips
-    completed units of work; --force redoes them.
+    completed units of work; --force redoes them; a rerun that changed only
+    the tokenizer: or shards: settings keeps the documents and redoes those steps.
+    Relative paths inside the pipeline file are relative to its folder; those on
+    the command line to the working directory.
 
     Example:
 
     \b
         corpuskit run pipelines/default.yaml --output data/ --workers 2
+        corpuskit run pipelines/default.yaml --input pages/ --glob '**/*.jsonl' --output out/
         corpuskit run pipelines/default.yaml --output /shared/data --address auto
     """
     from corpuskit.pipeline import load_pipeline
 
     if address:  # the Ray executor joins the cluster RAY_ADDRESS names
         os.environ["RAY_ADDRESS"], executor = address, "ray"
+    reader = dict(_key_value(opt) for opt in reader_opts)
+    if glob is not None:
+        reader["glob"] = glob
 
     with streams(input_path, output, fmt) as (inp, out, fmt):
-        execute(load_pipeline(pipeline, {"input": inp, "output": out, "format": fmt}),
+        execute(load_pipeline(pipeline, {"input": inp, "output": out, "format": fmt, "reader": reader or None}),
                 workers, force, quiet, executor, to_stdout=output == "-")
+
+
+def _key_value(option: str) -> tuple[str, object]:
+    """--reader KEY=VALUE, the value read as YAML (so 2000 is a number and true a boolean)."""
+    import yaml
+
+    key, sep, value = option.partition("=")
+    if not sep or not key.strip():
+        raise click.BadParameter(f"{option!r}: expected KEY=VALUE", param_hint="--reader")
+    try:
+        parsed = yaml.safe_load(value) if value else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed if isinstance(parsed, (str, int, float, bool)) else value
 
 
 @cli.command()
@@ -80,10 +104,15 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
         corpuskit clean raw/ cleaned/ --workers 4
         zcat pages.jsonl.gz | corpuskit clean - - > cleaned.jsonl
     """
-    from corpuskit.presets import clean_preset, preset_pipeline
+    from corpuskit.presets import clean_preset_reason, preset_pipeline
 
     with streams(input_path, output, fmt) as (inp, out, fmt):
-        cfg = preset_pipeline(clean_preset(inp), inp, out, fmt, config_file=config)
+        preset, why = clean_preset_reason(inp)
+        cfg = preset_pipeline(preset, inp, out, fmt, config_file=config)
+        if not quiet:  # which of the two lists runs depends on the input: say which, and why
+            what = (f"{config} (its stages and reader replace pipelines/{preset}.yaml's)" if config
+                    else f"pipelines/{preset}.yaml: {why}")
+            click.echo(f"clean: stages of {what}", err=True)
         execute(cfg, workers, force, quiet, to_stdout=output == "-")
 
 

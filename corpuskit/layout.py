@@ -9,6 +9,7 @@
     OUTPUT/tokenizer.json              the tokenizer (trained, or a copy of `tokenizer.file`)
     OUTPUT/shards/                     the shard directory for trainers (docs/SHARDS.md)
     OUTPUT/report.html                 `corpuskit report`: the run on one page (docs/REPORT.md)
+    OUTPUT/logs/run.log                what each run said, appended run after run with a dated header
     OUTPUT/_work/                      per-unit counters, completion markers, intermediate
                                        documents and the global stages' working folders
 
@@ -113,6 +114,7 @@ def remove_temporaries(folder: Path, owned: Callable[[str], bool] = lambda rel: 
 
 
 _TOP_FILES = ("stats.json", "tokenizer.json", "report.html", "config.json")
+_RUN_LOG = "run.log"  # in logs/
 _SPLITS = ("train", "validation", "test")
 _SPLIT_FILES = ("state.json", "dataset_info.json")  # tokenize/hf.py: the Hugging Face files
 _SHARDS_TOP = ("manifest.json", "tokenizer.json", "dataset_dict.json", "tokenizer_config.json",
@@ -129,6 +131,8 @@ def owned_name(rel: str, reports: Collection[str] = ()) -> bool:
         return bool(_PART.match(rel)) or rel in _TOP_FILES or rel == "README.md"
     if len(parts) == 2 and parts[0] == "rejected":
         return bool(_REJECTED.match(parts[1]))
+    if len(parts) == 2 and parts[0] == "logs":
+        return parts[1] == _RUN_LOG
     if len(parts) == 2 and parts[0] == "reports":
         return parts[1].endswith(".json") and parts[1][:-len(".json")] in reports
     if parts[0] != "shards":
@@ -190,6 +194,15 @@ class RunPaths:
     @property
     def report_html(self) -> Path:
         return self.root / "report.html"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run_log(self) -> Path:
+        """Every run's log lines, appended (runner._run_log); --force starts it again."""
+        return self.logs / _RUN_LOG
 
     @property
     def card(self) -> Path:
@@ -325,7 +338,8 @@ class RunPaths:
     def check_no_links(self) -> None:
         """Refuse a run folder whose own folders are symbolic links: writing or deleting in
         them would reach files outside the run folder (a user's, with our names)."""
-        folders = [self.rejected_dir, self.root / "reports", self.shards, self.work] + [self.shards / s for s in _SPLITS]
+        folders = [self.rejected_dir, self.root / "reports", self.logs, self.shards, self.work] + [
+            self.shards / s for s in _SPLITS]
         if self.work.is_dir() and not self.work.is_symlink():
             folders += sorted(p for p in self.work.rglob("*") if p.is_symlink())  # rglob does not follow links
         for folder in folders:
@@ -349,6 +363,7 @@ class RunPaths:
         shutil.rmtree(self.work, ignore_errors=True)  # `_work` is named and filled by corpuskit only
         _unlink_matching(self.root, _PART)
         _unlink_matching(self.rejected_dir, _REJECTED)
+        self.run_log.unlink(missing_ok=True)
         for name in _TOP_FILES:  # config.json last: it names the reports
             (self.root / name).unlink(missing_ok=True)
         if (self.shards / SHARDS_MARKER).is_file():
@@ -359,7 +374,7 @@ class RunPaths:
             for name in _SHARDS_TOP + (SHARDS_MARKER,):
                 (self.shards / name).unlink(missing_ok=True)
         for folder in (self.shards / "train", self.shards / "validation", self.shards / "test", self.shards,
-                       self.rejected_dir, self.root / "reports"):
+                       self.rejected_dir, self.root / "reports", self.logs):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: a user's file inside keeps its folder
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,9 +95,25 @@ class PipelineConfig:
 
     def fingerprint(self) -> str:
         """A hash of everything that decides the output bytes (not where they go, not workers)."""
-        decisive = {k: v for k, v in self.to_dict().items() if k != "output"}
-        blob = json.dumps(decisive, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()
+        return _digest(self.to_dict(), ("output",))
+
+
+# The sections read by the steps after the stages: they check their own settings (tokenize/steps.py).
+POST_SECTIONS = ("tokenizer", "shards")
+
+
+def documents_fingerprint(config: Any) -> str | None:
+    """A hash of what decides the kept and rejected documents: a recorded config (`to_dict()`, as
+    config.json holds it) without its output and the `tokenizer:` / `shards:` sections, so that a
+    run whose only change is there keeps its documents. None for a record that is not a mapping."""
+    if not isinstance(config, dict):
+        return None
+    return _digest(config, ("output",) + POST_SECTIONS)
+
+
+def _digest(config: dict, leave_out: tuple[str, ...]) -> str:
+    decisive = {k: v for k, v in config.items() if k not in leave_out}
+    return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def parse_stages(entries: Any, where: str) -> list[StageSpec]:
@@ -145,7 +162,10 @@ def parse_pipeline(raw: Any, where: str = "<pipeline>", overrides: dict | None =
     """Validate a loaded YAML mapping into a PipelineConfig; `overrides` are CLI options."""
     if not isinstance(raw, dict):
         raise PipelineError(f"{where}: a pipeline is a mapping with at least 'input' and 'stages'")
-    raw = {**raw, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if isinstance(overrides.get("reader"), dict) and isinstance(raw.get("reader"), dict):
+        overrides["reader"] = {**raw["reader"], **overrides["reader"]}  # --glob: one setting, not the section
+    raw = {**raw, **overrides}
     known = {f.name for f in dataclasses.fields(PipelineConfig)} | {"name", "description"}
     for key in raw:
         if key not in known:
@@ -220,5 +240,54 @@ def read_yaml(path: str | Path, what: str = "pipeline file") -> Any:
 
 
 def load_pipeline(path: str | Path, overrides: dict | None = None) -> PipelineConfig:
-    """Load and validate a pipeline YAML file."""
-    return parse_pipeline(read_yaml(path), str(path), overrides)
+    """Load and validate a pipeline YAML file. Relative paths in the file are relative to the
+    file's folder (`relative_to_file`); those in `overrides` (the command line) to the working directory."""
+    return parse_pipeline(relative_to_file(read_yaml(path), Path(path).parent), str(path), overrides)
+
+
+# Stage parameters that name a file or folder: these names, and any ending in _path, _file or _dir.
+PATH_PARAMS = ("model", "wordlist", "index_dir", "file", "path")
+
+
+def relative_to_file(raw: Any, folder: Path) -> Any:
+    """`raw` (a loaded pipeline mapping) with its relative paths joined to `folder`, the pipeline
+    file's folder: input, output, tokenizer.file and the stage parameters of PATH_PARAMS, so that
+    `corpuskit run other/dir/pipeline.yaml` finds the files beside the pipeline whatever the working
+    directory. Absolute paths, URLs, hf:NAME and empty values are left as they are; a malformed
+    entry is left for parse_pipeline to report."""
+    if not isinstance(raw, dict):
+        return raw
+    raw = dict(raw)
+    for key in ("input", "output"):
+        if key in raw:
+            raw[key] = _join(folder, raw[key])
+    if isinstance(raw.get("tokenizer"), dict) and "file" in raw["tokenizer"]:
+        raw["tokenizer"] = {**raw["tokenizer"], "file": _join(folder, raw["tokenizer"]["file"])}
+    if isinstance(raw.get("stages"), list):
+        raw["stages"] = [_stage_paths(entry, folder) for entry in raw["stages"]]
+    return raw
+
+
+def _stage_paths(entry: Any, folder: Path) -> Any:
+    if not (isinstance(entry, dict) and len(entry) == 1):
+        return entry
+    (type_name, params), = entry.items()
+    if not isinstance(params, dict):
+        return entry
+    return {type_name: {k: _join(folder, v) if _is_path_param(k) else v for k, v in params.items()}}
+
+
+def _is_path_param(name: Any) -> bool:
+    return isinstance(name, str) and (name in PATH_PARAMS or name.endswith(("_path", "_file", "_dir")))
+
+
+def _join(folder: Path, value: Any) -> Any:
+    """`folder/value` for a relative path (a list: each), normalized, a trailing '/' kept."""
+    if isinstance(value, list):
+        return [_join(folder, v) for v in value]
+    if not isinstance(value, str) or not value.strip() or value.startswith("hf:") or is_url(value):
+        return value
+    if Path(value).is_absolute() or str(folder) in ("", "."):
+        return value
+    joined = os.path.normpath(os.path.join(folder, value))
+    return joined + "/" if value.endswith("/") and not joined.endswith("/") else joined

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from corpuskit.pipeline import PipelineConfig, PipelineError, parse_pipeline, read_yaml
+from corpuskit.pipeline import PipelineConfig, PipelineError, parse_pipeline, read_yaml, relative_to_file
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -52,10 +52,23 @@ def clean_preset(input: str) -> str:
     `pipelines/default.yaml` opens with (relaxed line rules; docs/CLEANING.md).
     A folder holding any record file counts as web.
     """
+    return clean_preset_reason(input)[0]
+
+
+RECORD_KINDS = ("jsonl", "parquet", "csv", "hf_disk", "hf_hub")  # sources read as web pages by `clean`
+
+
+def clean_preset_reason(input: str) -> tuple[str, str]:
+    """(preset, why): `clean_preset`'s choice and the one-line reason `corpuskit clean` prints."""
     from corpuskit.readers import list_sources
 
-    kinds = {src.kind for src in list_sources(input)}
-    return "web" if kinds & {"jsonl", "parquet", "csv", "hf_disk", "hf_hub"} else "clean"
+    sources = list_sources(input)
+    records = sorted({src.kind for src in sources} & set(RECORD_KINDS))
+    if records:
+        first = next(src.rel for src in sources if src.kind in records)
+        return "web", (f"record files ({', '.join(records)}, e.g. {first}) are read as web pages; "
+                       "--config FILE for other stages")
+    return "clean", "text files are read as books, in paragraph groups; --config FILE for other stages"
 
 
 def command_pipeline(input: str, output: str, stages: list, fmt: str | None = None,
@@ -80,7 +93,8 @@ def preset_pipeline(name: str, input: str, output: str, fmt: str | None = None, 
     raw = read_yaml_mapping(where)
     if config_file:
         where = str(config_file)
-        raw.update({k: v for k, v in read_yaml_mapping(config_file).items() if k in ("stages", "reader")})
+        given = relative_to_file(read_yaml_mapping(config_file), Path(config_file).parent)  # paths: from its folder
+        raw.update({k: v for k, v in given.items() if k in ("stages", "reader")})
     stages = raw.get("stages", [])
     if not isinstance(stages, list):
         raise PipelineError(f"{where}: 'stages' must be a list")

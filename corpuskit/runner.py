@@ -37,7 +37,7 @@ from typing import Callable, Iterator
 from corpuskit.execute import get_executor
 from corpuskit.io import atomic_write_text, is_url
 from corpuskit.layout import RunError, RunPaths, check_apart
-from corpuskit.pipeline import PipelineConfig, StageSpec
+from corpuskit.pipeline import POST_SECTIONS, PipelineConfig, StageSpec, documents_fingerprint
 from corpuskit.readers import READ_STAGE, Source, list_sources, plan_units, unit_size
 from corpuskit.stage import check_stage_errors
 from corpuskit.stats import StageStats, format_table, merge_stats
@@ -45,7 +45,7 @@ from corpuskit.unit import Pass, UnitTask, _context, compile_plan, run_unit, sou
 
 Log = Callable[[str], None]
 
-__all__ = ["RunError", "compile_plan", "run_pipeline", "run_unit", "load_stats", "summary_table"]
+__all__ = ["RunError", "compile_plan", "run_pipeline", "run_unit", "load_stats", "nothing_kept", "summary_table"]
 
 
 def _check_inputs_unchanged(paths: RunPaths, sources: list[Source]) -> None:
@@ -65,8 +65,12 @@ def _check_inputs_unchanged(paths: RunPaths, sources: list[Source]) -> None:
                            "use --force to redo the run, or choose another --output")
 
 
-def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) -> RunPaths:
-    """Check the folder is ours and holds this run (or none); called with the lock held."""
+def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool, notes: list[str] | None = None) -> RunPaths:
+    """Check the folder is ours and holds this run (or none); called with the lock held.
+
+    A run whose configuration differs only in the `tokenizer:` / `shards:` sections keeps its
+    documents: those steps check their own settings and redo themselves (tokenize/steps.py).
+    What was kept that way is appended to `notes`, for the run's log."""
     paths = RunPaths(Path(cfg.output), cfg.format)
     record = {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict(),
               "units": [s.record() for s in sources]}
@@ -81,10 +85,15 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool) ->
         if old is None:
             raise RunError(f"{paths.config} is not a run's record (damaged or edited); "
                            "use --force to redo the run, or choose another --output")
-        if old.get("fingerprint") != record["fingerprint"] or old.get("units") != record["units"]:
+        if old.get("units") != record["units"] or (
+                documents_fingerprint(old.get("config")) != documents_fingerprint(record["config"])):
             raise RunError(
                 f"{paths.root} holds a run with a different configuration or input; "
                 "use --force to redo it, or choose another --output")
+        if old.get("fingerprint") != record["fingerprint"] and notes is not None:
+            changed = [k for k in POST_SECTIONS if (old.get("config") or {}).get(k) != record["config"].get(k)]
+            notes.append(f"config: only {' and '.join(changed) or 'the steps after the stages'} changed since the "
+                         "last run: its documents are kept; those steps are redone where their settings changed")
         _check_inputs_unchanged(paths, sources)
     # From now until write_stats the folder is being worked on: not a finished run that a
     # reader may take as input (RunPaths.run_state), even where its stats.json was whole.
@@ -104,6 +113,7 @@ class Run:
     executor: object
     quiet: bool
     log: Log
+    temporary: bool = False  # OUTPUT -: the run folder is deleted when the command ends
 
     def run_pass(self, step: Pass) -> None:
         """Run the pass's missing units, then its sink's reduce if not done yet."""
@@ -123,7 +133,11 @@ class Run:
         if not todo:
             self.log(f"{label}: {n} units already complete, skipped")
         else:
-            _run_with_progress(self.executor, todo, n, label, self.quiet)
+            t0 = time.perf_counter()
+            docs = _run_with_progress(self.executor, todo, n, label, self.quiet)
+            # one line per pass: what a log file or a pipe gets instead of the progress bar
+            self.log(f"{label}: {len(todo)} of {n} units done, {docs:,} documents read, "
+                     f"in {time.perf_counter() - t0:.1f}s")
         # a stage that raised on every document is broken: stop here, not after every pass
         check_stage_errors(merge_stats([self.paths.unit_stats(step.index, i) for i in range(n)], []))
         if step.sink is not None and not self.paths.reduced(step.index).exists():
@@ -169,7 +183,8 @@ class Run:
         written = self.paths.stage_files(spec.name)
         if report is not None:
             atomic_write_text(self.paths.report(spec.name), json.dumps(report, indent=1))
-            note = f" (report: {self.paths.report(spec.name)})"
+            # with OUTPUT - the report is deleted with the run folder when the command ends
+            note = " (report not kept: OUTPUT is -)" if self.temporary else f" (report: {self.paths.report(spec.name)})"
             written.append(self.paths.report(spec.name))
         # A rerun trusts the reduce only while these files are as written (Run._check_reduce).
         atomic_write_text(self.paths.reduced(index), json.dumps({"outputs": self.paths.stamp(written)}))
@@ -200,11 +215,14 @@ def run_pipeline(
     quiet: bool = False,
     log: Log | None = None,
     address: str | None = None,
+    temporary: bool = False,
 ) -> dict[str, StageStats]:
     """Run every stage over every unit (resuming completed work) and return merged stats.
 
     `address`: the Ray cluster to join (executor "ray"); tasks get absolute paths, so a
     worker on another node (with another working directory) finds the same files.
+    `temporary`: the output folder is deleted when the caller is done (OUTPUT -), so log
+    lines name no file inside it. Every log line also goes to OUTPUT/logs/run.log.
     """
     log = log or (lambda msg: None if quiet else print(msg, file=sys.stderr))
     workers = workers or os.cpu_count() or 1
@@ -222,29 +240,64 @@ def run_pipeline(
     sources = plan_units(list_sources(cfg.input, cfg.reader.glob), cfg.unit_bytes)
     paths = RunPaths(Path(cfg.output), cfg.format)
     paths.claim()
+    notes: list[str] = []
     with paths.lock(), _removing_temporaries_on_interrupt(paths):
-        _prepare_run_dir(cfg, sources, force)
-        plan = compile_plan(cfg.stages)
-        with get_executor(executor, workers, address) as ex:
-            located = [_absolute(s) for s in sources]
-            task_cfg = dataclasses.replace(cfg, output=os.path.abspath(cfg.output))
-            run = Run(task_cfg, paths, located, plan, ex, quiet, log)
-            for step in plan:
-                run.run_pass(step)
-            stats = run.write_stats()
-            if cfg.tokenizer is not None:
-                from corpuskit.tokenize.steps import post_steps
+        _prepare_run_dir(cfg, sources, force, notes)
+        with _run_log(paths, cfg, log, workers, executor, temporary) as (tee, log_file):  # the outer `log` stays for publish
+            for note in notes:
+                tee(note)
+            plan = compile_plan(cfg.stages)
+            with get_executor(executor, workers, address) as ex:
+                located = [_absolute(s) for s in sources]
+                task_cfg = dataclasses.replace(cfg, output=os.path.abspath(cfg.output))
+                run = Run(task_cfg, paths, located, plan, ex, quiet, tee, temporary)
+                for step in plan:
+                    run.run_pass(step)
+                stats = run.write_stats()
+                if cfg.tokenizer is not None:
+                    from corpuskit.tokenize.steps import post_steps
 
-                for post in post_steps(cfg, paths, workers, ex.map):
-                    log(post.skipped_line() if post.done() else post.run())
-        from corpuskit.card import write_card
+                    for post in post_steps(cfg, paths, workers, ex.map):
+                        tee(post.skipped_line() if post.done() else post.run())
+            from corpuskit.card import write_card
 
-        write_card(paths, log)  # README.md: `datasets.load_dataset(OUTPUT)` gives the kept documents
+            write_card(paths, tee)  # README.md: `datasets.load_dataset(OUTPUT)` gives the kept documents
+            summary = json.loads(paths.stats.read_text())
+            log_file(f"done: {summary['documents_out']} of {summary['documents_in']} documents kept")
         if url:
             from corpuskit.publish import publish
 
             publish(paths.root, url, log)
     return stats
+
+
+@contextlib.contextmanager
+def _run_log(paths: RunPaths, cfg: PipelineConfig, log: Log, workers: int, executor: str,
+             temporary: bool) -> Iterator[tuple[Log, Log]]:
+    """(`log` whose lines also go to OUTPUT/logs/run.log, a log to that file only).
+
+    Each line is appended with its time, each run opens with a dated header (datatrove keeps
+    `logs/` in its output folder too): once the terminal is gone, what every run said stays
+    with its outputs. --force starts a new file (RunPaths.remove_outputs)."""
+    paths.logs.mkdir(exist_ok=True)
+    root = {str(paths.root), os.path.abspath(paths.root)}
+    with open(paths.run_log, "a", encoding="utf-8") as fh:
+        fh.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S %Z')} corpuskit run (pid {os.getpid()}): input {cfg.input}, "
+                 f"config {cfg.fingerprint()[:12]}, {workers} workers, executor {executor} ==\n")
+        fh.flush()
+
+        def to_file(msg: str) -> None:
+            fh.write(f"{time.strftime('%H:%M:%S')} {msg}\n")
+            fh.flush()
+
+        def both(msg: str) -> None:
+            to_file(msg)
+            if temporary:  # the folder is gone when the command ends: name none of its files
+                for r in sorted(root, key=len, reverse=True):
+                    msg = msg.replace(r, "<temporary run folder>")
+            log(msg)
+
+        yield both, to_file
 
 
 def _absolute(src: Source) -> Source:
@@ -264,11 +317,12 @@ def _removing_temporaries_on_interrupt(paths: RunPaths) -> Iterator[None]:
         raise
 
 
-def _run_with_progress(ex, tasks: list[UnitTask], n_units: int, label: str, quiet: bool) -> None:
+def _run_with_progress(ex, tasks: list[UnitTask], n_units: int, label: str, quiet: bool) -> int:
     from tqdm import tqdm
 
     from corpuskit.progress import show_progress
 
+    """Run `tasks` through `ex` under a progress bar (when shown); returns the documents read."""
     t0 = time.perf_counter()
     docs = nbytes = 0
     with tqdm(total=n_units, initial=n_units - len(tasks), desc=label, unit="unit",
@@ -279,6 +333,7 @@ def _run_with_progress(ex, tasks: list[UnitTask], n_units: int, label: str, quie
             dt = max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix_str(f"{docs / dt:,.0f} docs/s, {nbytes / dt / 1e6:.2f} MB/s")
             bar.update(1)
+    return docs
 
 
 def load_stats(run_dir: str | Path) -> dict:
@@ -297,6 +352,20 @@ def load_stats(run_dir: str | Path) -> dict:
     if not isinstance(summary, dict) or not isinstance(summary.get("stages"), dict):
         raise RunError(f"{path} is damaged (not a run's stats); run the command that made it again to rewrite it")
     return summary
+
+
+def nothing_kept(summary: dict) -> str | None:
+    """The one-line warning for a run that kept no document, naming the drop reasons and their
+    counts over all stages; None when it kept some."""
+    if summary.get("documents_out"):
+        return None
+    reasons: dict[str, int] = {}
+    for stage in summary.get("stages", {}).values():
+        for key, n in stage.items():
+            if key.startswith("dropped_") and n:
+                reasons[key[len("dropped_"):]] = reasons.get(key[len("dropped_"):], 0) + n
+    why = ", ".join(f"{r}={n}" for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"no document kept of {summary.get('documents_in', 0)} read" + (f" ({why})" if why else "")
 
 
 def summary_table(summary: dict) -> str:

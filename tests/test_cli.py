@@ -90,14 +90,14 @@ def test_clean_then_dedup_then_stats(prose_dir, tmp_path):
 
 def test_clean_defaults_drop_short_documents_with_a_reason(prose_dir, tmp_path):
     result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "o"), "-w", "1", "-q"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # every document dropped: loud (#39)
     reasons = {r["reason"] for p in (tmp_path / "o" / "rejected").glob("*.parquet") for r in pq.read_table(p).to_pylist()}
     assert reasons == {"c4_too_few_sentences"}  # two-sentence documents, under the default minimum of 3
 
 
 def test_jsonl_format_option(prose_dir, tmp_path):
     result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "o"), "--format", "jsonl", "-q", "-w", "1"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # all dropped (too few sentences); the outputs are still written
     assert (tmp_path / "o" / "part-00000.jsonl").exists()
 
 
@@ -148,3 +148,103 @@ def test_the_clean_and_dedup_presets_are_pipelines_too(repo, prose_dir, tmp_path
         assert result.exit_code == 0, result.output
         outputs[args[0]] = RunPaths(out).fingerprint()
     assert outputs["run"] == outputs["dedup"] is not None
+
+
+# -- #39: a stranger's first hour -------------------------------------------------------------
+
+
+def test_a_run_that_keeps_nothing_exits_1_naming_the_reasons_and_keeps_its_outputs(tmp_path):
+    """An input of only unsupported files exited 0 with "0 of 2 documents kept" and no warning."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "thesis.docx").write_bytes(b"PK\x03\x04")
+    (raw / "paper.pdf").write_bytes(b"%PDF-1.4")
+    for quiet in ([], ["-q"]):
+        out = tmp_path / f"out{len(quiet)}"
+        result = CliRunner().invoke(cli, ["clean", str(raw), str(out), "-w", "1", *quiet])
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[-1] == (f"warning: no document kept of 2 read (unsupported_format=2); "
+                                                  f"the dropped documents are in {out / 'rejected'}")
+        assert (out / "stats.json").is_file() and len(list((out / "rejected").glob("*.parquet"))) == 2
+        assert "Traceback" not in result.output
+
+
+def test_a_run_that_keeps_some_exits_0_without_a_warning(prose_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["dedup", str(prose_dir), str(tmp_path / "o"), "-w", "1"])
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+
+
+def test_clean_says_which_stage_list_it_runs_and_why(prose_dir, tmp_path):
+    """It said pipelines/clean.yaml while record files silently got pipelines/web.yaml."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "crawl.jsonl").write_text(json.dumps({"text": "A page of text. " * 20}) + "\n")
+    web = CliRunner().invoke(cli, ["clean", str(pages), str(tmp_path / "w"), "-w", "1"])
+    assert web.stderr.splitlines()[0] == ("clean: stages of pipelines/web.yaml: record files (jsonl, e.g. crawl.jsonl) "
+                                          "are read as web pages; --config FILE for other stages")
+    books = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "b"), "-w", "1"])
+    assert books.stderr.splitlines()[0].startswith("clean: stages of pipelines/clean.yaml: text files are read as books")
+    config = tmp_path / "mine.yaml"
+    config.write_text("stages:\n  - length_filter: {min_words: 1}\n")
+    mine = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "m"), "-w", "1", "-c", str(config)])
+    assert mine.stderr.splitlines()[0] == (f"clean: stages of {config} (its stages and reader replace "
+                                           "pipelines/clean.yaml's)")
+    quiet = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "q"), "-w", "1", "-q", "-c", str(config)])
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_dedup_of_a_run_with_an_empty_part_file_counts_no_empty_file(prose_dir, tmp_path):
+    """c.txt is a duplicate, so the first run's part-00002.parquet is empty: that is its outcome,
+    not an `empty_file` reject of the second run."""
+    first, second = tmp_path / "d1", tmp_path / "d2"
+    assert CliRunner().invoke(cli, ["dedup", str(prose_dir), str(first), "-w", "1", "-q"]).exit_code == 0
+    assert pq.read_table(first / "part-00002.parquet").num_rows == 0
+    result = CliRunner().invoke(cli, ["dedup", str(first), str(second), "-w", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    read = json.loads((second / "stats.json").read_text())["stages"]["read"]
+    assert read["docs_in"] == 2 and read["dropped"] == 0 and "dropped_empty_file" not in read
+
+
+def test_toxicity_score_and_filter_use_the_same_document_score_and_say_which(tmp_path):
+    """score printed the highest unit score (0.997) and filter compared the share of characters
+    (0.013) for the same document, without saying so."""
+    text = " ".join(["The garden was quiet in the long summer evening and the bees went home."] * 30
+                    + ["You are a f*cking idiot."])
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "doc", "text": text}) + "\n")
+    score = CliRunner().invoke(cli, ["toxicity", "score", str(src)])
+    assert score.exit_code == 0, score.output
+    scored = json.loads(score.stdout)["score"]
+    annotate = CliRunner().invoke(cli, ["toxicity", "filter", str(src), str(tmp_path / "o"), "--action", "annotate",
+                                        "-w", "1", "--format", "jsonl"])
+    assert annotate.exit_code == 0, annotate.output
+    meta = json.loads((tmp_path / "o" / "part-00000.jsonl").read_text())["metadata"]["toxicity"]
+    assert scored == pytest.approx(meta["score"], abs=1e-4) == meta["char_fraction"] < 0.05 < meta["max"]
+    said = "document score = char_fraction, the share of characters in units scoring >= 0.8"
+    assert said in score.stderr
+    drop = CliRunner().invoke(cli, ["toxicity", "filter", str(src), str(tmp_path / "d"), "-w", "1"])
+    assert "toxicity filter: drops a document whose score >= 0.3; " + said in drop.stderr
+    worst = CliRunner().invoke(cli, ["toxicity", "score", str(src), "--aggregate", "max"])
+    assert json.loads(worst.stdout)["score"] > 0.9 and "document score = max, the highest unit score" in worst.stderr
+
+
+def test_run_reads_a_jsonl_folder_with_glob_and_reader_overrides(tmp_path):
+    """`corpuskit run PIPELINE --input DIR` failed on a JSONL folder: the reader's glob was only in the YAML."""
+    pipe = tmp_path / "books.yaml"
+    pipe.write_text("input: .\nreader: {glob: '*.txt.gz'}\nstages:\n  - exact_dedup: {}\n")
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "a.jsonl").write_text("".join(json.dumps({"content": f"page {i}"}) + "\n" for i in range(3)))
+    base = ["run", str(pipe), "--input", str(pages), "-w", "1", "-q"]
+    refused = CliRunner().invoke(cli, [*base, "--output", str(tmp_path / "o1")])
+    assert refused.exit_code == 1
+    assert refused.output.strip() == (f"Error: no input files under {pages} (glob '*.txt.gz'; the reader's glob "
+                                      "setting: `corpuskit run --glob PATTERN` overrides it)")
+    result = CliRunner().invoke(cli, [*base, "--glob", "*.jsonl", "--reader", "text_field=content",
+                                      "--output", str(tmp_path / "o2")])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "o2" / "part-00000.parquet")["text"].to_pylist() == ["page 0", "page 1", "page 2"]
+    reader = json.loads((tmp_path / "o2" / "config.json").read_text())["config"]["reader"]
+    assert reader == {"glob": "*.jsonl", "text_field": "content"}
+    bad = CliRunner().invoke(cli, [*base, "--reader", "text_field", "--output", str(tmp_path / "o3")])
+    assert bad.exit_code == 2 and "expected KEY=VALUE" in bad.output

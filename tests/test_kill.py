@@ -69,7 +69,7 @@ def _snapshot(out: Path) -> dict:
     files = {}
     for p in sorted(out.rglob("*")):
         rel = p.relative_to(out).as_posix()
-        if p.is_file() and not rel.startswith("_work/") and rel not in ("stats.json", "config.json"):
+        if p.is_file() and not rel.startswith(("_work/", "logs/")) and rel not in ("stats.json", "config.json"):
             files[rel] = p.read_bytes()
     config = json.loads((out / "config.json").read_text())
     config["config"].pop("output")  # where the run went is the one thing allowed to differ

@@ -69,7 +69,7 @@ def test_outputs_are_byte_identical_for_1_and_2_workers_and_reruns(prose_dir, tm
         out = tmp_path / name
         run_pipeline(_config(prose_dir, out, STAGES), workers=workers, quiet=True, force=True)
         files = sorted(p for p in out.rglob("*") if p.is_file() and "_work" not in p.parts
-                       and p.name not in ("stats.json", "config.json"))
+                       and "logs" not in p.parts and p.name not in ("stats.json", "config.json"))  # logs: times
         runs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in files})
     assert runs[0] == runs[1] == runs[2]
     assert "rejected/seg0-part-00002.parquet" in runs[0]  # the malformed JSON line
@@ -150,3 +150,77 @@ def test_every_row_of_the_stats_adds_up_including_read(prose_dir, tmp_path):
     assert read["dropped_malformed_json"] == 1 and read["dropped_missing_field"] == 1
     assert read["dropped_unsupported_format"] == 1
     assert summary["documents_in"] == len(_ids(out)) + len(_rejected(out))
+
+
+# -- #39: reruns that keep what did not change, and a log in the run folder ---------------------
+
+
+def _tokenized(prose_dir, out, vocab_size=300, shard_tokens=2000):
+    return _config(prose_dir, out, STAGES, tokenizer={"vocab_size": vocab_size},
+                   shards={"shard_tokens": shard_tokens, "validation": 0.0})
+
+
+def test_a_tokenizer_or_shards_change_keeps_the_documents_and_redoes_those_steps(prose_dir, tmp_path):
+    """A tokenizer-only change forced a --force rerun of every stage."""
+    out = tmp_path / "out"
+    run_pipeline(_tokenized(prose_dir, out), workers=1, quiet=True)
+    kept = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in [*out.glob("part-*"), *out.glob("_work/done/*")]}
+    tokenizer = (out / "tokenizer.json").read_bytes()
+    messages = []
+    run_pipeline(_tokenized(prose_dir, out, vocab_size=280), workers=1, log=messages.append)
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in kept} == kept  # no unit redone
+    assert (out / "tokenizer.json").read_bytes() != tokenizer
+    assert json.loads((out / "shards" / "manifest.json").read_text())["tokenizer"]["vocab_size"] == 280
+    assert messages[0] == ("config: only tokenizer changed since the last run: its documents are kept; "
+                           "those steps are redone where their settings changed")
+    assert any(m.startswith("tokenizer: trained") for m in messages)
+    assert json.loads((out / "config.json").read_text())["config"]["tokenizer"] == {"vocab_size": 280}
+    messages.clear()
+    run_pipeline(_tokenized(prose_dir, out, vocab_size=280, shard_tokens=1000), workers=1, log=messages.append)
+    assert any(m.startswith("config: only shards changed") for m in messages)
+    assert any(m.endswith("is up to date, skipped") and m.startswith("tokenizer:") for m in messages)
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in kept} == kept
+    # a stage change still changes the documents: refused without --force
+    with pytest.raises(RunError, match="different configuration"):
+        run_pipeline(_config(prose_dir, out, STAGES[:2], tokenizer={"vocab_size": 280}), workers=1, quiet=True)
+
+
+def test_each_run_appends_to_logs_run_log_and_force_starts_it_again(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(_config(prose_dir, out, STAGES), workers=1, quiet=True)
+    run_pipeline(_config(prose_dir, out, STAGES), workers=1, quiet=True)
+    log = (out / "logs" / "run.log").read_text().splitlines()
+    headers = [line for line in log if line.startswith("== ")]
+    assert len(headers) == 2 and all("corpuskit run (pid " in h and f"input {prose_dir}" in h for h in headers)
+    assert any(line.endswith("[1/2] normalize > length_filter > exact_dedup (index): 3 of 3 units done, "
+                             "3 documents read, in " + line.rsplit(" in ", 1)[-1]) for line in log)
+    assert any(line.endswith("units already complete, skipped") for line in log)
+    assert log[-1].endswith("done: 2 of 3 documents kept")
+    (out / "logs" / "mine.txt").write_text("a user's note")
+    run_pipeline(_config(prose_dir, out, STAGES), workers=1, quiet=True, force=True)
+    assert sum(line.startswith("== ") for line in (out / "logs" / "run.log").read_text().splitlines()) == 1
+    assert (out / "logs" / "mine.txt").read_text() == "a user's note"  # not a name corpuskit gives
+
+
+def test_relative_paths_in_a_pipeline_file_are_relative_to_its_folder(prose_dir, tmp_path, monkeypatch):
+    from corpuskit.pipeline import load_pipeline
+
+    project = tmp_path / "project"
+    (project / "pipes").mkdir(parents=True)
+    (project / "tok").mkdir()
+    run_pipeline(_tokenized(prose_dir, tmp_path / "first"), workers=1, quiet=True)
+    (project / "tok" / "tokenizer.json").write_bytes((tmp_path / "first" / "tokenizer.json").read_bytes())
+    pipe = project / "pipes" / "p.yaml"
+    pipe.write_text(f"input: {prose_dir}\noutput: ../out/\nstages:\n  - exact_dedup: {{}}\n"
+                    "  - minhash_dedup: {index_dir: ../index}\ntokenizer: {file: ../tok/tokenizer.json}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_pipeline(Path("..") / "project" / "pipes" / "p.yaml")
+    assert cfg.output == "../project/out/" and cfg.tokenizer.file == "../project/tok/tokenizer.json"
+    assert cfg.stages[1].params["index_dir"] == "../project/index"
+    run_pipeline(cfg, workers=1, quiet=True)
+    assert (project / "out" / "stats.json").is_file() and not (elsewhere / "out").exists()
+    # the command line's paths stay relative to the working directory
+    given = load_pipeline(pipe, {"output": "here/"})
+    assert given.output == "here/" and given.input == str(prose_dir)

@@ -20,7 +20,8 @@ def _config(inp, out, stages=STAGES, **extra):
 def _outputs(out: Path) -> dict[str, bytes]:
     """Every file a user reads, by name (not _work, not stats.json: it holds timings)."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and "_work" not in p.parts and p.name not in ("stats.json", ".corpuskit-lock")}
+            if p.is_file() and "_work" not in p.parts and "logs" not in p.parts  # logs/: times
+            and p.name not in ("stats.json", ".corpuskit-lock")}
 
 
 def _summary(out: Path) -> dict:

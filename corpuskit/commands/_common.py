@@ -89,20 +89,30 @@ def execute(cfg, workers: int, force: bool, quiet: bool, executor: str = "local"
     """Run a pipeline config, then print its per-stage summary unless `quiet`.
 
     `to_stdout`: OUTPUT was `-`: the kept documents go to stdout as JSON Lines, the summary to stderr.
+    A run that keeps no document warns on standard error, naming the drop reasons, and exits
+    with status 1 (its outputs stay, for a look at rejected/).
     """
-    from corpuskit.runner import load_stats, run_pipeline, summary_table
+    from corpuskit.runner import load_stats, nothing_kept, run_pipeline, summary_table
 
-    run_pipeline(cfg, workers=workers, force=force, quiet=quiet, executor=executor)
+    run_pipeline(cfg, workers=workers, force=force, quiet=quiet, executor=executor, temporary=to_stdout)
     if to_stdout:
         from corpuskit.stdio import copy_documents
 
         copy_documents(cfg.output)
+    summary = load_stats(cfg.output)
     if not quiet:
-        summary = load_stats(cfg.output)
-        where = "standard output" if to_stdout else cfg.output
         click.echo(summary_table(summary), err=to_stdout)
-        click.echo(f"{summary['documents_out']} of {summary['documents_in']} documents kept; output in {where}",
-                   err=to_stdout)
+        if to_stdout:  # the run folder was temporary: its rejected/ and reports/ are gone with it
+            click.echo(f"{summary['documents_out']} of {summary['documents_in']} documents kept; written to "
+                       "standard output (rejected documents and reports are not kept with OUTPUT -)", err=True)
+        else:
+            click.echo(f"{summary['documents_out']} of {summary['documents_in']} documents kept; output in "
+                       f"{cfg.output}")
+    warning = nothing_kept(summary)
+    if warning:
+        where = "" if to_stdout else f"; the dropped documents are in {os.path.join(cfg.output, 'rejected')}"
+        click.echo(f"warning: {warning}{where}", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @contextlib.contextmanager

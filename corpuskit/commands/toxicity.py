@@ -17,7 +17,8 @@ _SCORERS = ("classifier", "ensemble", "lexicon", "embedding", "cascade", "hf")
 def scorer_options(f):
     """Options shared by every toxicity command: which scorer, on what units, aggregated how."""
     f = click.option("--aggregate", type=click.Choice(["char_fraction", "fraction", "max"]), default=None,
-                     help="Document score: share of characters / units that are toxic, or the highest unit score.")(f)
+                     help="Document score: share of characters / units in toxic units, or the highest unit score "
+                     f"(score and filter: {_DEFAULT['aggregate']}, as the pipeline stage; eval: max).")(f)
     f = click.option("--unit", type=click.Choice(["sentence", "line"]), default=_DEFAULT["unit"], show_default=True,
                      help="What gets one score.")(f)
     f = click.option("--model", default=_DEFAULT["model"], help="hf: folder of a saved text-classification model; "
@@ -26,6 +27,13 @@ def scorer_options(f):
                      help="Shipped n-gram classifier and word list (ensemble), the classifier alone, the word list "
                      "alone, MiniLM embedding, classifier then embedding (cascade), or a local HF model.")(f)
     return f
+
+
+def _describe(aggregate: str, threshold: float) -> str:
+    """One line naming the document score in use, for both `score` and `filter`."""
+    from corpuskit.stages.toxicity.aggregate import describe
+
+    return f"document score = {aggregate}, {describe(aggregate, threshold)} (--aggregate to change it)"
 
 
 def _label_set(ctx, param, value: str) -> set[str]:
@@ -56,8 +64,11 @@ def score(input_path, output, text_field, scorer, model, unit, aggregate):
     """Print {"id": ..., "score": ...} per document; higher is more toxic, in [0, 1].
 
     INPUT is a file or folder the readers accept, or - for JSON Lines on standard
-    input. The score is the document aggregate (default: the highest unit score).
-    Records that cannot be read are reported on standard error.
+    input. The score is the document aggregate that `toxicity filter` and the
+    pipeline stage compare with their document threshold (default char_fraction:
+    the share of characters in units scoring at least 0.8; --aggregate max for the
+    highest unit score). Standard error names the aggregate, and reports the
+    records that cannot be read.
 
     Example:
 
@@ -68,7 +79,10 @@ def score(input_path, output, text_field, scorer, model, unit, aggregate):
 
     from corpuskit.stages.toxicity.score import score_input
 
-    for record in score_input(input_path, text_field, scorer=scorer, model=model, unit=unit, aggregate=aggregate):
+    aggregate = aggregate or _DEFAULT["aggregate"]  # the filter's: a score here is the number it compares
+    records = score_input(input_path, text_field, scorer=scorer, model=model, unit=unit, aggregate=aggregate)
+    click.echo(f"toxicity score: {_describe(aggregate, _DEFAULT['threshold'])}", err=True)
+    for record in records:
         output.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -99,9 +113,13 @@ def filter_(input_path, output, threshold, doc_threshold, action, cascade_cut, s
     """
     from corpuskit.presets import command_pipeline
 
+    aggregate = aggregate or _DEFAULT["aggregate"]
     params = {"scorer": scorer, "model": model, "unit": unit, "threshold": threshold,
-              "aggregate": aggregate or _DEFAULT["aggregate"], "doc_threshold": doc_threshold, "action": action,
+              "aggregate": aggregate, "doc_threshold": doc_threshold, "action": action,
               "cascade_cut": cascade_cut}
+    if not quiet and action == "drop":
+        click.echo(f"toxicity filter: drops a document whose score >= {doc_threshold}; "
+                   f"{_describe(aggregate, threshold)}", err=True)
     with streams(input_path, output, fmt) as (inp, out, fmt):
         execute(command_pipeline(inp, out, [{"toxicity": params}], fmt), workers, force, quiet, to_stdout=output == "-")
 

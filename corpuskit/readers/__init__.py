@@ -97,7 +97,8 @@ def list_sources(path: str | Path, glob: str = "**/*") -> list[Source]:
     sources += [Source(path=str(root / rel), rel=rel, kind="unreadable") for rel in _unlistable(root)]
     sources.sort(key=lambda s: PurePosixPath(s.rel).parts)
     if not sources:
-        raise InputError(f"no input files under {root} (glob {glob!r})")
+        hint = "" if glob == "**/*" else "; the reader's glob setting: `corpuskit run --glob PATTERN` overrides it"
+        raise InputError(f"no input files under {root} (glob {glob!r}{hint})")
     return sources
 
 
@@ -179,7 +180,8 @@ def read_source(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Do
 
     A source that gives neither a document nor a reject (an empty file, only blank
     lines, a header without rows) is recorded as `empty_file`, so that every source
-    of a run shows up in its outputs or its rejects.
+    of a run shows up in its outputs or its rejects; an empty part file of a finished
+    run read as input is not (that run recorded why it kept nothing).
     """
     if src.kind in REFUSED:
         reason, detail = _refused_detail(src)
@@ -188,6 +190,14 @@ def read_source(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Do
     if src.chunk is not None:  # a part of a large file (readers.units): not the whole file, never empty
         return _READERS[src.kind](src, cfg, reject)
     return _accounted(src, cfg, reject)
+
+
+def _run_output(src: Source) -> bool:
+    """Whether `src` is a finished corpuskit run's file of kept documents: empty when the run kept
+    nothing from one of its units, which is that run's outcome (its rejects say why), not a
+    defect of this input."""
+    p = Path(src.path)
+    return not is_url(src.path) and RunPaths.is_output_name(p.name) and RunPaths.run_state(p.parent) == "finished"
 
 
 def _accounted(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:
@@ -201,6 +211,6 @@ def _accounted(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Doc
     for doc in _READERS[src.kind](src, cfg, counted):
         seen = True
         yield doc
-    if not seen:
+    if not seen and not _run_output(src):
         reject(Document(text="", id=f"{src.rel}#0", source=src.rel), "empty_file", READ_STAGE,
                detail=f"{src.rel}: no documents (an empty file, blank lines only, or a header without rows)")

@@ -24,6 +24,18 @@ _LINE = re.compile(r"\S[^\n]*")
 _SENTENCE = re.compile(r"[^\s.!?][^\n.!?]*(?:[.!?]+[\"'\u201d\u2019)\]]*)?|[.!?]+")
 
 
+_MEANING = {
+    "max": "the highest unit score",
+    "fraction": "the share of units scoring >= {t}",
+    "char_fraction": "the share of characters in units scoring >= {t}",
+}
+
+
+def describe(aggregate: str, threshold: float) -> str:
+    """What the document score under `aggregate` means, in words (for the commands to print)."""
+    return _MEANING[aggregate].format(t=threshold)
+
+
 def split_units(text: str, unit: str = "sentence") -> list[tuple[int, int]]:
     """(start, end) character spans of the units of `text`, blank ones left out."""
     pattern = _SENTENCE if unit == "sentence" else _LINE
