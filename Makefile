@@ -43,6 +43,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
+	@echo "bench: some scripts need the dev sets in ../shared/corpora (CORPUSKIT_SHARED=DIR for another copy); without them they print 'skipped: needs ...'"
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:

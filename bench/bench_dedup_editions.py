@@ -28,7 +28,10 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT = REPO.parent / "shared" / "corpora" / "dev" / "editions"
+sys.path.insert(0, str(REPO / "bench"))
+from _shared import CORPORA, need  # noqa: E402
+
+DEFAULT = CORPORA / "dev" / "editions"
 
 
 def build_jsonl(editions: Path, out: Path) -> dict[str, str]:
@@ -74,9 +77,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--editions", type=Path, default=DEFAULT)
     args = ap.parse_args()
-    if not (args.editions / "labels.csv").is_file():
-        print(f"editions dev set not found at {args.editions}: skipped")
-        return 0
+    need(args.editions / "labels.csv", what="the editions dev set; --editions DIR")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         labels = build_jsonl(args.editions, tmp / "editions.jsonl")

@@ -35,7 +35,10 @@ from corpuskit.stages.formatters.boilerplate import Boilerplate
 from corpuskit.stages.formatters.repair import Repair
 
 REPO = Path(__file__).resolve().parent.parent
-DEV = REPO.parent / "shared" / "corpora" / "dev"
+sys.path.insert(0, str(REPO / "bench"))
+from _shared import CORPORA, need, need_module  # noqa: E402
+
+DEV = CORPORA / "dev"
 
 _JUNK_LINES = ["Home", "About us", "Contact", "Blog", "Shop", "Login", "Sign up", "Privacy", "FAQ", "Careers"]
 _TAGS = "#news #travel #food #love #instagood #photooftheday #fashion #beautiful #happy #cute"
@@ -187,6 +190,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=2000, help="generated web-like pages")
     ap.add_argument("--show", type=int, default=3, help="disagreements shown per rule")
     args = ap.parse_args()
+    need(args.dev, what="the dolma_*.jsonl dev pages; --dev DIR")
+    need_module("datatrove", "pip install datatrove: the reference implementation, benchmark only")
     from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
                                             GopherRepetitionFilter)
 

@@ -29,7 +29,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DAVIDSON = Path(os.environ.get("DAVIDSON", REPO.parent / "shared" / "corpora" / "dev" / "davidson_labeled_data.csv"))
+sys.path.insert(0, str(REPO / "bench"))
+from _shared import CORPORA, shown  # noqa: E402
+
+DAVIDSON = Path(os.environ.get("DAVIDSON", CORPORA / "dev" / "davidson_labeled_data.csv"))
 sys.path.insert(0, str(REPO))
 
 
@@ -105,7 +108,7 @@ def throughput(scorers: list[str], repeats: int, embedding_docs: int) -> None:
 
 def abusive_documents() -> None:
     if not DAVIDSON.is_file():
-        print(f"abusive documents: skipped ({DAVIDSON} not found; set DAVIDSON=path)")
+        print(f"abusive documents: skipped: needs {shown(DAVIDSON)} (the Davidson set; DAVIDSON=path)")
         return
     from corpuskit.stages.toxicity.labelled import read_labelled
     from corpuskit.stages.toxicity.sources import dev_fold

@@ -24,7 +24,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "corpora" / "dev"
+sys.path.insert(0, str(REPO / "bench"))
+from _shared import CORPORA  # noqa: E402
+
+SHARED = CORPORA / "dev"
 sys.path.insert(0, str(REPO))
 
 from corpuskit.readers import list_sources, read_source  # noqa: E402

@@ -40,7 +40,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "corpora"
+sys.path.insert(0, str(REPO / "bench"))
+from _shared import CORPORA as SHARED, need, progress  # noqa: E402,F401
+
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
@@ -111,11 +113,13 @@ def main(argv=None) -> int:
     ap.add_argument("--no-loso", action="store_true", help="Only the source test-split table.")
     ap.add_argument("--json", default=None, help="Also write every figure here.")
     args = ap.parse_args(argv)
+    need(args.data, what="the toxicity training sources; --data DIR")
 
     from corpuskit.stages.toxicity.lexicon import LexiconScorer
     from corpuskit.stages.toxicity.scorers import ENSEMBLE_LEXICON_SCALE
 
     t0 = time.perf_counter()
+    progress(f"reading and featurizing {args.data} (a minute or two)")
     rows = train.load_rows(args.data, args.davidson if Path(args.davidson).is_file() else "",
                            str(REPO / "corpus"), train.BOOK_PARAGRAPHS)
     counts = train.featurize([r.text for r in rows])
@@ -126,6 +130,7 @@ def main(argv=None) -> int:
     if not args.no_embedding:
         from corpuskit.stages.toxicity.embedding import Encoder
 
+        progress(f"embedding {len(sample_rows)} rows with MiniLM (about 6 minutes for 111k; --cache to keep them)")
         emb = train.embed_sample(Encoder(dtype=args.dtype, layers=train.HEAD_LAYERS), sample_rows,
                                  args.cache).astype(np.float64)
         pos = {id(r): i for i, r in enumerate(rows)}

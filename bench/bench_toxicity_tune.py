@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
-from bench_toxicity_loso import CUTS, SHARED, best_threshold, train  # noqa: E402
+from bench_toxicity_loso import CUTS, SHARED, best_threshold, need, train  # noqa: E402
 
 from corpuskit.stages.toxicity.evaluate import binary_metrics  # noqa: E402
 from corpuskit.stages.toxicity.sources import capped, dev_fold  # noqa: E402
@@ -34,6 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--embed-cap", type=int, default=500)
     args = ap.parse_args(argv)
+    need(args.data, what="the toxicity training sources; --data DIR")
     from corpuskit.stages.toxicity.classifier import HashedClassifier
     from corpuskit.stages.toxicity.embedding import EmbeddingScorer
 

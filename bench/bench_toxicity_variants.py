@@ -36,7 +36,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "corpora"
+sys.path.insert(0, str(REPO / "bench"))
+from _shared import CORPORA as SHARED, need, progress  # noqa: E402,F401
+
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
@@ -70,9 +72,11 @@ def main(argv=None) -> int:
     ap.add_argument("--lex-scale", type=float, nargs="+", default=[1.0],
                     help="With --ensemble: one ensemble line per factor on the word list's score.")
     args = ap.parse_args(argv)
+    need(args.data, what="the toxicity training sources; --data DIR")
     for v in args.variants:
         if v.split("+")[0] not in WEIGHTINGS:
             ap.error(f"variant {v!r}: the weighting must be one of {', '.join(WEIGHTINGS)}")
+    progress(f"reading and featurizing {args.data} (a minute or two)")
     rows = train.load_rows(args.data, args.davidson if Path(args.davidson).is_file() else "",
                            str(REPO / "corpus"), train.BOOK_PARAGRAPHS)
     counts = train.featurize([r.text for r in rows])

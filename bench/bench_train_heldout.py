@@ -20,7 +20,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from trainer.evaluate import eval_checkpoint  # noqa: E402
 
-EDITIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "corpora", "dev", "editions", "docs")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _shared import CORPORA, shown  # noqa: E402
+
+EDITIONS = str(CORPORA / "dev" / "editions" / "docs")
 BOOKS = ["tom-sawyer__74-0", "a-christmas-carol__19337-8", "metamorphosis__5200", "dubliners__2814-0"]
 
 
@@ -40,7 +43,7 @@ def main():
     args = ap.parse_args()
     missing = [p for p in args.checkpoints + args.text if not os.path.exists(p)]
     if missing:  # under `make bench` before `make train`, or without the shared corpora: nothing to measure
-        print(f"skipped: {missing[0]} does not exist (run make train first; pass --text FILE ...)")
+        print(f"skipped: needs {shown(missing[0])} (make train for runs/default; --text FILE ... for other texts)")
         return
     with tempfile.TemporaryDirectory() as tmp:
         files = []
