@@ -141,9 +141,13 @@ def eval_cmd(checkpoint, text, split, data, batch_size, device):
 
         python -m trainer eval --checkpoint runs/default/ckpt-000600 --text book.txt
     """
+    from .progress import batch_reporter
+
     eval_checkpoint = _library("evaluate").eval_checkpoint
+    # a long evaluation is not silent: a line on stderr every 10 s (stdout keeps the JSON alone)
+    report = batch_reporter(lambda line: click.echo(line, err=True), "eval", start=False)
     with _user_errors():
-        metrics = eval_checkpoint(checkpoint, text, split, data, batch_size, device)
+        metrics = eval_checkpoint(checkpoint, text, split, data, batch_size, device, report)
     click.echo(json.dumps(metrics))
 
 

@@ -49,13 +49,13 @@ def summarize(loss, bytes_per_token):
     return {"loss": loss, "perplexity": math.exp(loss), "bits_per_byte": loss / math.log(2) / bytes_per_token}
 
 
-def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_size=16, device="cpu"):
+def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_size=16, device="cpu", progress=None):
     """{loss, perplexity, bits_per_byte, tokens[, bytes]} of a checkpoint.
 
     Without `text`: on `split` of the shard set the checkpoint was trained on (or `data`), bits per
     byte from the manifest. With `text`: on that UTF-8 file tokenized with the checkpoint's
     tokenizer, preceded by an end-of-text token so every token is predicted; bits per byte from
-    the file's actual byte count.
+    the file's actual byte count. `progress` is passed to mean_loss.
     """
     if batch_size < 1:
         raise InputError(f"batch_size must be at least 1, got {batch_size}")
@@ -66,14 +66,14 @@ def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_
     if text is None:
         shards = Shards(data or cfg.data)
         check_same_tokenizer(path, shards)  # another tokenizer's ids would score as nonsense, silently
-        loss, n = mean_loss(model, shards.tokens(split), block_size, batch_size, device)
+        loss, n = mean_loss(model, shards.tokens(split), block_size, batch_size, device, progress=progress)
         return {**summarize(loss, shards.bytes_per_token(split)), "tokens": n}
     raw = read_text(text)
     tokenizer = Tokenizer.from_file(tokenizer_file(path))
     eot_id = load_manifest(path)["tokenizer"]["eot_id"]
     ids = [eot_id] + tokenizer.encode(raw.decode("utf-8")).ids
     stream = _ListStream(ids)
-    loss, n = mean_loss(model, stream, block_size, batch_size, device)
+    loss, n = mean_loss(model, stream, block_size, batch_size, device, progress=progress)
     bits = loss * n / math.log(2)
     return {"loss": loss, "perplexity": math.exp(loss), "bits_per_byte": bits / max(len(raw), 1),
             "tokens": n, "bytes": len(raw)}

@@ -34,6 +34,23 @@ def duration(seconds):
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
+def batch_reporter(say, head, start=True):
+    """`report(done, n_batches)` for evaluate.mean_loss: `say`s "HEAD on N batches" when the pass
+    starts (if `start`) and "HEAD K/N batches | 12s" every EVAL_EVERY seconds until it ends."""
+    t0 = last = time.perf_counter()
+
+    def report(done, n_batches):
+        nonlocal last
+        now = time.perf_counter()
+        if done == 0 and start:
+            say(f"{head} on {n_batches} batches")
+        elif 0 < done < n_batches and now - last >= EVAL_EVERY:
+            last = now
+            say(f"{head} {done}/{n_batches} batches | {duration(now - t0)}")
+
+    return report
+
+
 def keep_log_until(path, step):
     """Rewrite `path` (atomically) without the lines from the first `step K/...` line with K > `step`
     on: a killed continuation wrote them after the checkpoint a run now resumes from."""
@@ -101,18 +118,8 @@ class Progress:
     def validation(self, step, total):
         """A callback for evaluate.mean_loss, `report(done, n_batches)`: a line when the pass starts
         and every EVAL_EVERY seconds until it ends."""
-        head, t0, last = f"step {step}/{total} | validation", time.perf_counter(), [time.perf_counter()]
-
-        def report(done, n_batches):
-            now = time.perf_counter()
-            if done == 0:
-                self.say(f"{head} on {n_batches} batches")
-            elif done < n_batches and now - last[0] >= EVAL_EVERY:
-                last[0] = now
-                self.say(f"{head} {done}/{n_batches} batches | {duration(now - t0)}")
-
-        self._eval_start = t0
-        return report
+        self._eval_start = time.perf_counter()
+        return batch_reporter(self.say, f"step {step}/{total} | validation")
 
     def validated(self, step, total, metrics):
         """The result line of the validation pass that `validation` started."""

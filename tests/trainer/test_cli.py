@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -227,3 +228,15 @@ def test_no_key_turns_a_switch_off():
         "progress=false", "plot=false", "model.bias=false", "compile=false", "lr=1e-3"]
     with pytest.raises(Exception, match="--no-lr needs a value"):  # not a switch: the usual error
         _key_values(["--no-lr"])
+
+
+def test_a_long_eval_reports_progress_on_stderr_and_keeps_stdout_json(checkpoint, monkeypatch):
+    from trainer import progress
+
+    monkeypatch.setattr(progress, "EVAL_EVERY", 0.0)  # a line after every batch instead of every 10 s
+    result = CliRunner().invoke(cli, ["eval", "--checkpoint", checkpoint, "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.stdout)) >= {"loss", "bits_per_byte"}
+    lines = [re.fullmatch(r"eval (\d+)/(\d+) batches \| \d+s", line) for line in result.stderr.splitlines()]
+    n = int(lines[0][2])
+    assert n > 2 and [int(m[1]) for m in lines] == list(range(1, n)) and {int(m[2]) for m in lines} == {n}
