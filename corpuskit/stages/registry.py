@@ -15,13 +15,14 @@ import importlib
 from corpuskit.errors import ConfigError
 from corpuskit.schema import coerce, signature_types
 from corpuskit.stage import Stage
+from corpuskit.stages.decontaminate import STAGES as _DECONTAMINATE
 from corpuskit.stages.dedup import STAGES as _DEDUP
 from corpuskit.stages.filters import STAGES as _FILTERS
 from corpuskit.stages.formatters import STAGES as _FORMATTERS
 from corpuskit.stages.toxicity import STAGES as _TOXICITY
 
 # Each stage family lists its own names in its package's __init__ (strings only: cheap to import).
-REGISTRY: dict[str, str] = {**_FORMATTERS, **_FILTERS, **_DEDUP, **_TOXICITY}
+REGISTRY: dict[str, str] = {**_FORMATTERS, **_FILTERS, **_DEDUP, **_TOXICITY, **_DECONTAMINATE}
 
 
 class StageConfigError(ConfigError):

@@ -1,0 +1,392 @@
+"""Benchmark: benchmark decontamination on a planted set, against plain n-gram matchers.
+
+Data (read from ../shared/corpora; one line and exit 0 when it is missing):
+- eval items: the 18 llm-foundry task files of shared/corpora/eval (52,237 items). Per split,
+  ~5% of each benchmark's items (in groups: items that open with the same words, like the
+  LSAT questions on one passage or WinoGrande's twin sentences, go together) are held out:
+  they are left out of the index and planted in clean documents, as "benchmark-like text
+  that is in none of the eval files".
+- documents: ~3,000-character book chunks (shared/corpora/gutenberg) and web pages.
+  dev  (seed 1, tunes the thresholds): the even-numbered books + C4 pages.
+  test (seed 2, the figures to quote): the odd-numbered books + HPLT, OpenStax and the
+       main text of the dev/html pages. No book or page is in both.
+- planted: an indexed item rendered as the task would show it (query + gold choice, context +
+  continuation, the gold context option + continuation) and inserted at a paragraph break,
+  as: full; format (whitespace, case, punctuation changed); words (1 word in 15, at most 3,
+  replaced, plus format changes; items of 15+ words); question (query or context only, no
+  answer); question+format. Planted texts under 8 words are not used (nothing can tell
+  them from ordinary text), nor bigbench_dyck_languages, whose items are brackets and a
+  prompt template (no words but the template's).
+
+Figures: caught (contaminated documents found), clean touched (documents without a planted
+indexed item that were found; those with a held-out item counted apart), with `cut` the
+share of planted items removed and of the other text kept; throughput of the stage's search
+over the test documents in 2 worker processes, and end to end (`run_pipeline`, 2 workers,
+JSONL in and out) with all 52,237 items indexed; the index's size and build time. The two
+baselines are document matchers that flag any shared n-gram (13 words, then 8; no
+max_items), built from the same code with those settings.
+
+    python bench/bench_decontaminate.py            # dev and test, full size
+    python bench/bench_decontaminate.py --quick    # a fifth of the documents
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import multiprocessing
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "corpora"
+sys.path.insert(0, str(REPO))
+
+from corpuskit.stages.decontaminate.evalsets import read_eval_sets  # noqa: E402
+from corpuskit.stages.decontaminate.index import Index, build, save  # noqa: E402
+from corpuskit.stages.decontaminate.stage import Decontaminate, cut_spans, widen  # noqa: E402
+from corpuskit.stages.decontaminate.text import words  # noqa: E402
+
+FILLER = ("house river light table garden letter morning window friend market stone paper music "
+          "winter doctor island horse kitchen silver forest").split()
+# Items made of brackets and a prompt template: no word but the template's, nothing to find.
+UNFINDABLE = {"bigbench_dyck_languages"}
+# Items generated from a few templates (numbers, letters or one word changed): a held-out one
+# is an indexed one with a few words changed, which must be caught, so none is planted as clean.
+GENERATED = {"bigbench_operators", "bigbench_cs_algorithms", "bigbench_repeat_copy_logic", "winograd_wsc",
+             "winogrande"}
+VARIANTS = ("full", "format", "words", "question", "question+format")
+
+
+# -- data ------------------------------------------------------------------------------------
+def eval_rows() -> dict[str, list[dict]]:
+    out = {}
+    for f in sorted((SHARED / "eval").glob("*.jsonl*")):
+        raw = gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes()
+        out[f.name.split(".")[0]] = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+    return out
+
+
+def render(row: dict, question_only: bool) -> str:
+    if "query" in row:
+        q, a = row["query"], row["choices"][row["gold"]]
+    elif "context_options" in row:
+        q, a = row["context_options"][row["gold"]], row["continuation"]
+    else:
+        q, a = row["context"], row["continuation"]
+    return q if question_only else f"{q} {a}"
+
+
+def hold_out(rows: dict[str, list[dict]], seed: int) -> tuple[dict, dict]:
+    """(indexed rows, held-out rows) per benchmark: ~5% of each benchmark's item groups. Items
+    that share a passage of 8 words (not one every item has: a template) are one group, like the
+    LSAT questions on one passage or a sentence asked about twice."""
+    indexed, held = {}, {}
+    for name, items in rows.items():
+        grams = []
+        for r in items:
+            ws = words(render(r, False))
+            grams.append({hash(tuple(ws[i:i + 8])) for i in range(max(len(ws) - 7, 1))})
+        seen: dict[int, int] = {}
+        for g in grams:
+            for h in g:
+                seen[h] = seen.get(h, 0) + 1
+        parent = list(range(len(items)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        first: dict[int, int] = {}
+        for i, g in enumerate(grams):
+            for h in g:
+                if seen[h] <= 10:  # a passage, not the benchmark's template
+                    j = first.setdefault(h, i)
+                    parent[root(i)] = root(j)
+        out = {i for i in range(len(items)) if random.Random(f"{seed}:{name}:{root(i)}").random() < 0.05}
+        indexed[name] = [r for i, r in enumerate(items) if i not in out]
+        held[name] = [r for i, r in enumerate(items) if i in out]
+    return indexed, held
+
+
+def chunks(text: str, size: int = 3000) -> list[str]:
+    out, cur = [], ""
+    for para in re.split(r"\n\s*\n", text):
+        cur = f"{cur}\n\n{para.strip()}" if cur else para.strip()
+        if len(cur) >= size:
+            out.append(cur)
+            cur = ""
+    return [c for c in out if len(c) >= 1000]
+
+
+def pages(path: Path, key: str = "text") -> list[str]:
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    texts = [json.loads(line).get(key) or "" for line in raw.decode().splitlines() if line.strip()]
+    return [t for t in texts if len(t) >= 1000]
+
+
+def documents(split: str) -> list[str]:
+    books = sorted((SHARED / "gutenberg").glob("*.txt"))
+    docs = []
+    for i, book in enumerate(books):
+        if i % 2 == (0 if split == "dev" else 1):
+            text = book.read_text(encoding="utf-8", errors="replace")
+            body = text.split("*** START", 1)[-1].split("*** END", 1)[0]
+            docs += chunks(body)
+    q = SHARED / "quality"
+    if split == "dev":
+        docs += pages(q / "negatives_c4.jsonl.gz")
+    else:
+        docs += pages(q / "negatives_hplt.jsonl.gz") + pages(q / "positives_openstax.jsonl.gz")[:2000]
+        docs += pages(SHARED / "dev" / "html" / "gold.jsonl", "gold_text")
+    return docs
+
+
+def reformat(text: str, rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        text = re.sub(r"\s+", lambda m: rng.choice([" ", "  ", "\n", " \t"]), text)
+    case = rng.random()
+    text = text.upper() if case < 0.2 else text.lower() if case < 0.5 else text
+    if rng.random() < 0.6:
+        text = re.sub(r"[^\w\s]", lambda m: rng.choice(["", " ", ",", ".", m.group()]), text)
+    return text
+
+
+def change_words(text: str, rng: random.Random) -> str:
+    tokens = text.split(" ")
+    n = min(3, max(1, len(words(text)) // 15))
+    for i in rng.sample(range(len(tokens)), min(n, len(tokens))):
+        tokens[i] = rng.choice(FILLER)
+    return " ".join(tokens)
+
+
+def plant(doc: str, item: str, rng: random.Random) -> tuple[str, int, int]:
+    paras = doc.split("\n\n")
+    k = rng.randrange(1, len(paras)) if len(paras) > 1 else 1
+    before = "\n\n".join(paras[:k]) + "\n\n"
+    return before + item + "\n\n" + "\n\n".join(paras[k:]), len(before), len(before) + len(item)
+
+
+def planted_set(split: str, seed: int, scale: float, indexed: dict, held: dict, findable: set) -> dict:
+    """The split's documents, a quarter with an indexed item planted, an eighth with a held-out one."""
+    rng = random.Random(seed)
+    indexed = {n: [r for i, r in enumerate(rows) if (n, i) in findable] for n, rows in indexed.items()}
+    docs = documents(split)
+    rng.shuffle(docs)
+    docs = docs[: int(len(docs) * scale)]
+    n_cont, n_like = len(docs) // 4, len(docs) // 8
+    names = [n for n in sorted(indexed) if n not in UNFINDABLE]
+    out = {"docs": [], "kind": [], "span": [], "variant": [], "bench": []}
+    for i, doc in enumerate(docs):
+        if i < n_cont + n_like:
+            pool = indexed if i < n_cont else held
+            while True:
+                name = rng.choice([n for n in names if pool[n] and (pool is indexed or n not in GENERATED)])
+                variant = rng.choice(VARIANTS)
+                item = render(rng.choice(pool[name]), variant.startswith("question"))
+                if variant == "words" and len(words(item)) < 15:
+                    continue
+                if "format" in variant or variant == "words":
+                    item = reformat(item, rng)
+                if variant == "words":
+                    item = change_words(item, rng)
+                if len(words(item)) >= 8:
+                    break
+            doc, a, b = plant(doc, item, rng)
+            out["kind"].append("contaminated" if i < n_cont else "like")
+            out["span"].append((a, b)), out["variant"].append(variant), out["bench"].append(name)
+        else:
+            out["kind"].append("clean"), out["span"].append(None), out["variant"].append(None)
+            out["bench"].append(None)
+        out["docs"].append(doc)
+    return out
+
+
+# -- measuring -------------------------------------------------------------------------------
+def make_index(indexed: dict, workdir: Path, probe: int, ngram: int, min_coverage: float, max_items: int,
+               min_words: int) -> Index:
+    evaldir = workdir / "eval"
+    if not evaldir.exists():
+        evaldir.mkdir(parents=True)
+        for name, rows in indexed.items():
+            (evaldir / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sets = read_eval_sets([str(evaldir)])
+    folder = workdir / f"index-{probe}-{max_items}"
+    if not folder.exists():
+        save(folder, build(sets, probe, max_items), {"benchmarks": [s.name for s in sets]})
+    return Index(folder, probe, ngram, min_coverage, min_words)
+
+
+def score(data: dict, idx: Index, stage: Decontaminate | None = None) -> dict:
+    """Documents flagged per kind (and per variant, and missed per benchmark); with `stage`, what
+    `cut` removes from each contaminated document."""
+    hits = [idx.search(words(d)) for d in data["docs"]]
+    kinds, variants = data["kind"], data["variant"]
+    res = {k: (sum(bool(h) for h, kk in zip(hits, kinds) if kk == k), kinds.count(k))
+           for k in ("contaminated", "like", "clean")}
+    res["by_variant"] = {}
+    for v in VARIANTS:
+        mine = [bool(h) for h, vv, kk in zip(hits, variants, kinds) if vv == v and kk == "contaminated"]
+        res["by_variant"][v] = (sum(mine), len(mine))
+    missed: dict[str, int] = {}
+    for h, k, b in zip(hits, kinds, data["bench"]):
+        if k == "contaminated" and not h:
+            missed[b] = missed.get(b, 0) + 1
+    res["missed_by_benchmark"] = missed
+    # clean documents touched only by a run of `ngram` words (a quotation the eval item quotes too)
+    res["touched_by_run_only"] = sum(1 for h, k in zip(hits, kinds) if k != "contaminated" and h
+                                     and all(x.coverage < idx.min_coverage for x in h))
+    if stage is not None:  # cut: planted item removed, and the rest of the document kept
+        removed = n = too_short = 0
+        kept = 0.0
+        for d, k, span in zip(data["docs"], kinds, data["span"]):
+            if k != "contaminated":
+                continue
+            n += 1
+            found = stage.find(d, idx)
+            cuts = widen(d, [(f["start"], f["end"]) for f in found], stage.margin)
+            gone = np.zeros(len(d) + 1, dtype=np.int64)
+            for x, y in cuts:
+                gone[x] += 1
+                gone[y] -= 1
+            gone = np.cumsum(gone)[:-1] > 0
+            a, b = span
+            item_chars = np.array([not c.isspace() for c in d[a:b]])
+            if item_chars.any() and gone[a:b][item_chars].mean() >= 0.9:
+                removed += 1
+            other = len(d) - (b - a)
+            kept += (other - gone[:a].sum() - gone[b:].sum()) / other
+            left = cut_spans(d, [(f["start"], f["end"]) for f in found], stage.margin) if found else d
+            too_short += len(left.strip()) < stage.min_chars
+        res["cut_removed"] = (removed, n)
+        res["cut_kept_other_text"] = kept / n
+        res["cut_too_short"] = too_short
+    return res
+
+
+def show(label: str, r: dict) -> None:
+    c, like, clean = r["contaminated"], r["like"], r["clean"]
+    touched = (like[0] + clean[0], like[1] + clean[1])
+    print(f"{label}: caught {c[0]}/{c[1]} = {100 * c[0] / c[1]:.2f}%; clean touched {touched[0]}/{touched[1]} = "
+          f"{100 * touched[0] / touched[1]:.3f}% (plain pages {clean[0]}/{clean[1]}, with a held-out item "
+          f"{like[0]}/{like[1]}; by an n-gram run alone {r['touched_by_run_only']})")
+    print("    by variant: " + ", ".join(f"{v} {a}/{b}" for v, (a, b) in r["by_variant"].items()))
+    if r["missed_by_benchmark"]:
+        print(f"    missed by benchmark: {r['missed_by_benchmark']}")
+    if "cut_removed" in r:
+        a, b = r["cut_removed"]
+        print(f"    cut: planted item removed (>= 90% of its characters) in {a}/{b} = {100 * a / b:.2f}%; "
+              f"other text kept {100 * r['cut_kept_other_text']:.1f}% on average; {r['cut_too_short']} "
+              "documents left too short (dropped)")
+
+
+def _worker_init(folder: str, probe: int, ngram: int, min_cov: float, min_words: int) -> None:
+    global _IDX
+    _IDX = Index(Path(folder), probe, ngram, min_cov, min_words)
+
+
+def _search_all(docs: list[str]) -> int:
+    return sum(bool(_IDX.search(words(d))) for d in docs)
+
+
+def throughput(docs: list[str], tmp: Path, stage: Decontaminate) -> None:
+    t0 = time.perf_counter()
+    idx = stage.eval_index(tmp)
+    build_s = time.perf_counter() - t0
+    disk = sum(f.stat().st_size for f in idx.folder.iterdir())
+    print(f"index of {sum(len(s.items) for s in stage.sets)} items: {len(idx.keys)} n-grams, "
+          f"{idx.meta['dropped_ngrams']} left out (in > {stage.max_items} items), {len(idx.vocab)} words; "
+          f"built in {build_s:.1f}s; {disk / 1e6:.1f} MB on disk, ~{idx.memory_bytes() / 1e6:.1f} MB in memory "
+          "(arrays memory-mapped and shared + the vocabulary dict per process)")
+    mb = sum(len(d.encode()) for d in docs) / 1e6
+    halves = [docs[0::2], docs[1::2]]
+    ctx = multiprocessing.get_context("fork")
+    settings = (str(idx.folder), stage.probe, stage.ngram, stage.min_coverage, stage.min_words)
+    with ctx.Pool(2, _worker_init, settings) as pool:
+        pool.map(_search_all, [docs[:10], docs[10:20]])  # the workers have loaded the index
+        t0 = time.perf_counter()
+        pool.map(_search_all, halves)
+        dt = time.perf_counter() - t0
+    print(f"search, 2 worker processes: {mb:.1f} MB in {dt:.2f}s = {mb / dt:.1f} MB/s")
+    from corpuskit.presets import command_pipeline
+    from corpuskit.runner import run_pipeline
+
+    inp = tmp / "input"
+    inp.mkdir()
+    for k in range(4):
+        (inp / f"docs-{k}.jsonl").write_text("".join(json.dumps({"id": str(i), "text": d}) + "\n"
+                                                     for i, d in enumerate(docs[k::4])))
+    params = {"eval": stage.entries, "action": "drop"}
+    cfg = command_pipeline(str(inp), str(tmp / "out"), [{"decontaminate": params}], "jsonl")
+    stats = run_pipeline(cfg, workers=2, quiet=True)  # first run: builds the index in the run folder
+    t0 = time.perf_counter()
+    stats = run_pipeline(cfg, workers=2, quiet=True, force=True)
+    dt = time.perf_counter() - t0
+    s = stats["decontaminate"]
+    print(f"end to end (run_pipeline, 2 workers, index already built, reading and writing JSONL): "
+          f"{mb:.1f} MB in {dt:.2f}s = {mb / dt:.1f} MB/s; {s.counters.get('dropped_contaminated', 0)} dropped")
+
+
+def tune(data: dict, work: Path, probe: int, ngram: int, max_items: int) -> None:
+    """Caught and touched on the dev split over a grid of min_coverage and min_words."""
+    print("min_coverage min_words: caught, clean touched")
+    for min_words in (7, 8, 10):
+        for min_cov in (0.5, 0.6, 0.7, 0.8):
+            r = score(data, make_index(data["indexed"], work, probe, ngram, min_cov, max_items, min_words))
+            touched = r["like"][0] + r["clean"][0], r["like"][1] + r["clean"][1]
+            print(f"{min_cov:.1f} {min_words:2d}: {100 * r['contaminated'][0] / r['contaminated'][1]:.2f}%, "
+                  f"{100 * touched[0] / touched[1]:.3f}% ({touched[0]}; {r['missed_by_benchmark']})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="a fifth of the documents")
+    ap.add_argument("--tune", action="store_true", help="only the dev split, over a grid of thresholds")
+    args = ap.parse_args()
+    if not (SHARED / "eval").is_dir():
+        print(f"bench_decontaminate: {SHARED / 'eval'} not found; skipped")
+        return
+    scale = 0.2 if args.quick else 1.0
+    from corpuskit.schema import signature_types
+
+    defaults = {name: p.default for name, p in signature_types(Decontaminate).items()}
+    keys = ("probe", "ngram", "min_coverage", "max_items", "min_words")
+    probe, ngram, min_cov, max_items, min_words = (defaults[k] for k in keys)
+    print("decontaminate settings: " + ", ".join(f"{k} {defaults[k]}" for k in keys))
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        for split, seed in (("dev", 1), ("test", 2)):
+            work = tmp / split
+            indexed, held = hold_out(eval_rows(), seed)
+            idx = make_index(indexed, work, probe, ngram, min_cov, max_items, min_words)
+            findable = {(idx.benchmarks[b], r) for b, r, n in zip(idx.item_bench.tolist(), idx.item_row.tolist(),
+                        np.add.reduceat(np.asarray(idx.coverable, dtype=np.int64), idx.item_offset[:-1]).tolist()) if n}
+            data = planted_set(split, seed, scale, indexed, held, findable)
+            data["indexed"] = indexed
+            if args.tune:
+                tune(data, work, probe, ngram, max_items)
+                return
+            mb = sum(len(d) for d in data["docs"]) / 1e6
+            unfindable = sum(len(rows) for rows in indexed.values()) - len(findable)
+            print(f"\n== {split} (seed {seed}): {len(data['docs'])} documents, {mb:.1f} M characters; "
+                  f"{unfindable} indexed items have no word outside a template and are not planted")
+            stage = Decontaminate(eval=[str(work / "eval")], action="cut")
+            show("corpuskit decontaminate", score(data, idx, stage))
+            if split == "test":
+                for n in (13, 8):
+                    show(f"plain {n}-gram matcher", score(data, make_index(data["indexed"], work, n, n, 2.0, 10**9, 1)))
+                print()
+                throughput(data["docs"], tmp / "speed", Decontaminate(eval=[str(SHARED / "eval")]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""The n-gram index of the eval sets, and the search of one document against it.
+
+Built once per set of eval files and settings (its folder is named by a sha256 of both),
+as a few numpy arrays saved with `np.save` and memory-mapped by every worker:
+
+    keys.npy         uint64, sorted: the hash of each `probe`-word n-gram of each eval item
+    row_item.npy     uint32: which item that n-gram is from (one row per occurrence)
+    row_pos.npy      uint32: where in the item it starts (in words)
+    item_*.npy       per item: benchmark, row in its file, length in words, where its pieces start
+    vocab.txt     every word of the eval sets, and vocab.npy its hash; other words cannot match
+
+An n-gram found in more than `max_items` eval items is boilerplate of the sets (a prompt
+template, "which of the following") and is left out: it is evidence for nothing.
+
+An item is the words of its pieces in order (question, then choices or answer). A document
+matches an item when the item's probe n-grams it holds, at consistent offsets (a cluster of
+`doc position - item position`), cover at least `min_words` of its words (all of them, for
+the pieces it touches, if they are shorter) and either a run of `ngram` consecutive words (GPT-3's 13-gram
+rule: a long passage quoted in part) or at least `min_coverage` of the words of the pieces
+they touch (an item with a few words changed, which breaks every long n-gram; a question
+without its answer). Only words some kept n-gram covers count, so a template every item
+shares neither makes nor breaks a match. Items shorter than `probe` words are not indexed: nothing can tell them from
+ordinary text. (The "piece" arrays below are per item.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corpuskit.stages.decontaminate.evalsets import EvalSet
+from corpuskit.stages.decontaminate.text import ngram_hashes, word_hash, words
+
+_ARRAYS = ("keys", "row_item", "row_pos", "item_bench", "item_row", "item_offset", "part_start", "item_parts",
+           "coverable", "vocab")
+_LOADED: dict[str, "Index"] = {}  # per process: every unit a worker runs shares one loaded index
+_BITS = 24
+
+
+class _Vocab(dict):
+    """Word -> hash; a word no eval item has is 0 (looked up with `__getitem__`, the fastest way)."""
+
+    def __missing__(self, word: bytes) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    bench: int  # index into Index.benchmarks
+    item: int  # the item's number in its benchmark (its row, from 0)
+    start: int  # first word of the match in the document
+    end: int  # one past its last word
+    coverage: float  # share of the words of the item's pieces it touches that the match covers
+
+
+def build(sets: list[EvalSet], probe: int, max_items: int) -> dict[str, np.ndarray | list]:
+    """The index arrays (and the vocabulary) of `sets`."""
+    vocab: dict[bytes, int] = {}
+    keys, row_item, row_pos = [], [], []
+    item_bench, item_row, item_len, part_start, item_parts = [], [], [], [], [0]
+    for b, es in enumerate(sets):
+        for i, item in enumerate(es.items):
+            parts = [p for p in (words(text) for text in item) if p]
+            ws = [w for part in parts for w in part]  # the pieces in order, one word sequence
+            if len(ws) < probe:
+                continue
+            hs = np.empty(len(ws), dtype=np.uint64)
+            for k, w in enumerate(ws):
+                h = vocab.get(w)
+                if h is None:
+                    h = vocab[w] = word_hash(w)
+                hs[k] = h
+            h, start = ngram_hashes(hs, probe)
+            keys.append(h)
+            row_pos.append(start.astype(np.uint32))
+            row_item.append(np.full(len(h), len(item_len), dtype=np.uint32))
+            item_bench.append(b), item_row.append(i), item_len.append(len(ws))
+            part_start += np.cumsum([0] + [len(p) for p in parts[:-1]]).tolist()
+            item_parts.append(len(part_start))
+    cat = (lambda parts, dt: np.concatenate(parts) if parts else np.empty(0, dt))
+    k, item, pos = cat(keys, np.uint64), cat(row_item, np.uint32), cat(row_pos, np.uint32)
+    order = np.lexsort((pos, item, k))
+    k, item, pos = k[order], item[order], pos[order]
+    # how many distinct items hold each n-gram: rows of one key are contiguous, sorted by item
+    new_key = np.ones(len(k), dtype=bool)
+    new_key[1:] = k[1:] != k[:-1]
+    new_pair = new_key.copy()
+    new_pair[1:] |= item[1:] != item[:-1]
+    key_id = np.cumsum(new_key) - 1
+    items_per_key = np.bincount(key_id, weights=new_pair).astype(np.int64) if len(k) else np.empty(0, np.int64)
+    keep = items_per_key[key_id] <= max_items
+    k, item, pos = k[keep], item[keep], pos[keep]
+    # the words of each item that some kept n-gram covers: coverage is counted over these only,
+    # so a prompt template shared by every item neither helps nor hinders a match
+    offset = np.concatenate(([0], np.cumsum(item_len, dtype=np.int64)))
+    edge = np.zeros(offset[-1] + 1, dtype=np.int64)
+    np.add.at(edge, offset[item] + pos, 1)
+    np.add.at(edge, offset[item] + pos + probe, -1)
+    coverable = np.cumsum(edge)[:-1] > 0
+    findable = np.add.reduceat(coverable, offset[:-1]) > 0 if len(item_len) else np.zeros(0, dtype=bool)
+    found = np.bincount(np.array(item_bench, dtype=np.int64)[findable], minlength=len(sets))
+    unfindable = {es.name: len(es.items) - int(found[b]) for b, es in enumerate(sets) if len(es.items) > found[b]}
+    words_sorted = sorted(vocab)
+    return {"keys": k, "row_item": item, "row_pos": pos,
+            "item_bench": np.array(item_bench, dtype=np.uint16), "item_row": np.array(item_row, dtype=np.uint32),
+            "item_offset": offset, "part_start": np.array(part_start, dtype=np.uint32),
+            "item_parts": np.array(item_parts, dtype=np.int64), "coverable": coverable, "unfindable": unfindable,
+            "vocab": np.array([vocab[w] for w in words_sorted], dtype=np.uint64), "words": words_sorted,
+            "dropped_ngrams": int((items_per_key > max_items).sum())}
+
+
+def save(folder: Path, built: dict, meta: dict) -> None:
+    """Write the index to `folder` whole: built in a temporary folder, then renamed. Two workers
+    that build it at once write the same bytes; the second rename finds it there and steps back."""
+    if folder.is_dir():
+        return
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in _ARRAYS:
+        np.save(tmp / f"{name}.npy", built[name], allow_pickle=False)
+    (tmp / "vocab.txt").write_bytes(b"\n".join(built["words"]))
+    meta = {**meta, "dropped_ngrams": built["dropped_ngrams"], "unfindable": built["unfindable"]}
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    try:
+        os.rename(tmp, folder)
+    except OSError:
+        if not folder.is_dir():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Index:
+    """A saved index, memory-mapped, with the search of one document."""
+
+    def __init__(self, folder: Path, probe: int, ngram: int, min_coverage: float, min_words: int):
+        self.folder = folder
+        self.meta = json.loads((folder / "meta.json").read_text())
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
+        self.keys, self.row_item, self.row_pos = arrays["keys"], arrays["row_item"], arrays["row_pos"]
+        # small per-item tables: read into memory, indexed once per candidate item
+        self.item_bench = np.asarray(arrays["item_bench"])
+        self.item_row = np.asarray(arrays["item_row"])
+        self.item_offset = np.asarray(arrays["item_offset"])
+        self.part_start = np.asarray(arrays["part_start"]).astype(np.int64)
+        self.item_parts = np.asarray(arrays["item_parts"])
+        self.coverable = arrays["coverable"]
+        n_coverable = (np.add.reduceat(np.asarray(self.coverable, dtype=np.int64), self.item_offset[:-1])
+                       if len(self.item_row) else np.zeros(0, dtype=np.int64))
+        raw = (folder / "vocab.txt").read_bytes()
+        self.vocab = _Vocab(zip(raw.split(b"\n") if raw else [], np.asarray(arrays["vocab"]).tolist()))
+        # one byte per possible low 24 bits of a key: most windows of a document are ruled out by
+        # one lookup here instead of a binary search of `keys`
+        self.maybe = np.zeros(1 << _BITS, dtype=bool)
+        self.maybe[np.asarray(self.keys) & np.uint64((1 << _BITS) - 1)] = True
+        self.benchmarks: list[str] = self.meta["benchmarks"]
+        self.probe, self.ngram, self.min_coverage, self.min_words = probe, ngram, min_coverage, min_words
+        # fewest probe hits that could cover `min_words` words: items with fewer are not looked at
+        self.min_hits = np.maximum(np.minimum(min_words, n_coverable) - probe + 1, 1)
+
+    @classmethod
+    def load(cls, folder: Path, probe: int, ngram: int, min_coverage: float, min_words: int) -> "Index":
+        key = f"{folder}|{probe}|{ngram}|{min_coverage}|{min_words}"
+        if key not in _LOADED:
+            _LOADED[key] = cls(folder, probe, ngram, min_coverage, min_words)
+        return _LOADED[key]
+
+    def memory_bytes(self) -> int:
+        """Bytes of the arrays (mapped, shared by the workers of a machine), the filter and an
+        estimate of the vocabulary dict each process holds."""
+        arrays = sum(a.nbytes for a in (self.keys, self.row_item, self.row_pos, self.item_bench, self.item_row,
+                                         self.item_offset, self.part_start, self.item_parts, self.coverable))
+        return arrays + self.maybe.nbytes + len(self.vocab) * 120
+
+    def search(self, doc_words: list[bytes]) -> list[Hit]:
+        """The eval items `doc_words` holds, in the order they start in the document."""
+        if len(doc_words) < self.probe or not len(self.keys):
+            return []
+        hs = np.fromiter(map(self.vocab.__getitem__, doc_words), dtype=np.uint64, count=len(doc_words))
+        h, start = ngram_hashes(hs, self.probe)
+        keep = self.maybe[h & np.uint64((1 << _BITS) - 1)]
+        h, start = h[keep], start[keep]
+        lo = np.searchsorted(self.keys, h, "left")
+        n = np.searchsorted(self.keys, h, "right") - lo
+        found = n > 0
+        if not found.any():
+            return []
+        lo, n, start = lo[found], n[found], start[found]
+        rows = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        doc_pos = np.repeat(start, n)
+        item = np.asarray(self.row_item[rows]).astype(np.int64)
+        ipos = np.asarray(self.row_pos[rows]).astype(np.int64)
+        cands, counts = np.unique(item, return_counts=True)
+        hits: list[Hit] = []
+        for it in cands[counts >= self.min_hits[cands]].tolist():
+            mine = item == it
+            hits += self._clusters(it, doc_pos[mine], ipos[mine])
+        return sorted(hits, key=lambda x: (x.start, x.bench, x.item))
+
+    def _clusters(self, it: int, doc_pos: np.ndarray, ipos: np.ndarray) -> list[Hit]:
+        """Matches of item `it`: probe hits grouped by offset (a word added or removed by an edit
+        shifts it a little; a second copy of the item elsewhere shifts it a lot)."""
+        first = int(self.item_offset[it])
+        length = int(self.item_offset[it + 1]) - first
+        coverable = np.asarray(self.coverable[first:first + length], dtype=np.int64)
+        starts = self.part_start[self.item_parts[it]:self.item_parts[it + 1]]
+        part_coverable = np.add.reduceat(coverable, starts)
+        diag = doc_pos - ipos
+        order = np.argsort(diag, kind="stable")
+        diag, doc_pos, ipos = diag[order], doc_pos[order], ipos[order]
+        cuts = np.flatnonzero(np.diff(diag) > max(8, length // 5)) + 1
+        out = []
+        for d, q in zip(np.split(doc_pos, cuts), np.split(ipos, cuts)):
+            mask = _cover(q, self.probe, length)
+            # words found: as counted in the item and in the document, whichever is fewer (one
+            # phrase of the document can match two choices that share it)
+            in_doc = _cover(d - d.min(), self.probe, int(d.max() - d.min()) + self.probe)
+            found = min(int(mask.sum()), int(in_doc.sum()))
+            # the share of the words of the pieces the match touches: a question found without its
+            # choices is found whole, and a phrase shared with a long passage is a small share of it
+            touched = part_coverable[np.add.reduceat(mask, starts) > 0].sum()
+            if found < min(self.min_words, touched):
+                continue
+            edges = np.diff(np.concatenate(([0], mask, [0])))
+            run = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0))
+            coverage = found / touched
+            if run >= self.ngram or coverage >= self.min_coverage:
+                out.append(Hit(int(self.item_bench[it]), int(self.item_row[it]), int(d.min()),
+                               int(d.max()) + self.probe, round(coverage, 4)))
+        return out
+
+
+def _cover(starts: np.ndarray, n: int, length: int) -> np.ndarray:
+    """0/1 per position of `length`: covered by an n-gram starting at one of `starts`."""
+    edge = np.zeros(length + 1, dtype=np.int64)
+    np.add.at(edge, starts, 1)
+    np.add.at(edge, starts + n, -1)
+    return (np.cumsum(edge)[:length] > 0).astype(np.int64)

@@ -1,0 +1,200 @@
+"""Benchmark decontamination: find evaluation items inside training documents, then drop the
+document, cut the item out of it, or only report it.
+
+A global stage, because what a user wants afterwards is one report over the whole corpus:
+
+Phase 1 (`index`, per unit): search each document in the eval index (built on first use
+    in the stage's working folder, `index.py`) and write the unit's findings there.
+Phase 2 (`reduce`, once): merge the findings into the report the runner writes to
+    OUTPUT/reports/decontaminate.json: per benchmark, items found and documents; per
+    item, where (document id and characters); and the eval files' sha256.
+Phase 3 (`apply`, per unit): `drop` sends a contaminated document to rejected/ with reason
+    `contaminated` (detail: benchmark, item, characters, the matched text); `cut` removes
+    each matched span plus `margin` characters (to word boundaries) and keeps the rest,
+    unless fewer than `min_chars` are left (then it is dropped as `contaminated`);
+    `report_only` changes nothing.
+
+The findings depend only on a unit's documents, so outputs are the same whatever the
+number of workers or the executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Iterable, Iterator, Literal
+
+from corpuskit.document import Document
+from corpuskit.io import atomic_write_text
+from corpuskit.schema import NonEmpty, NonEmptyStr, Range
+from corpuskit.stage import GlobalStage, StageContext
+from corpuskit.stages.decontaminate.evalsets import EvalSet, read_eval_sets
+from corpuskit.stages.decontaminate.text import MAX_NGRAM, word_spans, words
+
+_READ: dict[tuple, list[EvalSet]] = {}  # per process: the stage is built once per unit
+_EXAMPLES = 20  # places listed per item in the report; the count is always whole
+_QUOTE = 200  # characters of matched text in a rejected document's detail
+
+
+class Decontaminate(GlobalStage):
+    name = "decontaminate"
+
+    def __init__(
+        self,
+        eval: Annotated[list[NonEmptyStr], NonEmpty()],  # eval files or folders, PATH or NAME=PATH
+        fields: list[str] | None = None,  # the row keys that hold an item's text; None: every string
+        action: Literal["drop", "cut"] = "drop",  # drop the document, or cut the item out of it
+        report_only: bool = False,  # find and count only; no document changes
+        ngram: Annotated[int, Range(1, MAX_NGRAM)] = 13,  # this many item words in a row is a match (GPT-3)
+        probe: Annotated[int, Range(1, MAX_NGRAM)] = 5,  # words per indexed n-gram
+        min_coverage: Annotated[float, Range(0, 1, low_open=True)] = 0.6,  # or this share of the pieces touched
+        min_words: Annotated[int, Range(1)] = 7,  # and at least this many words (all, if the pieces are shorter)
+        max_items: Annotated[int, Range(1)] = 10,  # an n-gram in more eval items than this is no evidence
+        margin: Annotated[int, Range(0)] = 200,  # cut: characters removed on each side of a match
+        min_chars: Annotated[int, Range(0)] = 200,  # cut: a document left shorter is dropped
+    ):
+        super().__init__()
+        if probe > ngram:
+            raise ValueError(f"probe ({probe}) must be at most ngram ({ngram})")
+        if not eval:
+            raise ValueError("eval names no eval set")
+        self.entries, self.fields = list(eval), list(fields) if fields else None
+        self.action, self.report_only = action, report_only
+        self.ngram, self.probe, self.min_coverage, self.max_items = ngram, probe, min_coverage, max_items
+        self.min_words = min_words
+        self.margin, self.min_chars = margin, min_chars
+        key = (tuple(self.entries), tuple(self.fields or ()))
+        if key not in _READ:  # read and checked now: a bad eval file fails at load, before any work
+            _READ[key] = read_eval_sets(self.entries, self.fields)
+        self.sets = _READ[key]
+
+    # -- the index --------------------------------------------------------------------
+    def index_key(self) -> str:
+        """The eval files' contents and the settings the index depends on."""
+        record = {"sets": [s.record() for s in self.sets], "fields": self.fields, "probe": self.probe,
+                  "max_items": self.max_items, "version": 2}
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+    def eval_index(self, workdir: Path):
+        from corpuskit.stages.decontaminate.index import Index, build, save
+
+        folder = workdir / f"index-{self.index_key()[:16]}"
+        if not folder.is_dir():
+            meta = {"benchmarks": [s.name for s in self.sets], "probe": self.probe, "max_items": self.max_items}
+            save(folder, build(self.sets, self.probe, self.max_items), meta)
+        return Index.load(folder, self.probe, self.ngram, self.min_coverage, self.min_words)
+
+    def find(self, text: str, idx) -> list[dict]:
+        """The eval items `text` holds: benchmark, item, characters [start, end), coverage."""
+        hits = idx.search(words(text))
+        if not hits:
+            return []
+        spans = word_spans(text)
+        out = []
+        for h in hits:
+            start, end = (spans[h.start][0], spans[h.end - 1][1]) if spans else (0, len(text))
+            out.append({"benchmark": idx.benchmarks[h.bench], "item": h.item, "start": start, "end": end,
+                        "coverage": h.coverage})
+        return out
+
+    # -- the three phases ---------------------------------------------------------------
+    def index(self, docs: Iterable[Document], ctx: StageContext) -> None:
+        idx = self.eval_index(ctx.workdir)
+        lines = []
+        for pos, doc in enumerate(docs):
+            found = self.find(doc.text, idx)
+            if found:
+                lines.append(json.dumps({"pos": pos, "id": doc.id, "found": found}, ensure_ascii=False) + "\n")
+        atomic_write_text(ctx.workdir / f"found-{ctx.unit:05d}.jsonl", "".join(lines))
+
+    def reduce(self, ctx: StageContext) -> dict:
+        # items with no word outside what every item shares (a prompt template) or under `probe` words
+        unfindable = self.eval_index(ctx.workdir).meta["unfindable"]
+        per_item: dict[tuple[str, int], dict] = {}
+        docs_per_bench: dict[str, int] = {}
+        contaminated = 0
+        for unit in range(ctx.n_units):
+            for rec in _read_found(ctx.workdir, unit).values():
+                contaminated += 1
+                for name in sorted({f["benchmark"] for f in rec["found"]}):
+                    docs_per_bench[name] = docs_per_bench.get(name, 0) + 1
+                seen = set()
+                for f in rec["found"]:
+                    entry = per_item.setdefault((f["benchmark"], f["item"]), {"documents": 0, "where": []})
+                    entry["documents"] += (f["benchmark"], f["item"]) not in seen
+                    seen.add((f["benchmark"], f["item"]))
+                    if len(entry["where"]) < _EXAMPLES:
+                        entry["where"].append({"id": rec["id"], "start": f["start"], "end": f["end"],
+                                               "coverage": f["coverage"]})
+        benchmarks = {}
+        for s in self.sets:
+            found = {item: e for (name, item), e in sorted(per_item.items()) if name == s.name}
+            benchmarks[s.name] = {"items": len(s.items), "items_found": len(found),
+                                  "items_unfindable": unfindable.get(s.name, 0),
+                                  "documents": docs_per_bench.get(s.name, 0), "files": s.record()["files"],
+                                  "found": {str(k): v for k, v in found.items()}}
+        return {"action": "report_only" if self.report_only else self.action, "ngram": self.ngram,
+                "probe": self.probe, "min_coverage": self.min_coverage, "min_words": self.min_words,
+                "max_items": self.max_items,
+                "documents_contaminated": contaminated, "benchmarks": benchmarks}
+
+    def apply(self, docs: Iterable[Document], ctx: StageContext) -> Iterator[Document]:
+        found = _read_found(ctx.workdir, ctx.unit)
+        for pos, doc in enumerate(docs):
+            rec = found.get(pos)
+            if rec is None:
+                yield doc
+                continue
+            self.stats.inc("contaminated_found")
+            if self.report_only:
+                yield doc
+                continue
+            first = rec["found"][0]
+            detail = (f"{first['benchmark']} item {first['item']}, characters {first['start']}-{first['end']}: "
+                      f"{doc.text[first['start']:first['end']][:_QUOTE]!r}")
+            if len(rec["found"]) > 1:
+                detail += f" (and {len(rec['found']) - 1} more)"
+            if self.action == "drop":
+                self.drop(doc, "contaminated", detail=detail)
+                continue
+            kept = cut_spans(doc.text, [(f["start"], f["end"]) for f in rec["found"]], self.margin)
+            if len(kept.strip()) < self.min_chars:
+                self.drop(doc, "contaminated", detail=f"{detail}; {len(kept.strip())} characters left after the cut")
+                continue
+            self.stats.inc("cut")
+            doc.text = kept
+            yield doc
+
+
+def cut_spans(text: str, spans: list[tuple[int, int]], margin: int) -> str:
+    """`text` without each span widened by `margin` characters and then to whole words; the parts
+    left are joined by a blank line where a cut fell inside the text."""
+    parts, last = [], 0
+    for a, b in widen(text, spans, margin):
+        parts.append(text[last:a])
+        last = b
+    parts.append(text[last:])
+    return "\n\n".join(p.strip() for p in parts if p.strip())
+
+
+def widen(text: str, spans: list[tuple[int, int]], margin: int) -> list[tuple[int, int]]:
+    """The character ranges `cut_spans` removes: sorted, merged, widened by `margin` and to whole words."""
+    widened: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        a, b = max(start - margin, 0), min(end + margin, len(text))
+        while a > 0 and not text[a - 1].isspace():  # not half a word at either edge
+            a -= 1
+        while b < len(text) and not text[b].isspace():
+            b += 1
+        if widened and a <= widened[-1][1]:
+            widened[-1] = (widened[-1][0], max(b, widened[-1][1]))
+        else:
+            widened.append((a, b))
+    return widened
+
+
+def _read_found(workdir: Path, unit: int) -> dict[int, dict]:
+    path = workdir / f"found-{unit:05d}.jsonl"
+    with open(path, encoding="utf-8") as fh:
+        return {rec["pos"]: rec for rec in map(json.loads, fh)}
