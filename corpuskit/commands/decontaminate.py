@@ -57,6 +57,7 @@ def command(input_path, output, evals, fields, action, report_only, ngram, worke
               "report_only": report_only, "ngram": ngram}
     if ngram < _DEFAULT["probe"]:  # a shorter match than the indexed n-grams: index n-grams that short
         params["probe"] = ngram
+    Decontaminate(**params)  # reads every eval set now: a bad one is a one-line error naming it
     with streams(input_path, output, fmt) as (inp, out, fmt):
         execute(command_pipeline(inp, out, [{"decontaminate": params}], fmt), workers, force, quiet,
                 to_stdout=output == "-")

@@ -172,8 +172,26 @@ def _pieces(row, fields: tuple[str, ...] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+_READ: dict[tuple, tuple[list, list[EvalSet]]] = {}  # per process: the stage is built once per unit
+
+
 def read_eval_sets(entries: list[str], fields: list[str] | None = None) -> list[EvalSet]:
-    """Every benchmark the entries name, read and checked; EvalSetError naming the first bad one."""
+    """Every benchmark the entries name, read and checked; EvalSetError naming the first bad one.
+
+    Read once per process while the files keep their size and modification time."""
+    key = (tuple(entries), tuple(fields or ()))
+    stamp = [_stamp(src) for entry in entries for src in _sources(parse_entry(entry)[1])]
+    if key not in _READ or _READ[key][0] != stamp:
+        _READ[key] = (stamp, _read(entries, fields))
+    return _READ[key][1]
+
+
+def _stamp(p: Path) -> tuple:
+    files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file())
+    return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
+def _read(entries: list[str], fields: list[str] | None) -> list[EvalSet]:
     sets: dict[str, EvalSet] = {}
     wanted = tuple(fields) if fields else None
     for entry in entries:

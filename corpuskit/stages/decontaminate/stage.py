@@ -29,10 +29,9 @@ from corpuskit.document import Document
 from corpuskit.io import atomic_write_text
 from corpuskit.schema import NonEmpty, NonEmptyStr, Range
 from corpuskit.stage import GlobalStage, StageContext
-from corpuskit.stages.decontaminate.evalsets import EvalSet, read_eval_sets
+from corpuskit.stages.decontaminate.evalsets import read_eval_sets
 from corpuskit.stages.decontaminate.text import MAX_NGRAM, word_spans, words
 
-_READ: dict[tuple, list[EvalSet]] = {}  # per process: the stage is built once per unit
 _EXAMPLES = 20  # places listed per item in the report; the count is always whole
 _QUOTE = 200  # characters of matched text in a rejected document's detail
 
@@ -64,10 +63,7 @@ class Decontaminate(GlobalStage):
         self.ngram, self.probe, self.min_coverage, self.max_items = ngram, probe, min_coverage, max_items
         self.min_words = min_words
         self.margin, self.min_chars = margin, min_chars
-        key = (tuple(self.entries), tuple(self.fields or ()))
-        if key not in _READ:  # read and checked now: a bad eval file fails at load, before any work
-            _READ[key] = read_eval_sets(self.entries, self.fields)
-        self.sets = _READ[key]
+        self.sets = read_eval_sets(self.entries, self.fields)  # now: a bad eval file fails at load, before any work
 
     # -- the index --------------------------------------------------------------------
     def index_key(self) -> str:

@@ -1,0 +1,95 @@
+"""Finding eval items in text: normalisation, edits, question only, templates, and the cut."""
+
+from pathlib import Path
+
+import pytest
+
+from corpuskit.stages.decontaminate.stage import Decontaminate, cut_spans
+from corpuskit.stages.decontaminate.text import WORD, normalize, word_spans, words
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "decontaminate"
+PAGE = ("The village fair opened on a grey Saturday. Stalls sold honey, wool and old records, and a brass "
+        "band played on the green until the rain came in from the hills.\n\n")
+QUESTION = ("Question: A gardener waters a bean plant every morning and keeps a second plant dry. "
+            "What is the gardener most likely testing?")
+
+
+@pytest.fixture()
+def finder(tmp_path):
+    stage = Decontaminate(eval=[str(FIXTURES)])
+    idx = stage.eval_index(tmp_path)
+    return lambda text: [(f["benchmark"], f["item"]) for f in stage.find(text, idx)]
+
+
+def test_words_match_the_regex_definition():
+    for text in ["Answer:  THE cat's_tail—“quoted” ﬁne Ünïcode ①", "plain ascii, words; only"]:
+        assert words(text) == [w.encode() for w in WORD.findall(normalize(text))]
+    assert words("Answer:  THE cat's") == [b"answer", b"the", b"cat", b"s"]
+
+
+def test_word_spans_point_into_the_original_text():
+    text = "Ｆｕｌｌ width and cafe\u0301 here"
+    spans = word_spans(text)
+    assert [text[a:b] for a, b in spans] == ["Ｆｕｌｌ", "width", "and", "cafe\u0301", "here"]
+
+
+def test_full_item_with_changed_case_spacing_and_punctuation_is_found(finder):
+    text = PAGE + QUESTION.upper().replace(" ", "\n  ").replace("?", " ;") + " how water affects plant growth\n\n" + PAGE
+    assert finder(text) == [("mc", 0)]
+
+
+def test_item_with_a_few_words_changed_is_found(finder):
+    edited = QUESTION.replace("bean", "tomato").replace("morning", "evening") + " how water affects plant growth"
+    assert finder(PAGE + edited + "\n\n" + PAGE) == [("mc", 0)]
+
+
+def test_question_without_its_answer_is_found(finder):
+    assert finder(PAGE + QUESTION + "\n\n" + PAGE) == [("mc", 0)]
+    gsm = ("Tomas buys four crates of apples with twelve apples in each crate and gives away nine apples to his "
+           "neighbours. How many apples does Tomas have left?")
+    assert finder(PAGE + gsm) == [("qa", 0)]
+
+
+def test_ordinary_text_and_a_shared_phrase_are_not_contamination(finder):
+    assert finder(PAGE * 3) == []
+    # a phrase of one item, in a document about something else
+    assert finder(PAGE + "Everyone agreed that heat moves through the metal quickly.\n\n" + PAGE) == []
+    # a benchmark-like question that is in no eval file
+    other = ("Question: A baker leaves one loaf in a warm room and one in the fridge. "
+             "What is the baker most likely testing?")
+    assert finder(PAGE + other + "\n\n" + PAGE) == []
+
+
+def test_an_ngram_in_more_than_max_items_items_is_no_evidence(tmp_path):
+    template = "Read the passage carefully and then answer the question that follows it below"
+    rows = [f'{{"text": "{template} item number {w}"}}\n' for w in ("alpha", "beta", "gamma")]
+    (tmp_path / "tpl.jsonl").write_text("".join(rows))
+    stage = Decontaminate(eval=[str(tmp_path / "tpl.jsonl")], max_items=2)
+    idx = stage.eval_index(tmp_path / "work")
+    assert stage.find(PAGE + template + " and more.\n\n" + PAGE, idx) == []
+    assert [f["item"] for f in stage.find(PAGE + template + " item number beta", idx)] == [1]
+
+
+def test_a_short_item_matches_only_whole(tmp_path):
+    (tmp_path / "facts.jsonl").write_text('{"context": "The sport played by Quentin Marlowe is", '
+                                          '"continuation": "cricket"}\n')
+    stage = Decontaminate(eval=[str(tmp_path / "facts.jsonl")])
+    idx = stage.eval_index(tmp_path / "work")
+    assert [f["item"] for f in stage.find("Fans know the sport played by Quentin Marlowe is cricket.", idx)] == [0]
+    assert stage.find("The sport played by his brother is tennis.", idx) == []
+
+
+def test_cut_removes_the_span_widened_to_whole_words():
+    text = "alpha beta gamma delta epsilon zeta eta theta"
+    # 'amma' widened by 3 characters is 'a gamma d', then to whole words: 'beta gamma delta'
+    assert cut_spans(text, [(12, 16)], margin=3) == "alpha\n\nepsilon zeta eta theta"
+    assert cut_spans(text, [(0, 5), (40, 45)], margin=0) == "beta gamma delta epsilon zeta eta"
+    assert cut_spans(text, [(0, len(text))], margin=0) == ""
+
+
+def test_a_second_copy_of_an_item_is_found_too(tmp_path):
+    stage = Decontaminate(eval=[str(FIXTURES / "mc.jsonl")])
+    idx = stage.eval_index(tmp_path)
+    text = PAGE + QUESTION + "\n\n" + PAGE * 2 + QUESTION + "\n\n" + PAGE
+    found = stage.find(text, idx)
+    assert [(f["item"], text[f["start"]:f["end"]]) for f in found] == [(0, QUESTION[:-1])] * 2
