@@ -21,7 +21,6 @@ from corpuskit.errors import CorpuskitError
 from corpuskit.pipeline import PipelineError, load_pipeline, parse_pipeline
 from corpuskit.schema import signature_types
 from corpuskit.stage import GlobalStage
-from corpuskit.stages.dedup import STAGES as DEDUP
 from corpuskit.stages.registry import REGISTRY, stage_class
 
 TEXT = ("The cat sat on the mat. It was a good day to be a cat, and the sun was warm.\n"
@@ -59,19 +58,26 @@ def _cases(stage_types):
                 yield pytest.param(type_name, param, value, id=f"{type_name}.{param}={value!r}")
 
 
-# Dedup stages need a working folder and belong to their own tests (tests/stages/dedup); their
-# parameters still get the generic refusals below.
-SWEPT = sorted(set(REGISTRY) - set(DEDUP))
+# Global stages (dedup, decontamination) need a working folder and are run by their own tests;
+# their parameters still get the generic refusals below.
+SWEPT = sorted(t for t in REGISTRY if not issubclass(stage_class(t), GlobalStage))
 
 
 @pytest.fixture(scope="module")
 def input_file(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("in") / "in.txt"
     path.write_text(TEXT)
+    (path.parent / "evals.jsonl").write_text('{"text": "What is the capital of France? Paris is."}\n')
     return str(path)
 
 
+def _required(input_file: str, stage: str) -> dict:
+    """Values for the parameters a stage has no default for."""
+    return {"eval": [str(Path(input_file).parent / "evals.jsonl")]} if stage == "decontaminate" else {}
+
+
 def _load(input_file: str, stage: str, params: dict):
+    params = {**_required(input_file, stage), **params}
     return parse_pipeline({"input": input_file, "stages": [{stage: params}]}, "p.yaml")
 
 
@@ -179,11 +185,11 @@ def test_sections_built_in_python_obey_the_same_rules():
         ShardConfig(batch_rows=0)
 
 
-def test_the_shipped_pipelines_still_load(tmp_path):
+def test_the_shipped_pipelines_still_load(input_file):
     """The declared ranges hold every default and every setting the project ships."""
     import yaml
 
     for path in sorted((Path(__file__).parents[1] / "pipelines").glob("*.yaml")):
-        parse_pipeline({**yaml.safe_load(path.read_text()), "input": str(tmp_path)}, str(path))
+        parse_pipeline({**yaml.safe_load(path.read_text()), "input": input_file}, str(path))
     for type_name in sorted(REGISTRY):
-        _load(str(tmp_path), type_name, {})  # every default is inside its own range
+        _load(input_file, type_name, {})  # every default is inside its own range
