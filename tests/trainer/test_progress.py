@@ -43,6 +43,58 @@ def test_a_run_whose_output_is_a_log_prints_one_plain_line_per_interval(shards, 
     assert f"dtype auto: {record['dtype']} (matmul 256x32x128, median of 7:" in result.stdout
 
 
+def test_on_a_terminal_a_bar_and_with_no_progress_the_lines(shards, tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    config = tmp_path / "c.yaml"
+    config.write_text("lr: 3.0e-3\n")
+
+    def run(out, *extra):
+        terminal, stderr = pty.openpty()  # stderr is a terminal, as in an interactive shell
+        fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # 120 columns wide
+        drawn = []
+        reader = threading.Thread(target=lambda: _drain(terminal, drawn))
+        reader.start()
+        result = subprocess.run([sys.executable, "-m", "trainer", "train", "--config", str(config), "--data", shards,
+                                 "--out", str(out),
+                                 *TINY, *extra], stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=REPO,
+                                timeout=600)
+        os.close(stderr)
+        reader.join()
+        assert result.returncode == 0, b"".join(drawn).decode(errors="replace")[-3000:]
+        return result.stdout, b"".join(drawn).decode(errors="replace")
+
+    stdout, terminal = run(tmp_path / "bar")
+    assert "\r" in terminal and "remaining" in terminal  # the bar, with progress.py's ETA
+    assert not [line for line in stdout.splitlines() if STEP_LINE.fullmatch(line)]  # the bar shows them...
+    assert [int(STEP_LINE.fullmatch(line)[1]) for line in _log(tmp_path / "bar") if STEP_LINE.fullmatch(line)] == [
+        4, 8]  # ...and train.log has them all the same
+    stdout, terminal = run(tmp_path / "lines", "--no-progress")
+    assert "\r" not in terminal + stdout
+    assert [int(STEP_LINE.fullmatch(line)[1]) for line in stdout.splitlines() if STEP_LINE.fullmatch(line)] == [4, 8]
+
+
+TINY = ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "model.block_size=32", "batch_size=8", "max_steps=8",
+        "log_interval=4", "warmup_steps=2", "plot=false", "sample_tokens=0", "dtype=float32"]
+
+
+def _drain(fd, chunks):
+    """Read a pseudo-terminal until its other end is closed (so the writer never blocks on a full buffer)."""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+
+
 def _log(run):
     return (run / "train.log").read_text(encoding="utf-8").splitlines()
 
