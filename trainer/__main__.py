@@ -102,7 +102,8 @@ def train(config_path, data, out, resume, init_from, overwrite, print_config, ov
     """Train a model; prints the checkpoint path, validation bits per byte and a sample.
 
     OVERRIDES are key=value, --key=value or --key value, dotted for model settings
-    (model.n_layer=2, --lr=1e-3, --max-steps 200).
+    (model.n_layer=2, --lr=1e-3, --max-steps 200); --no-KEY turns a switch off
+    (--no-progress: one plain line per log interval instead of a bar, as in a log file).
 
     Example:
 
