@@ -89,7 +89,7 @@ class TrainConfig:
     grad_clip: Annotated[float, AT_LEAST_0] = 1.0  # max global grad norm; 0 disables clipping
     # systems
     device: Annotated[str, DEVICE] = "auto"  # "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:1", ...
-    dtype: Literal["auto", "bfloat16", "bf16", "float32", "fp32"] = "auto"  # auto: bf16 autocast if a timed bf16 matmul is faster here (autotune.py)
+    dtype: Literal["auto", "bfloat16", "bf16", "float32", "fp32"] = "auto"  # auto: bf16 autocast if timed bf16 matmuls are 1.3x faster here (autotune.py)
     compile: Literal["auto", True, False] = "auto"  # torch.compile the model; auto: on CUDA only (autotune.py says why)
     threads: Annotated[int, AT_LEAST_0] = 0  # torch intra-op threads on CPU; 0 keeps torch's default
     # evaluation, logging, checkpoints
@@ -102,7 +102,7 @@ class TrainConfig:
     init_from: str = ""  # checkpoint whose weights and model.* settings (all but dropout) start this run
     tensorboard: bool = False  # also write TensorBoard events (needs the tensorboard package)
     plot: bool = True  # write loss.png at the end (matplotlib)
-    progress: bool = True  # progress bar with tokens/s and MFU (measures peak FLOP/s at start, ~0.3 s)
+    progress: bool = True  # a bar on a terminal; false (or stderr not a terminal): a line per log_interval (progress.py)
     sample_tokens: Annotated[int, AT_LEAST_0] = 64  # tokens generated at the end of training; 0 disables
     sample_prompt: str = "The"
 
