@@ -37,7 +37,7 @@ from corpuskit.stages.decontaminate.evalsets import EvalSet
 from corpuskit.stages.decontaminate.text import ngram_hashes, word_hash, words
 
 _ARRAYS = ("keys", "row_item", "row_pos", "item_bench", "item_row", "item_offset", "part_start", "item_parts",
-           "coverable", "vocab")
+           "coverable", "weight", "vocab")
 _LOADED: dict[str, "Index"] = {}  # per process: every unit a worker runs shares one loaded index
 _BITS = 24
 
@@ -60,28 +60,32 @@ class Hit:
 
 def build(sets: list[EvalSet], probe: int, max_items: int) -> dict[str, np.ndarray | list]:
     """The index arrays (and the vocabulary) of `sets`."""
-    vocab: dict[bytes, int] = {}
-    keys, row_item, row_pos = [], [], []
+    flat: list[bytes] = []  # every item's words, item after item
     item_bench, item_row, item_len, part_start, item_parts = [], [], [], [], [0]
     for b, es in enumerate(sets):
         for i, item in enumerate(es.items):
             parts = [p for p in (words(text) for text in item) if p]
-            ws = [w for part in parts for w in part]  # the pieces in order, one word sequence
-            if len(ws) < probe:
+            n = sum(map(len, parts))  # the pieces in order, one word sequence
+            if n < probe:
                 continue
-            hs = np.empty(len(ws), dtype=np.uint64)
-            for k, w in enumerate(ws):
-                h = vocab.get(w)
-                if h is None:
-                    h = vocab[w] = word_hash(w)
-                hs[k] = h
-            h, start = ngram_hashes(hs, probe)
-            keys.append(h)
-            row_pos.append(start.astype(np.uint32))
-            row_item.append(np.full(len(h), len(item_len), dtype=np.uint32))
-            item_bench.append(b), item_row.append(i), item_len.append(len(ws))
-            part_start += np.cumsum([0] + [len(p) for p in parts[:-1]]).tolist()
+            first = len(flat)
+            for part in parts:
+                part_start.append(len(flat) - first)
+                flat += part
+            item_bench.append(b), item_row.append(i), item_len.append(n)
             item_parts.append(len(part_start))
+    vocab = {w: word_hash(w) for w in set(flat)}
+    hashes = np.fromiter(map(vocab.__getitem__, flat), dtype=np.uint64, count=len(flat))
+    offset = np.concatenate(([0], np.cumsum(item_len, dtype=np.int64)))
+    # every n-gram of every item in one pass: a 0 (an unknown word, which no window may hold)
+    # after each item keeps windows from running into the next one
+    spaced = np.zeros(len(flat) + len(item_len), dtype=np.uint64)
+    owner = np.repeat(np.arange(len(item_len)), item_len)
+    spaced[np.arange(len(flat)) + owner] = hashes
+    k, at = ngram_hashes(spaced, probe)
+    item = np.searchsorted(offset + np.arange(len(offset)), at, side="right") - 1
+    pos = at - offset[item] - item
+    keys, row_item, row_pos = [k], [item.astype(np.uint32)], [pos.astype(np.uint32)]
     cat = (lambda parts, dt: np.concatenate(parts) if parts else np.empty(0, dt))
     k, item, pos = cat(keys, np.uint64), cat(row_item, np.uint32), cat(row_pos, np.uint32)
     order = np.lexsort((pos, item, k))
@@ -97,7 +101,6 @@ def build(sets: list[EvalSet], probe: int, max_items: int) -> dict[str, np.ndarr
     k, item, pos = k[keep], item[keep], pos[keep]
     # the words of each item that some kept n-gram covers: coverage is counted over these only,
     # so a prompt template shared by every item neither helps nor hinders a match
-    offset = np.concatenate(([0], np.cumsum(item_len, dtype=np.int64)))
     edge = np.zeros(offset[-1] + 1, dtype=np.int64)
     np.add.at(edge, offset[item] + pos, 1)
     np.add.at(edge, offset[item] + pos + probe, -1)
@@ -106,12 +109,32 @@ def build(sets: list[EvalSet], probe: int, max_items: int) -> dict[str, np.ndarr
     found = np.bincount(np.array(item_bench, dtype=np.int64)[findable], minlength=len(sets))
     unfindable = {es.name: len(es.items) - int(found[b]) for b, es in enumerate(sets) if len(es.items) > found[b]}
     words_sorted = sorted(vocab)
+    weight = _weights(hashes, owner)
     return {"keys": k, "row_item": item, "row_pos": pos,
             "item_bench": np.array(item_bench, dtype=np.uint16), "item_row": np.array(item_row, dtype=np.uint32),
             "item_offset": offset, "part_start": np.array(part_start, dtype=np.uint32),
-            "item_parts": np.array(item_parts, dtype=np.int64), "coverable": coverable, "unfindable": unfindable,
+            "item_parts": np.array(item_parts, dtype=np.int64), "coverable": coverable, "weight": weight,
+            "unfindable": unfindable,
             "vocab": np.array([vocab[w] for w in words_sorted], dtype=np.uint64), "words": words_sorted,
             "dropped_ngrams": int((items_per_key > max_items).sum())}
+
+
+def _weights(hashes: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Per word of every item, log(1 + items / items holding the word): a word every item has
+    ("question", "the") weighs little, a rare one ("weathering") most."""
+    if not len(hashes):
+        return np.empty(0, dtype=np.float32)
+    order = np.lexsort((owner, hashes))
+    h, o = hashes[order], owner[order]
+    new_word = np.ones(len(h), dtype=bool)
+    new_word[1:] = h[1:] != h[:-1]
+    new_pair = new_word.copy()
+    new_pair[1:] |= o[1:] != o[:-1]
+    word_id = np.cumsum(new_word) - 1
+    df = np.bincount(word_id, weights=new_pair)
+    weight = np.empty(len(h), dtype=np.float32)
+    weight[order] = np.log1p((owner.max() + 1) / df[word_id])  # log1p: never 0, even for one item
+    return weight
 
 
 def save(folder: Path, built: dict, meta: dict) -> None:
@@ -150,6 +173,7 @@ class Index:
         self.part_start = np.asarray(arrays["part_start"]).astype(np.int64)
         self.item_parts = np.asarray(arrays["item_parts"])
         self.coverable = arrays["coverable"]
+        self.weight = arrays["weight"]
         n_coverable = (np.add.reduceat(np.asarray(self.coverable, dtype=np.int64), self.item_offset[:-1])
                        if len(self.item_row) else np.zeros(0, dtype=np.int64))
         raw = (folder / "vocab.txt").read_bytes()
@@ -174,7 +198,8 @@ class Index:
         """Bytes of the arrays (mapped, shared by the workers of a machine), the filter and an
         estimate of the vocabulary dict each process holds."""
         arrays = sum(a.nbytes for a in (self.keys, self.row_item, self.row_pos, self.item_bench, self.item_row,
-                                         self.item_offset, self.part_start, self.item_parts, self.coverable))
+                                         self.item_offset, self.part_start, self.item_parts, self.coverable,
+                                         self.weight))
         return arrays + self.maybe.nbytes + len(self.vocab) * 120
 
     def search(self, doc_words: list[bytes]) -> list[Hit]:
@@ -210,6 +235,8 @@ class Index:
         coverable = np.asarray(self.coverable[first:first + length], dtype=np.int64)
         starts = self.part_start[self.item_parts[it]:self.item_parts[it + 1]]
         part_coverable = np.add.reduceat(coverable, starts)
+        weight = np.asarray(self.weight[first:first + length], dtype=np.float64) * coverable
+        part_weight = np.add.reduceat(weight, starts)
         diag = doc_pos - ipos
         order = np.argsort(diag, kind="stable")
         diag, doc_pos, ipos = diag[order], doc_pos[order], ipos[order]
@@ -221,14 +248,18 @@ class Index:
             # phrase of the document can match two choices that share it)
             in_doc = _cover(d - d.min(), self.probe, int(d.max() - d.min()) + self.probe)
             found = min(int(mask.sum()), int(in_doc.sum()))
-            # the share of the words of the pieces the match touches: a question found without its
-            # choices is found whole, and a phrase shared with a long passage is a small share of it
-            touched = part_coverable[np.add.reduceat(mask, starts) > 0].sum()
-            if found < min(self.min_words, touched):
+            touched = np.add.reduceat(mask, starts) > 0
+            if found < min(self.min_words, part_coverable[touched].sum()):
                 continue
             edges = np.diff(np.concatenate(([0], mask, [0])))
             run = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0))
-            coverage = found / touched
+            # the weighted share of the words of the pieces the match touches: a question found
+            # without its choices is found whole; a phrase shared with a long passage, or a
+            # question's opening without its rare words, is a small share
+            coverage = float((mask * weight).sum() * found / mask.sum() / max(part_weight[touched].sum(), 1e-9))
+            # a choice or an answer without its question is only a match as a quotation
+            if not touched[0]:
+                coverage = 0.0
             if run >= self.ngram or coverage >= self.min_coverage:
                 out.append(Hit(int(self.item_bench[it]), int(self.item_row[it]), int(d.min()),
                                int(d.max()) + self.probe, round(coverage, 4)))
