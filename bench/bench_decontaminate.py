@@ -93,8 +93,8 @@ def hold_out(rows: dict[str, list[dict]], seed: int) -> tuple[dict, dict]:
         grams = []
         for r in items:
             ws = words(render(r, False))
-            grams.append({hash(tuple(ws[i:i + 8])) for i in range(max(len(ws) - 7, 1))})
-        seen: dict[int, int] = {}
+            grams.append({b" ".join(ws[i:i + 8]) for i in range(max(len(ws) - 7, 1))})
+        seen: dict[bytes, int] = {}
         for g in grams:
             for h in g:
                 seen[h] = seen.get(h, 0) + 1
@@ -106,12 +106,12 @@ def hold_out(rows: dict[str, list[dict]], seed: int) -> tuple[dict, dict]:
                 i = parent[i]
             return i
 
-        first: dict[int, int] = {}
+        first: dict[bytes, int] = {}
         for i, g in enumerate(grams):
             for h in g:
                 if seen[h] <= 10:  # a passage, not the benchmark's template
-                    j = first.setdefault(h, i)
-                    parent[root(i)] = root(j)
+                    a, b = root(i), root(first.setdefault(h, i))
+                    parent[max(a, b)] = min(a, b)  # a group is named by its first item, whatever the order
         out = {i for i in range(len(items)) if random.Random(f"{seed}:{name}:{root(i)}").random() < 0.05}
         indexed[name] = [r for i, r in enumerate(items) if i not in out]
         held[name] = [r for i, r in enumerate(items) if i in out]

@@ -89,6 +89,23 @@ def build_manifest(*, tokenizer: dict, dtype: str, splits: dict[str, dict], pipe
     }
 
 
+def eval_sets_checked(run_dir: str | Path | None) -> dict | None:
+    """What a run folder's `decontaminate` stage did (`action`) and against which eval sets (name,
+    each file's name and sha256), from its reports/decontaminate.json; None where it has none.
+
+    A model trained on the shards can then say which benchmarks its data was checked against."""
+    report = Path(run_dir) / "reports" / "decontaminate.json" if run_dir else None
+    if report is None or not report.is_file():
+        return None
+    try:
+        record = json.loads(report.read_text(encoding="utf-8"))
+        sets = [{"name": name, "files": [{"file": Path(f["path"]).name, "sha256": f["sha256"]} for f in b["files"]]}
+                for name, b in record["benchmarks"].items()]
+        return {"action": record["action"], "eval_sets": sets}
+    except (ValueError, KeyError, TypeError) as err:
+        raise ShardsError(f"{report} is damaged ({type(err).__name__}); run the decontaminate stage again") from None
+
+
 def write_manifest(shards_dir: Path, manifest: dict) -> None:
     atomic_write_text(Path(shards_dir) / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 

@@ -33,7 +33,8 @@ from corpuskit.tokenize.bpe import (
     EOT, load_tokenizer, special_token_ids, token_id, tokenizer_threads,
 )
 from corpuskit.tokenize.manifest import (
-    MANIFEST, TOKENIZER_FILE, build_manifest, dtype_for_vocab, file_sha256, load_manifest, read_tokenizer,
+    MANIFEST, TOKENIZER_FILE, build_manifest, dtype_for_vocab, eval_sets_checked, file_sha256, load_manifest,
+    read_tokenizer,
     shard_path, split_summary, vocab_size_of, write_manifest, ShardsError,
 )
 from corpuskit.tokenize.config import ShardConfig
@@ -277,6 +278,9 @@ def _write_shards(docs, tokenizer_file: Path, out: Path, cfg: ShardConfig, worke
         "dropped": {k: v for k, v in sorted(dropped.items()) if v},
         **(record or {}),
     }
+    checked = eval_sets_checked(getattr(docs, "path", None))
+    if checked is not None:  # the run decontaminated its documents: say against what (docs/DECONTAMINATION.md)
+        extra["decontaminated"] = checked
     manifest = build_manifest(tokenizer=info, dtype=dtype, splits=splits,
                               pipeline_config_sha256=pipeline_config_sha256, extra=extra)
     write_hf_files(out, manifest)  # datasets.load_from_disk and AutoTokenizer open the directory as it is

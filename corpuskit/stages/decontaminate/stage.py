@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Annotated, Iterable, Iterator, Literal
 
 from corpuskit.document import Document
+from corpuskit.errors import CorpuskitError
 from corpuskit.io import atomic_write_text
 from corpuskit.schema import NonEmpty, NonEmptyStr, Range
 from corpuskit.stage import GlobalStage, StageContext
@@ -99,7 +100,14 @@ class Decontaminate(GlobalStage):
         idx = self.eval_index(ctx.workdir)
         lines = []
         for pos, doc in enumerate(docs):
-            found = self.find(doc.text, idx)
+            try:
+                found = self.find(doc.text, idx)
+            except Exception as err:  # one bad record: apply drops it as stage_error, the run goes on
+                if isinstance(err, (CorpuskitError, ImportError, NotImplementedError)):
+                    raise
+                lines.append(json.dumps({"pos": pos, "id": doc.id, "error": f"{type(err).__name__}: {err}"[:500]},
+                                        ensure_ascii=False) + "\n")
+                continue
             if found:
                 lines.append(json.dumps({"pos": pos, "id": doc.id, "found": found}, ensure_ascii=False) + "\n")
         atomic_write_text(ctx.workdir / f"found-{ctx.unit:05d}.jsonl", "".join(lines))
@@ -112,6 +120,8 @@ class Decontaminate(GlobalStage):
         contaminated = 0
         for unit in range(ctx.n_units):
             for rec in _read_found(ctx.workdir, unit).values():
+                if "error" in rec:
+                    continue
                 contaminated += 1
                 for name in sorted({f["benchmark"] for f in rec["found"]}):
                     docs_per_bench[name] = docs_per_bench.get(name, 0) + 1
@@ -141,6 +151,10 @@ class Decontaminate(GlobalStage):
             rec = found.get(pos)
             if rec is None:
                 yield doc
+                continue
+            if "error" in rec:
+                where = f"{doc.source}: " if doc.source else ""
+                self.drop(doc, "stage_error", detail=f"{where}{rec['error']}")
                 continue
             self.stats.inc("contaminated_found")
             if self.report_only:

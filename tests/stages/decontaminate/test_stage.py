@@ -140,3 +140,21 @@ def test_command_runs_and_refuses_a_missing_eval_file_before_any_work(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads((out / "reports" / "decontaminate.json").read_text())
     assert list(report["benchmarks"]) == ["arc"] and report["benchmarks"]["arc"]["items_found"] == 1
+
+
+def test_the_shard_manifest_names_the_eval_sets_checked_against(tmp_path):
+    corpus(tmp_path / "in")
+    base = {"input": str(tmp_path / "in"), "tokenizer": {"vocab_size": 280}, "shards": {"shard_tokens": 2000}}
+    out = tmp_path / "out"
+    run_pipeline(parse_pipeline({**base, "output": str(out), "stages": [
+        {"decontaminate": {"eval": [str(FIXTURES / "mc.jsonl"), f"story={FIXTURES / 'lm.jsonl'}"]}}]}),
+        workers=1, quiet=True)
+    manifest = json.loads((out / "shards" / "manifest.json").read_text())
+    assert manifest["decontaminated"] == {"action": "drop", "eval_sets": [
+        {"name": "mc", "files": [{"file": "mc.jsonl", "sha256": __import__("hashlib").sha256(
+            (FIXTURES / "mc.jsonl").read_bytes()).hexdigest()}]},
+        {"name": "story", "files": [{"file": "lm.jsonl", "sha256": __import__("hashlib").sha256(
+            (FIXTURES / "lm.jsonl").read_bytes()).hexdigest()}]}]}
+    plain = tmp_path / "plain"  # without the stage the manifest is as before
+    run_pipeline(parse_pipeline({**base, "output": str(plain), "stages": []}), workers=1, quiet=True)
+    assert "decontaminated" not in json.loads((plain / "shards" / "manifest.json").read_text())
