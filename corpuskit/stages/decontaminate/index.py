@@ -7,7 +7,7 @@ as a few numpy arrays saved with `np.save` and memory-mapped by every worker:
     row_item.npy     uint32: which item that n-gram is from (one row per occurrence)
     row_pos.npy      uint32: where in the item it starts (in words)
     item_*.npy       per item: benchmark, row in its file, length in words, where its pieces start
-    vocab.txt     every word of the eval sets, and vocab.npy its hash; other words cannot match
+    coverable.npy, weight.npy   per word of every item: covered by a kept n-gram; its rarity
 
 An n-gram found in more than `max_items` eval items is boilerplate of the sets (a prompt
 template, "which of the following") and is left out: it is evidence for nothing.
@@ -34,19 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from corpuskit.stages.decontaminate.evalsets import EvalSet
-from corpuskit.stages.decontaminate.text import ngram_hashes, word_hash, words
+from corpuskit.stages.decontaminate.text import hash_texts, ngram_hashes
 
 _ARRAYS = ("keys", "row_item", "row_pos", "item_bench", "item_row", "item_offset", "part_start", "item_parts",
-           "coverable", "weight", "vocab")
+           "coverable", "weight")
 _LOADED: dict[str, "Index"] = {}  # per process: every unit a worker runs shares one loaded index
 _BITS = 24
-
-
-class _Vocab(dict):
-    """Word -> hash; a word no eval item has is 0 (looked up with `__getitem__`, the fastest way)."""
-
-    def __missing__(self, word: bytes) -> int:
-        return 0
 
 
 @dataclass(frozen=True)
@@ -60,28 +53,28 @@ class Hit:
 
 def build(sets: list[EvalSet], probe: int, max_items: int) -> dict[str, np.ndarray | list]:
     """The index arrays (and the vocabulary) of `sets`."""
-    flat: list[bytes] = []  # every item's words, item after item
+    texts = [text for es in sets for item in es.items for text in item]
+    hashes, text_of = hash_texts(texts)
+    counts = np.bincount(text_of, minlength=len(texts)).tolist()
+    keep_words = np.zeros(len(texts), dtype=bool)  # the words of items long enough to index
     item_bench, item_row, item_len, part_start, item_parts = [], [], [], [], [0]
+    t = 0
     for b, es in enumerate(sets):
         for i, item in enumerate(es.items):
-            parts = [p for p in (words(text) for text in item) if p]
-            n = sum(map(len, parts))  # the pieces in order, one word sequence
-            if n < probe:
-                continue
-            first = len(flat)
-            for part in parts:
-                part_start.append(len(flat) - first)
-                flat += part
-            item_bench.append(b), item_row.append(i), item_len.append(n)
-            item_parts.append(len(part_start))
-    vocab = {w: word_hash(w) for w in set(flat)}
-    hashes = np.fromiter(map(vocab.__getitem__, flat), dtype=np.uint64, count=len(flat))
+            mine = counts[t:t + len(item)]  # the pieces in order, one word sequence
+            if sum(mine) >= probe:
+                keep_words[t:t + len(item)] = True
+                part_start += np.cumsum([0] + [c for c in mine if c][:-1]).tolist()
+                item_bench.append(b), item_row.append(i), item_len.append(sum(mine))
+                item_parts.append(len(part_start))
+            t += len(item)
+    hashes = hashes[keep_words[text_of]]
     offset = np.concatenate(([0], np.cumsum(item_len, dtype=np.int64)))
-    # every n-gram of every item in one pass: a 0 (an unknown word, which no window may hold)
-    # after each item keeps windows from running into the next one
-    spaced = np.zeros(len(flat) + len(item_len), dtype=np.uint64)
+    # every n-gram of every item in one pass: a 0 (a gap, which no window may hold) after each
+    # item keeps windows from running into the next one
+    spaced = np.zeros(len(hashes) + len(item_len), dtype=np.uint64)
     owner = np.repeat(np.arange(len(item_len)), item_len)
-    spaced[np.arange(len(flat)) + owner] = hashes
+    spaced[np.arange(len(hashes)) + owner] = hashes
     k, at = ngram_hashes(spaced, probe)
     item = np.searchsorted(offset + np.arange(len(offset)), at, side="right") - 1
     pos = at - offset[item] - item
@@ -108,14 +101,12 @@ def build(sets: list[EvalSet], probe: int, max_items: int) -> dict[str, np.ndarr
     findable = np.add.reduceat(coverable, offset[:-1]) > 0 if len(item_len) else np.zeros(0, dtype=bool)
     found = np.bincount(np.array(item_bench, dtype=np.int64)[findable], minlength=len(sets))
     unfindable = {es.name: len(es.items) - int(found[b]) for b, es in enumerate(sets) if len(es.items) > found[b]}
-    words_sorted = sorted(vocab)
     weight = _weights(hashes, owner)
     return {"keys": k, "row_item": item, "row_pos": pos,
             "item_bench": np.array(item_bench, dtype=np.uint16), "item_row": np.array(item_row, dtype=np.uint32),
             "item_offset": offset, "part_start": np.array(part_start, dtype=np.uint32),
             "item_parts": np.array(item_parts, dtype=np.int64), "coverable": coverable, "weight": weight,
             "unfindable": unfindable,
-            "vocab": np.array([vocab[w] for w in words_sorted], dtype=np.uint64), "words": words_sorted,
             "dropped_ngrams": int((items_per_key > max_items).sum())}
 
 
@@ -147,7 +138,6 @@ def save(folder: Path, built: dict, meta: dict) -> None:
     tmp.mkdir(parents=True)
     for name in _ARRAYS:
         np.save(tmp / f"{name}.npy", built[name], allow_pickle=False)
-    (tmp / "vocab.txt").write_bytes(b"\n".join(built["words"]))
     meta = {**meta, "dropped_ngrams": built["dropped_ngrams"], "unfindable": built["unfindable"]}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     try:
@@ -176,8 +166,6 @@ class Index:
         self.weight = arrays["weight"]
         n_coverable = (np.add.reduceat(np.asarray(self.coverable, dtype=np.int64), self.item_offset[:-1])
                        if len(self.item_row) else np.zeros(0, dtype=np.int64))
-        raw = (folder / "vocab.txt").read_bytes()
-        self.vocab = _Vocab(zip(raw.split(b"\n") if raw else [], np.asarray(arrays["vocab"]).tolist()))
         # one byte per possible low 24 bits of a key: most windows of a document are ruled out by
         # one lookup here instead of a binary search of `keys`
         self.maybe = np.zeros(1 << _BITS, dtype=bool)
@@ -195,19 +183,18 @@ class Index:
         return _LOADED[key]
 
     def memory_bytes(self) -> int:
-        """Bytes of the arrays (mapped, shared by the workers of a machine), the filter and an
-        estimate of the vocabulary dict each process holds."""
+        """Bytes of the arrays (mapped, shared by the workers of a machine) and of the filter
+        (each process's own)."""
         arrays = sum(a.nbytes for a in (self.keys, self.row_item, self.row_pos, self.item_bench, self.item_row,
                                          self.item_offset, self.part_start, self.item_parts, self.coverable,
                                          self.weight))
-        return arrays + self.maybe.nbytes + len(self.vocab) * 120
+        return arrays + self.maybe.nbytes
 
-    def search(self, doc_words: list[bytes]) -> list[Hit]:
-        """The eval items `doc_words` holds, in the order they start in the document."""
-        if len(doc_words) < self.probe or not len(self.keys):
+    def search(self, hashes: np.ndarray) -> list[Hit]:
+        """The eval items a document holds, given its word hashes; in the order they start in it."""
+        if len(hashes) < self.probe or not len(self.keys):
             return []
-        hs = np.fromiter(map(self.vocab.__getitem__, doc_words), dtype=np.uint64, count=len(doc_words))
-        h, start = ngram_hashes(hs, self.probe)
+        h, start = ngram_hashes(hashes, self.probe)
         keep = self.maybe[h & np.uint64((1 << _BITS) - 1)]
         h, start = h[keep], start[keep]
         lo = np.searchsorted(self.keys, h, "left")

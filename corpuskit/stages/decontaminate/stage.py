@@ -31,7 +31,7 @@ from corpuskit.io import atomic_write_text
 from corpuskit.schema import NonEmpty, NonEmptyStr, Range
 from corpuskit.stage import GlobalStage, StageContext
 from corpuskit.stages.decontaminate.evalsets import read_eval_sets
-from corpuskit.stages.decontaminate.text import MAX_NGRAM, word_spans, words
+from corpuskit.stages.decontaminate.text import MAX_NGRAM, word_hashes, word_spans
 
 _EXAMPLES = 20  # places listed per item in the report; the count is always whole
 _QUOTE = 200  # characters of matched text in a rejected document's detail
@@ -70,7 +70,7 @@ class Decontaminate(GlobalStage):
     def index_key(self) -> str:
         """The eval files' contents and the settings the index depends on."""
         record = {"sets": [s.record() for s in self.sets], "fields": self.fields, "probe": self.probe,
-                  "max_items": self.max_items, "version": 2}
+                  "max_items": self.max_items, "version": 3}
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
     def eval_index(self, workdir: Path):
@@ -84,10 +84,12 @@ class Decontaminate(GlobalStage):
 
     def find(self, text: str, idx) -> list[dict]:
         """The eval items `text` holds: benchmark, item, characters [start, end), coverage."""
-        hits = idx.search(words(text))
+        hashes = word_hashes(text)
+        hits = idx.search(hashes)
         if not hits:
             return []
         spans = word_spans(text)
+        spans = spans if spans is not None and len(spans) == len(hashes) else None
         out = []
         for h in hits:
             start, end = (spans[h.start][0], spans[h.end - 1][1]) if spans else (0, len(text))

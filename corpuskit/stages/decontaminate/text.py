@@ -5,15 +5,15 @@ a word break (punctuation, underscores and whitespace alike), so "Answer:  THE c
 and "answer the cat s" give the same words. An eval item and a training document go
 through the same function, so only these differences are forgiven.
 
-Hashes: each word gets a fixed 64-bit hash (blake2b, so every process and machine agrees);
-an n-gram's hash is a weighted sum of its words' hashes, computed for every window of a
-document at once in numpy (uint64 arithmetic wraps, which is what a hash wants). Words
-no eval item contains have no hash (0), and no window holding one can match.
+Hashes: each word gets a fixed 64-bit hash, a polynomial over its UTF-8 bytes finished by
+splitmix64's mixer, computed for every word of a document at once from prefix sums in numpy
+(uint64 arithmetic wraps, which is what a hash wants; no Python code runs per word, and no
+vocabulary is needed). An n-gram's hash is a weighted sum of its words' hashes, for every
+window at once. A 0 marks a gap (between eval items): no window holding one is an n-gram.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 
@@ -23,6 +23,7 @@ WORD = re.compile(r"[^\W_]+")
 _NON_ASCII_BREAK = re.compile(r"[^\x00-\x7f\w]+")
 # ASCII letters and digits, and every byte of a multi-byte UTF-8 character, stay; the rest is a space
 _ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
+_SEPARATE = bytes([0]) + _ASCII_BREAKS[1:]  # the same, but NUL stays: it separates joined texts
 _MULT = np.array([(0x9E3779B97F4A7C15 * (2 * j + 1)) % 2**64 | 1 for j in range(64)], dtype=np.uint64)
 MAX_NGRAM = len(_MULT)
 
@@ -42,12 +43,75 @@ def words(text: str) -> list[bytes]:
     return text.encode("utf-8").translate(_ASCII_BREAKS).split()
 
 
+_Q = 0x100000001B3  # odd, so it has an inverse modulo 2**64
+_POW_CHUNK = 1 << 20  # bytes hashed per numpy pass: bounds the power tables (8 MiB each)
+_ONE = np.ones(1, dtype=np.uint64)
+_POWERS = np.concatenate((_ONE, np.cumprod(np.full(_POW_CHUNK, _Q, dtype=np.uint64))))  # Q**j
+_INVERSE = np.concatenate((_ONE, np.cumprod(np.full(_POW_CHUNK, pow(_Q, -1, 2**64), dtype=np.uint64))))  # Q**-j
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, vectorised: every input bit moves every output bit."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    z[z == 0] = 1  # 0 marks a gap
+    return z
+
+
+def word_hashes(text: str) -> np.ndarray:
+    """The 64-bit hash of each of `words(text)`, in order (uint64)."""
+    return _hash_buffer(text, _ASCII_BREAKS)[0]
+
+
+def hash_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`word_hashes` of many texts in one pass (the eval sets' pieces), and the number of the
+    text each word is from. The texts are joined by NUL, which `_SEPARATE` keeps as a break of
+    its own, so that no Python code runs per text after the join."""
+    hashes, starts, buf = _hash_buffer("\0".join(t.replace("\0", " ") for t in texts), _SEPARATE)
+    return hashes, np.searchsorted(np.flatnonzero(buf == 0), starts)
+
+
+def _hash_buffer(text: str, table: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(word hashes, word starts, the byte buffer) of `text`, hashed a MiB at a time."""
+    text = normalize(text)
+    if not text.isascii():
+        text = _NON_ASCII_BREAK.sub(" ", text)
+    buf = np.frombuffer(text.encode("utf-8").translate(table), dtype=np.uint8)
+    hashes, starts, at = [], [], 0
+    while at < len(buf):  # cut at a break, so that no word spans two passes
+        end = len(buf) if len(buf) - at <= _POW_CHUNK else at + _POW_CHUNK
+        while end < len(buf) and buf[end - 1] not in (0, 32):
+            end -= 1
+        if end == at:  # one word of a MiB: cut it anyway
+            end = at + _POW_CHUNK
+        h, s = _hash_words(buf[at:end])
+        hashes.append(h), starts.append(s + at)
+        at = end
+    if not hashes:
+        return np.empty(0, np.uint64), np.empty(0, np.int64), buf
+    return np.concatenate(hashes), np.concatenate(starts), buf
+
+
+def _hash_words(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    in_word = np.concatenate(([False], (buf != 32) & (buf != 0), [False]))
+    edges = np.flatnonzero(in_word[1:] != in_word[:-1])
+    starts, ends = edges[0::2], edges[1::2]
+    prefix = np.zeros(len(buf) + 1, dtype=np.uint64)
+    np.cumsum(buf.astype(np.uint64) * _POWERS[:len(buf)], out=prefix[1:])
+    return _mix((prefix[ends] - prefix[starts]) * _INVERSE[starts]), starts
+
+
 def word_hash(word: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(word, digest_size=8).digest(), "little") or 1
+    """The hash `word_hashes` gives this one word, in plain Python (for tests)."""
+    z = sum(b * pow(_Q, j, 2**64) for j, b in enumerate(word)) % 2**64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+    return (z ^ (z >> 31)) or 1
 
 
 def ngram_hashes(hashes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(hash, start) of every window of `n` word hashes holding no unknown word (0)."""
+    """(hash, start) of every window of `n` word hashes holding no gap (0)."""
     m = len(hashes) - n + 1
     if m <= 0:
         return np.empty(0, np.uint64), np.empty(0, np.int64)
