@@ -28,8 +28,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -128,9 +131,51 @@ def _weights(hashes: np.ndarray, owner: np.ndarray) -> np.ndarray:
     return weight
 
 
+def build_once(folder: Path, make: Callable[[], tuple[dict, dict]]) -> None:
+    """Build the index into `folder` unless it is there. One worker builds, holding the marker
+    FOLDER.building (made with O_EXCL); the others wait for the folder instead of building the
+    same bytes on the same cores. A marker whose builder died on this host, or older than ten
+    minutes on another host, is taken over."""
+    marker = folder.with_name(folder.name + ".building")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    while not folder.is_dir():
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _builder_gone(marker):
+                marker.unlink(missing_ok=True)
+            else:
+                time.sleep(0.05)
+            continue
+        try:
+            os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+            os.close(fd)
+            if not folder.is_dir():
+                save(folder, *make())
+        finally:
+            marker.unlink(missing_ok=True)
+
+
+def _builder_gone(marker: Path) -> bool:
+    try:
+        owner = json.loads(marker.read_text())
+        age = time.time() - marker.stat().st_mtime
+    except (OSError, ValueError):  # gone already, or being written
+        return False
+    if owner.get("host") != socket.gethostname():
+        return age > 600
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, KeyError, ValueError, TypeError):
+        return False
+    return False
+
+
 def save(folder: Path, built: dict, meta: dict) -> None:
-    """Write the index to `folder` whole: built in a temporary folder, then renamed. Two workers
-    that build it at once write the same bytes; the second rename finds it there and steps back."""
+    """Write the index to `folder` whole: built in a temporary folder, then renamed. Two builders
+    write the same bytes; the second rename finds it there and steps back."""
     if folder.is_dir():
         return
     tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")

@@ -74,12 +74,11 @@ class Decontaminate(GlobalStage):
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
     def eval_index(self, workdir: Path):
-        from corpuskit.stages.decontaminate.index import Index, build, save
+        from corpuskit.stages.decontaminate.index import Index, build, build_once
 
         folder = workdir / f"index-{self.index_key()[:16]}"
-        if not folder.is_dir():
-            meta = {"benchmarks": [s.name for s in self.sets], "probe": self.probe, "max_items": self.max_items}
-            save(folder, build(self.sets, self.probe, self.max_items), meta)
+        meta = {"benchmarks": [s.name for s in self.sets], "probe": self.probe, "max_items": self.max_items}
+        build_once(folder, lambda: (build(self.sets, self.probe, self.max_items), meta))
         return Index.load(folder, self.probe, self.ngram, self.min_coverage, self.min_words)
 
     def find(self, text: str, idx) -> list[dict]:

@@ -73,7 +73,8 @@ def test_folder_names_and_fields(tmp_path):
     (lambda d: d / "nope.jsonl", "nope.jsonl: no such file or folder"),
     (lambda d: (d / "bad.jsonl").write_text('{"query": "fine"}\n{not json\n') and d / "bad.jsonl",
      "bad.jsonl line 2: not JSON"),
-    (lambda d: (d / "cut.jsonl.gz").write_bytes(gzip.compress(b'{"a": "b c d e f"}\n' * 50)[:40]) and d / "cut.jsonl.gz",
+    (lambda d: (d / "cut.jsonl.gz").write_bytes(gzip.compress(b'{"a": "b c d e f"}\n' * 50)[:40])
+     and d / "cut.jsonl.gz",
      "cut.jsonl.gz: cannot read it"),
     (lambda d: (d / "empty.jsonl").write_text("\n") and d / "empty.jsonl", "empty.jsonl: no text"),
     (lambda d: (d / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1")) and d / "latin1.txt",

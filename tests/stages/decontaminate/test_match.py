@@ -34,7 +34,8 @@ def test_word_spans_point_into_the_original_text():
 
 
 def test_full_item_with_changed_case_spacing_and_punctuation_is_found(finder):
-    text = PAGE + QUESTION.upper().replace(" ", "\n  ").replace("?", " ;") + " how water affects plant growth\n\n" + PAGE
+    edited = QUESTION.upper().replace(" ", "\n  ").replace("?", " ;")
+    text = PAGE + edited + " how water affects plant growth\n\n" + PAGE
     assert finder(text) == [("mc", 0)]
 
 
@@ -93,3 +94,18 @@ def test_a_second_copy_of_an_item_is_found_too(tmp_path):
     text = PAGE + QUESTION + "\n\n" + PAGE * 2 + QUESTION + "\n\n" + PAGE
     found = stage.find(text, idx)
     assert [(f["item"], text[f["start"]:f["end"]]) for f in found] == [(0, QUESTION[:-1])] * 2
+
+
+def test_a_marker_left_by_a_dead_builder_is_taken_over(tmp_path):
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    stage = Decontaminate(eval=[str(FIXTURES / "mc.jsonl")])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    marker = tmp_path / f"index-{stage.index_key()[:16]}.building"
+    marker.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
+    idx = stage.eval_index(tmp_path)
+    assert [f["item"] for f in stage.find(PAGE + QUESTION, idx)] == [0]
+    assert not marker.exists()
