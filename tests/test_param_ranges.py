@@ -193,3 +193,24 @@ def test_the_shipped_pipelines_still_load(input_file):
         parse_pipeline({**yaml.safe_load(path.read_text()), "input": input_file}, str(path))
     for type_name in sorted(REGISTRY):
         _load(input_file, type_name, {})  # every default is inside its own range
+
+
+@pytest.mark.parametrize("args, message", [
+    # a fork pool starts every worker at once: this used to fork until the machine stopped
+    (["clean", "{in}", "{out}", "--workers", "100000000"], "is not in the range 1<=x<=1024"),
+    (["dedup", "{in}", "{out}", "--workers", str(10**26)], "is not in the range 1<=x<=1024"),  # was OverflowError
+    (["dedup", "{in}", "{out}", "--threshold", "nan"], "parameter 'threshold': must be a finite number; got nan"),
+    (["dedup", "{in}", "{out}", "--num-perm", str(10**26)], "parameter 'num_perm': "),
+    (["toxicity", "filter", "{in}", "{out}", "--doc-threshold", "nan"], "parameter 'doc_threshold': must be a finite"),
+])
+def test_nonsense_numbers_on_the_command_line_are_one_line_errors(input_file, tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from corpuskit.cli import cli
+
+    args = [a.format(**{"in": input_file, "out": str(tmp_path / "out")}) for a in args]
+    result = CliRunner().invoke(cli, args + ["-q"])
+    assert result.exit_code in (1, 2) and isinstance(result.exception, SystemExit), result.exception
+    error = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(error) == 1 and message in error[0], result.output
+    assert not (tmp_path / "out").exists()  # refused before any work

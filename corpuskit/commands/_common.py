@@ -17,6 +17,8 @@ import click
 from corpuskit.errors import CorpuskitError
 
 DEFAULT_WORKERS = os.cpu_count() or 1
+# A fork pool starts every worker at once: --workers 100000000 would fork until the machine stops.
+MAX_WORKERS = max(1024, DEFAULT_WORKERS)
 HELP = {"help_option_names": ["-h", "--help"]}  # on the root group; every command and group inherits it
 
 
@@ -80,7 +82,7 @@ def corpus_options(f):
     f = click.option("--force", is_flag=True, help="Redo every unit of work, ignoring completed ones.")(f)
     f = click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default=None,
                      help="Output document format (default parquet; jsonl when OUTPUT is -).")(f)
-    f = click.option("--workers", "-w", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
+    f = click.option("--workers", "-w", type=click.IntRange(1, MAX_WORKERS), default=DEFAULT_WORKERS, show_default=True,
                      help="Worker processes.")(f)
     return f
 
