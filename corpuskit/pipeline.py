@@ -32,7 +32,7 @@ import yaml
 from corpuskit.errors import ConfigError
 from corpuskit.io import is_url
 from corpuskit.layout import STAGE_NAME
-from corpuskit.readers import ReaderConfig
+from corpuskit.readers import READ_STAGE, ReaderConfig
 from corpuskit.schema import coerce, field_default, from_mapping, given_dict
 from corpuskit.stages.registry import StageConfigError, build_stage, check_params
 from corpuskit.tokenize.config import ShardConfig, TokenizerConfig
@@ -140,6 +140,8 @@ def parse_stages(entries: Any, where: str) -> list[StageSpec]:
         if not STAGE_NAME.fullmatch(name):  # it names the stage's folder and report in the run folder
             raise PipelineError(f"{key}.{type_name}: stage name {name!r} must be letters, digits, '_', '-' and '.' "
                                 "(not starting with '.' or '-')")
+        if name == READ_STAGE:  # the reader's row in stats.json: the two counts would merge into one
+            raise PipelineError(f"{key}.{type_name}: stage name {name!r} is the reader's; choose another")
         if name in seen:
             raise PipelineError(f"{key}.{type_name}: stage name {name!r} is used twice; add 'name: ...'")
         seen.add(name)

@@ -29,6 +29,9 @@ def test_default_pipeline_loads(repo, monkeypatch):
     ("input: {d}\nreader: {{colour: red}}\n", "reader: "),
     ("input: {d}\nformat: csv\n", "format: must be one of parquet, jsonl"),
     ("input: {d}\nstages:\n  - normalize: {{}}\n  - normalize: {{}}\n", "stage name 'normalize' is used twice"),
+    # the reader's row in stats.json: the stage's counts replaced the reader's in the summary
+    ("input: {d}\nstages:\n  - length_filter: {{name: read}}\n", "stage name 'read' is the reader's"),
+    ("input: {d}\noutput: ''\nstages: []\n", "output: must not be empty"),
     ("input: {d}\nstages: [\n", "invalid YAML"),
     ("input: {d}\ntokenizer: {{vocab_sise: 100}}\n", "vocab_sise"),
     ("input: {d}\nshards: {{validation: 0.1}}\n", "shards: needs a 'tokenizer:' section"),
