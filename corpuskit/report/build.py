@@ -24,6 +24,7 @@ def render_report(run_dir: str | Path, train_dirs: list[str | Path] = ()) -> str
         ("funnel", "Funnel: where the documents went", sections.funnel(run)),
         ("examples", "Examples of what each rule removed", sections.examples(run)),
         ("distributions", "Distributions", sections.distributions(run)),
+        ("decontamination", "Decontamination: evaluation items found", sections.decontamination(run)),
         ("shards", "Shards", sections.shards(run)),
         ("training", "Training", training(runs)),
         ("config", "Configuration and timings", sections.configuration(run)),

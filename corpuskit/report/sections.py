@@ -237,6 +237,27 @@ def _clusters(run: RunData) -> str:
     return ""
 
 
+def decontamination(run: RunData) -> str:
+    """Per benchmark, the items a `decontaminate` stage found and in how many documents."""
+    out = []
+    for name, report in run.reports.items():
+        if "documents_contaminated" not in report:
+            continue
+        benchmarks = report.get("benchmarks", {})
+        rows = [[esc(b), num(r.get("items")), num(r.get("items_found")), num(r.get("items_unfindable")),
+                 num(r.get("documents"))] for b, r in benchmarks.items()]
+        places = [[esc(b), esc(item), num(e.get("documents")),
+                   esc(", ".join(f"{w.get('id')} [{w.get('start')}:{w.get('end')}]" for w in e.get("where", [])[:3]))]
+                  for b, r in benchmarks.items() for item, e in r.get("found", {}).items()][:200]
+        out.append(kpis([("documents with an eval item", num(report.get("documents_contaminated"))),
+                         ("action", esc(report.get("action"))), ("stage", esc(name))])
+                   + table(["benchmark", "items", "found", "unfindable", "documents"], rows)
+                   + f"<details><summary>items found ({len(places)} shown) and where</summary>"
+                   + table(["benchmark", "item", "documents", "first places (id [characters])"], places,
+                           left=2, last_left=True) + "</details>")
+    return "".join(out)
+
+
 def shards(run: RunData) -> str:
     m = run.manifest
     if not m:

@@ -158,3 +158,13 @@ def test_the_shard_manifest_names_the_eval_sets_checked_against(tmp_path):
     plain = tmp_path / "plain"  # without the stage the manifest is as before
     run_pipeline(parse_pipeline({**base, "output": str(plain), "stages": []}), workers=1, quiet=True)
     assert "decontaminated" not in json.loads((plain / "shards" / "manifest.json").read_text())
+
+
+def test_the_html_report_has_a_decontamination_section(tmp_path):
+    from corpuskit.report.build import render_report
+
+    corpus(tmp_path / "in")
+    out = run(tmp_path, "out", {"action": "drop"})
+    html = render_report(out)
+    assert "Decontamination: evaluation items found" in html
+    assert "quiz [" in html and "story [" in html
