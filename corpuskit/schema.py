@@ -42,7 +42,10 @@ _INT_LIMIT = 2**63  # an int past a C int64 overflows numpy, Arrow and the token
 
 
 def _number(x: float | None) -> str:
-    return f"{x:_}" if isinstance(x, int) else f"{x:g}" if x is not None else ""  # 1_000_000_000, not 1e+09
+    """A bound as people write it: 1_000_000_000 for an int (not 1e+09), 0.5 for a float."""
+    if x is None:
+        return ""
+    return f"{x:_}" if isinstance(x, int) else f"{x:g}"
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class Range:
 
 @dataclass(frozen=True)
 class NonEmpty:
-    """A string (or list) that must not be empty, in its annotation: `Annotated[str, NonEmpty()]`."""
+    """A string (or list) that must not be empty, in its annotation: `Annotated[str, NonEmpty()]`.
+    A string of spaces counts as empty: as a phrase or a word it matches everything."""
 
 
 Fraction = Annotated[float, Range(0, 1)]  # a ratio or probability threshold, in [0, 1]
@@ -100,8 +104,8 @@ def _check_rules(key: str, value: Any, rules: tuple) -> None:
     for rule in rules:
         if isinstance(rule, Range) and not rule.holds(value):
             raise ConfigError(f"{key}: must be {rule.describe()}; got {value!r}")
-        if isinstance(rule, NonEmpty) and not (value if isinstance(value, str) else len(value)):
-            raise ConfigError(f"{key}: must not be empty")
+        if isinstance(rule, NonEmpty) and not (value.strip() if isinstance(value, str) else len(value)):
+            raise ConfigError(f"{key}: must not be empty" + (f"; got {value!r}" if value else ""))
 
 
 def coerce(key: str, value: Any, annotation: Any) -> Any:

@@ -131,6 +131,7 @@ def test_contradicting_parameters_are_refused_naming_both(input_file, stage, par
     ("gopher_repetition", {"top_n_grams": [[0, 0.2]]}, "parameter 'top_n_grams'[0][0]: must be in [1, 32]"),
     ("gopher_repetition", {"dup_n_grams": [[5, 1.5]]}, "parameter 'dup_n_grams'[0][1]: must be in [0, 1]"),
     ("boilerplate", {"policy_phrases": ["cookies", ""]}, "parameter 'policy_phrases'[1]: must not be empty"),
+    ("boilerplate", {"policy_phrases": [" "]}, "parameter 'policy_phrases'[0]: must not be empty; got ' '"),
     ("boilerplate", {"nav_min_run": 1}, "parameter 'nav_min_run': must be >= 2"),
     ("language_filter", {"languages": [""]}, "parameter 'languages'[0]: must not be empty"),
     ("language_filter", {"max_chars": 0}, "parameter 'max_chars': must be >= 1"),
