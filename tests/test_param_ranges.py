@@ -135,6 +135,7 @@ def test_contradicting_parameters_are_refused_naming_both(input_file, stage, par
     ("boilerplate", {"nav_min_run": 1}, "parameter 'nav_min_run': must be >= 2"),
     ("language_filter", {"languages": [""]}, "parameter 'languages'[0]: must not be empty"),
     ("language_filter", {"max_chars": 0}, "parameter 'max_chars': must be >= 1"),
+    ("language_filter", {"languages": ["en", "eng"]}, "languages: 'eng' not among the ISO 639-1 codes"),
     ("fineweb_quality", {"line_punct_thr": 1.5}, "parameter 'line_punct_thr': must be in [0, 1]; got 1.5"),
     ("fineweb_quality", {"short_line_thr": ".nan"}, "parameter 'short_line_thr': expected float"),
     ("gopher_quality", {"min_alpha_words_ratio": float("nan")},

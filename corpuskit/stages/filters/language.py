@@ -44,6 +44,10 @@ class LanguageFilter(Filter):
     def __init__(self, languages: tuple[NonEmptyStr, ...] = ("en",), min_score: Fraction = 0.5,
                  max_chars: Positive = 500):  # 0 would classify the empty string for every document
         super().__init__()
+        unknown = sorted(set(languages) - set(identifier().nb_classes)) if languages else []
+        if unknown:  # a typo ("eng", "EN") would drop every document as wrong_language
+            raise ValueError(f"languages: {', '.join(map(repr, unknown))} not among the ISO 639-1 codes "
+                             f"py3langid identifies (en, de, fr, ...)")
         self.languages = frozenset(languages)
         self.min_score, self.max_chars = min_score, max_chars
 
