@@ -31,8 +31,8 @@ from corpuskit.io import atomic_write_text
 from corpuskit.schema import NonEmpty, NonEmptyStr, Range
 from corpuskit.stage import GlobalStage, StageContext
 from corpuskit.stages.decontaminate.evalsets import read_eval_sets
-from corpuskit.stages.decontaminate.text import MAX_NGRAM, word_hashes, word_spans
 
+MAX_NGRAM = 64  # text.py's table of n-gram multipliers has this many; numpy is imported on first use, not here
 _EXAMPLES = 20  # places listed per item in the report; the count is always whole
 _QUOTE = 200  # characters of matched text in a rejected document's detail
 
@@ -83,6 +83,8 @@ class Decontaminate(GlobalStage):
 
     def find(self, text: str, idx) -> list[dict]:
         """The eval items `text` holds: benchmark, item, characters [start, end), coverage."""
+        from corpuskit.stages.decontaminate.text import word_hashes, word_spans
+
         hashes = word_hashes(text)
         hits = idx.search(hashes)
         if not hits:

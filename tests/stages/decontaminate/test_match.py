@@ -109,3 +109,14 @@ def test_a_marker_left_by_a_dead_builder_is_taken_over(tmp_path):
     idx = stage.eval_index(tmp_path)
     assert [f["item"] for f in stage.find(PAGE + QUESTION, idx)] == [0]
     assert not marker.exists()
+
+
+def test_the_command_line_does_not_import_numpy_for_this_stage():
+    import subprocess
+    import sys
+
+    from corpuskit.stages.decontaminate import stage, text
+
+    assert stage.MAX_NGRAM == text.MAX_NGRAM
+    code = "import sys, corpuskit.commands.decontaminate; print('corpuskit.stages.decontaminate.text' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
