@@ -64,13 +64,13 @@ def _default_stages(extra: list) -> list:
 
 def _outputs(out: Path) -> dict:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and "_work" not in p.parts and p.name not in ("stats.json", "config.json", "README.md")}
+            if p.is_file() and "_work" not in p.parts and "logs" not in p.parts and p.name not in ("stats.json", "config.json", "README.md")}
 
 
 def _objects(prefix: str) -> dict:
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     return {k[len(prefix) + 1:]: fs.cat_file(k) for k in sorted(fs.find(prefix))
-            if k.rsplit("/", 1)[-1] not in ("stats.json", "config.json", "README.md")}
+            if k.rsplit("/", 1)[-1] not in ("stats.json", "config.json", "README.md") and "/logs/" not in f"/{k}"}
 
 
 def test_cluster_run_with_a_killed_worker_equals_a_local_run(cluster, tmp_path, monkeypatch):

@@ -9,6 +9,8 @@ nanoGPT's train.py does with the file this test has just written.
 import json
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 from click.testing import CliRunner
@@ -128,10 +130,18 @@ def test_a_non_ascii_prompt_through_sample_py_with_the_documented_encode(shards_
     with pytest.raises(KeyError, match="é"):
         encode(prompt)  # why the docs replace it: 'é' is only ever merged (into 'fé'), never a token alone
 
-    names = {"os": os, "meta_path": meta_path, "stoi": stoi, "itos": itos}
-    exec(_documented_sample_py_lines(), names)  # the lines docs/SHARDS.md says to add after stoi, itos = ...
-    encode, decode = names["encode"], names["decode"]
-    ids = encode(prompt)
+    # The documented lines, as sample.py would run them: in a Python process of their own,
+    # after sample.py's own `meta_path` and `stoi, itos`.
+    script = tmp_path / "sample_encode.py"
+    script.write_text("import json, os, pickle, sys\n"
+                      f"meta_path = {meta_path!r}\n"
+                      "with open(meta_path, 'rb') as f:\n    meta = pickle.load(f)\n"
+                      "stoi, itos = meta['stoi'], meta['itos']\n"
+                      + _documented_sample_py_lines() + "\n"
+                      "ids = encode(sys.argv[1])\n"
+                      "print(json.dumps({'ids': ids, 'text': decode(ids)}))\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), prompt], capture_output=True, text=True, check=True)
+    ids, text = (json.loads(done.stdout)[k] for k in ("ids", "text"))
     assert all(0 <= i < meta["vocab_size"] for i in ids)  # ids the model's embedding covers
-    assert decode(ids) == prompt
+    assert text == prompt
     assert "\ufffd" in "".join([itos[i] for i in ids])  # nanoGPT's own decode of the same ids loses bytes
