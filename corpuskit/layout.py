@@ -353,6 +353,29 @@ class RunPaths:
         reports = self.report_names()
         remove_temporaries(self.root, lambda rel: not rel.startswith("_work/") and owned_name(rel, reports))
 
+    def forget_passes(self, first: int, stage_names: Iterable[str]) -> None:
+        """Forget pass `first` and every later one, for a rerun whose stages changed from there:
+        their completion markers, counters, intermediate documents and rejected files, and the
+        working folders and reports of `stage_names` (the stages from the change on). Earlier
+        passes stay as they are; the kept documents are rewritten by the last pass."""
+        def later(name: str) -> bool:
+            m = re.match(r"seg(\d+)(-|\Z)", name)
+            return m is not None and int(m[1]) >= first
+        for folder in (self.work / "done", self.stats_dir):
+            for p in (folder.iterdir() if folder.is_dir() else ()):
+                if p.is_file() and later(p.name):
+                    p.unlink()
+        for p in (self.rejected_dir.iterdir() if self.rejected_dir.is_dir() else ()):
+            if p.is_file() and _REJECTED.match(p.name) and later(p.name):
+                p.unlink()
+        for p in (self.work.iterdir() if self.work.is_dir() else ()):
+            if p.is_dir() and not p.is_symlink() and later(p.name):  # _work/segK: intermediate documents
+                shutil.rmtree(p)
+        for name in stage_names:
+            if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):  # names from config.json: plain only
+                shutil.rmtree(self.stage_dir(name), ignore_errors=True)
+                self.report(name).unlink(missing_ok=True)
+
     def remove_outputs(self) -> None:
         """Remove what a run writes: only corpuskit's own names, never anything else in the folder."""
         if not self.marker.is_file():

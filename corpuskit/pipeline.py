@@ -111,6 +111,25 @@ def documents_fingerprint(config: Any) -> str | None:
     return _digest(config, ("output",) + POST_SECTIONS)
 
 
+def first_changed_stage(old: Any, new: dict) -> int | None:
+    """Where a rerun with config `new` (`to_dict()`) may take over the run that recorded `old`:
+    the index of the first stage that differs (len(stages) when only stages were removed at
+    the end), so the passes before that stage's pass are kept. None when more than the stage
+    list differs (reader, format, units of input...: the documents change from the start) or
+    when a stage from there on writes a persistent index (its batches name their documents)."""
+    if not isinstance(old, dict) or _digest(old, ("output", "stages") + POST_SECTIONS) != _digest(
+            new, ("output", "stages") + POST_SECTIONS):
+        return None
+    before, after = old.get("stages"), new.get("stages") or []
+    if not isinstance(before, list):
+        return None
+    j = next((i for i, (a, b) in enumerate(zip(before, after)) if a != b), min(len(before), len(after)))
+    if any(isinstance(s, dict) and isinstance(s.get("params"), dict) and s["params"].get("index_dir")
+           for s in before[j:] + after[j:]):
+        return None
+    return j
+
+
 def _digest(config: dict, leave_out: tuple[str, ...]) -> str:
     decisive = {k: v for k, v in config.items() if k not in leave_out}
     return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()

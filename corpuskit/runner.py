@@ -37,9 +37,10 @@ from typing import Callable, Iterator
 from corpuskit.execute import get_executor
 from corpuskit.io import atomic_write_text, is_url
 from corpuskit.layout import RunError, RunPaths, check_apart
-from corpuskit.pipeline import POST_SECTIONS, PipelineConfig, StageSpec, documents_fingerprint
+from corpuskit.pipeline import POST_SECTIONS, PipelineConfig, StageSpec, documents_fingerprint, first_changed_stage
 from corpuskit.readers import READ_STAGE, Source, list_sources, plan_units, unit_size
-from corpuskit.stage import check_stage_errors
+from corpuskit.stage import GlobalStage, check_stage_errors
+from corpuskit.stages.registry import stage_class
 from corpuskit.stats import StageStats, format_table, merge_stats
 from corpuskit.unit import Pass, UnitTask, _context, compile_plan, run_unit, source_stamp
 
@@ -70,6 +71,7 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool, no
 
     A run whose configuration differs only in the `tokenizer:` / `shards:` sections keeps its
     documents: those steps check their own settings and redo themselves (tokenize/steps.py).
+    One whose stage list changed keeps the passes before the first changed stage.
     What was kept that way is appended to `notes`, for the run's log."""
     paths = RunPaths(Path(cfg.output), cfg.format)
     record = {"fingerprint": cfg.fingerprint(), "config": cfg.to_dict(),
@@ -85,12 +87,12 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool, no
         if old is None:
             raise RunError(f"{paths.config} is not a run's record (damaged or edited); "
                            "use --force to redo the run, or choose another --output")
-        if old.get("units") != record["units"] or (
-                documents_fingerprint(old.get("config")) != documents_fingerprint(record["config"])):
-            raise RunError(
-                f"{paths.root} holds a run with a different configuration or input; "
-                "use --force to redo it, or choose another --output")
-        if old.get("fingerprint") != record["fingerprint"] and notes is not None:
+        if old.get("units") != record["units"]:
+            raise RunError(f"{paths.root} holds a run with a different input; "
+                           "use --force to redo it, or choose another --output")
+        if documents_fingerprint(old.get("config")) != documents_fingerprint(record["config"]):
+            _keep_unchanged_passes(paths, old.get("config"), cfg, notes)
+        elif old.get("fingerprint") != record["fingerprint"] and notes is not None:
             changed = [k for k in POST_SECTIONS if (old.get("config") or {}).get(k) != record["config"].get(k)]
             notes.append(f"config: only {' and '.join(changed) or 'the steps after the stages'} changed since the "
                          "last run: its documents are kept; those steps are redone where their settings changed")
@@ -100,6 +102,21 @@ def _prepare_run_dir(cfg: PipelineConfig, sources: list[Source], force: bool, no
     paths.stats.unlink(missing_ok=True)
     atomic_write_text(paths.config, json.dumps(record, indent=2, default=str))
     return paths
+
+
+def _keep_unchanged_passes(paths: RunPaths, old: dict | None, cfg: PipelineConfig, notes: list[str] | None) -> None:
+    """A rerun whose stage list changed: keep the passes before the first changed stage, forget
+    the rest (they run again); refuse when more than the stages changed."""
+    j = first_changed_stage(old, cfg.to_dict())
+    if j is None:
+        raise RunError(f"{paths.root} holds a run with a different configuration (not only its stages, or a "
+                       "stage with an index_dir changed); use --force to redo it, or choose another --output")
+    first = sum(1 for spec in cfg.stages[:j] if issubclass(stage_class(spec.type), GlobalStage))
+    old_names = [s["name"] for s in old["stages"][j:] if isinstance(s, dict) and isinstance(s.get("name"), str)]
+    paths.forget_passes(first, old_names + [spec.name for spec in cfg.stages[j:]])
+    if notes is not None:
+        notes.append(f"config: stages changed from stage {j + 1} on; passes 1-{first} kept, the rest redone"
+                     if first else f"config: stages changed from stage {j + 1} on; every pass redone")
 
 
 @dataclass

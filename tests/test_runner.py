@@ -126,15 +126,60 @@ def test_rerun_skips_completed_units(prose_dir, tmp_path, capsys):
     assert any("already complete, skipped" in m for m in messages)
 
 
-def test_changed_config_is_refused_unless_forced(prose_dir, tmp_path):
+def _documents(out: Path) -> dict[str, bytes]:
+    """What a run decided: its kept and rejected documents and its reports, byte for byte."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.relative_to(out).parts[0] in ("rejected", "reports") or p.name.startswith("part-")}
+
+
+AFTER_DEDUP = STAGES + [{"length_filter": {"name": "long_only", "min_words": 12}}]
+
+
+@pytest.mark.parametrize("before, after, kept_passes", [
+    (STAGES, AFTER_DEDUP, 1),  # a stage added after the dedup: its index pass is kept
+    (AFTER_DEDUP, STAGES, 1),  # and removed again
+    (STAGES, [{"normalize": {"form": "NFKC"}}] + STAGES[1:], 0),  # the first stage changed: all redone
+    (STAGES, STAGES[:2], 0),  # the global stage removed: one pass now, redone; its pass-2 files forgotten
+])
+def test_a_stage_change_keeps_the_passes_before_it_and_equals_a_fresh_run(prose_dir, tmp_path, before, after,
+                                                                          kept_passes):
+    """A rerun whose stages changed redoes the passes from the first changed stage, not all (#39)."""
+    (prose_dir / "d.txt").write_text("tiny\n")
+    (prose_dir / "e.txt").write_text((prose_dir / "a.txt").read_text())  # an exact duplicate
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    run_pipeline(_config(prose_dir, out, before), workers=1, quiet=True)
+    kept = {p: p.read_bytes() for p in sorted((out / "_work" / "done").glob("seg0-*"))}
+    stamps = {p: p.stat().st_mtime_ns for p in kept}
+    messages = []
+    run_pipeline(_config(prose_dir, out, after), workers=1, log=messages.append)
+    run_pipeline(_config(prose_dir, fresh, after), workers=1, quiet=True)
+    assert _documents(out) == _documents(fresh)
+    assert ({p: p.exists() and p.stat().st_mtime_ns for p in kept} == stamps) == bool(kept_passes)
+    first = next(i for i, (a, b) in enumerate(zip(before + [None], after + [None])) if a != b) + 1
+    assert messages[0] == (f"config: stages changed from stage {first} on; passes 1-1 kept, the rest redone"
+                           if kept_passes else f"config: stages changed from stage {first} on; every pass redone")
+
+
+def test_a_change_beyond_the_stages_is_refused_unless_forced(prose_dir, tmp_path):
     out = tmp_path / "out"
     run_pipeline(_config(prose_dir, out, STAGES), workers=1, quiet=True)
-    changed = _config(prose_dir, out, [{"normalize": {}}])
+    changed = _config(prose_dir, out, STAGES, reader={"text_mode": "paragraphs"})
     with pytest.raises(RunError, match="different configuration"):
         run_pipeline(changed, workers=1, quiet=True)
     run_pipeline(changed, workers=1, quiet=True, force=True)
-    assert _ids(out) == ["a.txt#0", "b.txt#0", "c.txt#0"]
-    assert not (out / "rejected").exists()
+    assert _ids(out) == ["a.txt#0", "b.txt#0"]
+
+
+def test_forgetting_passes_deletes_only_corpuskits_names(prose_dir, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(_config(prose_dir, out, STAGES), workers=1, quiet=True)
+    mine = [out / "rejected" / "seg1-notes.txt", out / "reports" / "mine.json"]
+    for p in mine:
+        p.parent.mkdir(exist_ok=True)
+        p.write_text("the user's")
+    run_pipeline(_config(prose_dir, out, STAGES[:2]), workers=1, quiet=True)
+    assert all(p.read_text() == "the user's" for p in mine)
+    assert not (out / "reports" / "exact_dedup.json").exists() and not (out / "_work" / "seg1").exists()
 
 
 def test_every_row_of_the_stats_adds_up_including_read(prose_dir, tmp_path):
@@ -180,9 +225,12 @@ def test_a_tokenizer_or_shards_change_keeps_the_documents_and_redoes_those_steps
     assert any(m.startswith("config: only shards changed") for m in messages)
     assert any(m.endswith("is up to date, skipped") and m.startswith("tokenizer:") for m in messages)
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in kept} == kept
-    # a stage change still changes the documents: refused without --force
-    with pytest.raises(RunError, match="different configuration"):
-        run_pipeline(_config(prose_dir, out, STAGES[:2], tokenizer={"vocab_size": 280}), workers=1, quiet=True)
+    # a stage change changes the documents: those passes are redone, and the tokenizer with them
+    trained_on = json.loads((out / "_work" / "tokenizer" / "training.json").read_text())["inputs_sha256"]
+    messages.clear()
+    run_pipeline(_config(prose_dir, out, STAGES[:2], tokenizer={"vocab_size": 280}), workers=1, log=messages.append)
+    assert json.loads((out / "_work" / "tokenizer" / "training.json").read_text())["inputs_sha256"] != trained_on
+    assert any(m.startswith("tokenizer: trained") for m in messages)
 
 
 def test_each_run_appends_to_logs_run_log_and_force_starts_it_again(prose_dir, tmp_path):
