@@ -147,9 +147,12 @@ class Run:
         # workers idle at the end. Outputs do not depend on the order units run in.
         todo.sort(key=lambda t: -unit_size(t.source))
         label = f"[{step.index + 1}/{len(self.plan)}] {step.label}"
+        hooked = [spec for spec in step.stream if stage_class(spec.type).uses_workdir]
         if not todo:
             self.log(f"{label}: {n} units already complete, skipped")
         else:
+            for spec in hooked:  # what every unit shares, built once here rather than raced for in the units
+                spec.build().prepare(_context(self.paths, spec, 0, n, self.executor))
             t0 = time.perf_counter()
             docs = _run_with_progress(self.executor, todo, n, label, self.quiet)
             # one line per pass: what a log file or a pipe gets instead of the progress bar
@@ -157,6 +160,11 @@ class Run:
                      f"in {time.perf_counter() - t0:.1f}s")
         # a stage that raised on every document is broken: stop here, not after every pass
         check_stage_errors(merge_stats([self.paths.unit_stats(step.index, i) for i in range(n)], []))
+        for spec in hooked:
+            # made again each time from the units' files (which their markers verify): nothing to resume
+            report = spec.build().report(_context(self.paths, spec, 0, n, self.executor))
+            if report is not None:
+                self._write_report(spec.name, report, changed_only=True)
         if step.sink is not None and not self.paths.reduced(step.index).exists():
             self.reduce(step.sink, n, step.index)
 
@@ -199,13 +207,24 @@ class Run:
         note = ""
         written = self.paths.stage_files(spec.name)
         if report is not None:
-            atomic_write_text(self.paths.report(spec.name), json.dumps(report, indent=1))
-            # with OUTPUT - the report is deleted with the run folder when the command ends
-            note = " (report not kept: OUTPUT is -)" if self.temporary else f" (report: {self.paths.report(spec.name)})"
+            note = self._write_report(spec.name, report)
             written.append(self.paths.report(spec.name))
         # A rerun trusts the reduce only while these files are as written (Run._check_reduce).
         atomic_write_text(self.paths.reduced(index), json.dumps({"outputs": self.paths.stamp(written)}))
         self.log(f"{spec.name}: reduce over {n_units} units took {time.perf_counter() - t0:.1f}s{note}")
+
+    def _write_report(self, name: str, report: dict, changed_only: bool = False) -> str:
+        """Write a stage's report to reports/<name>.json (not again when `changed_only` and it is
+        as written); returns the note for the log line."""
+        path, text = self.paths.report(name), json.dumps(report, indent=1)
+        if changed_only and path.is_file() and path.read_text(encoding="utf-8") == text:
+            return ""
+        atomic_write_text(path, text)
+        # with OUTPUT - the report is deleted with the run folder when the command ends
+        note = " (report not kept: OUTPUT is -)" if self.temporary else f" (report: {path})"
+        if changed_only:
+            self.log(f"{name}: report written{note}")
+        return note
 
     def write_stats(self) -> dict[str, StageStats]:
         order = [READ_STAGE] + [s.name for s in self.cfg.stages]

@@ -8,6 +8,12 @@ Three kinds, after datatrove:
   the runner drives it in three phases: `index` each unit, `reduce` once, then `apply`
   to each unit to carry out the decisions. Each phase is handed a `StageContext`.
 
+A streaming stage that needs files of its own (decontamination: an index built once, and
+what each unit found, for a report) sets `uses_workdir`; the runner then calls `prepare`
+once before its pass, `setup` and `finish` in each unit around its documents, and `report`
+once after its pass, each with a `StageContext`. It stays one pass: no global stage's
+intermediate copy of the documents.
+
 A stage never chooses paths: a global stage writes only inside the `workdir` it is
 handed, and returns what a user should see (its report) for the runner to place.
 Rejected documents go to `self.reject`, a callback the runner attaches, which writes
@@ -69,10 +75,29 @@ class Stage:
     """A named step: `run(docs) -> Iterator[Document]`."""
 
     name: str = "stage"
+    # True: the runner hands the stage a working folder through the hooks below
+    uses_workdir: bool = False
 
     def __init__(self) -> None:
         self.stats = StageStats()
         self.reject: RejectFn = _discard
+
+    def prepare(self, ctx: StageContext) -> None:
+        """Once per run, before the stage's pass (`uses_workdir`): build what every unit shares."""
+
+    def setup(self, ctx: StageContext) -> None:
+        """In each unit, before its documents flow (`uses_workdir`): load what `prepare` built."""
+
+    def finish(self, ctx: StageContext) -> list[Path]:
+        """In each unit, after its last document (`uses_workdir`): write the unit's files in
+        `ctx.workdir`, each atomically, and return them; the unit's completion marker records
+        them, so a rerun redoes a unit whose files changed."""
+        return []
+
+    def report(self, ctx: StageContext) -> dict | None:
+        """Once, after every unit of the stage's pass (`uses_workdir`): what the runner writes to
+        OUTPUT/reports/<name>.json, or None."""
+        return None
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -151,7 +176,7 @@ class Mapper(Stage):
 
 @dataclass(frozen=True)
 class StageContext:
-    """What the runner hands a global stage for one phase."""
+    """What the runner hands a global stage for one phase, or a streaming stage's hooks."""
 
     workdir: Path  # the stage's private folder; it writes nothing anywhere else
     unit: int  # the unit of work this phase runs on (0 for reduce)

@@ -135,9 +135,13 @@ def run_unit(task: UnitTask) -> dict:
                                         _context(paths, step.apply, i, task.n_units)), prev.stats))
         layers.append((prev.name, prev.stats, timer))
         by_name[prev.name] = prev.stats
+    hooked = []  # (stage, context) of the streaming stages with a working folder
     for spec in step.stream:
         stage = spec.build()
         stage.reject = reject
+        if stage.uses_workdir:
+            hooked.append((stage, _context(paths, spec, i, task.n_units)))
+            stage.setup(hooked[-1][1])
         timer = _Timer()
         docs = timer.wrap(_observe(stage(docs), stage.stats))
         layers.append((stage.name, stage.stats, timer))
@@ -160,6 +164,7 @@ def run_unit(task: UnitTask) -> dict:
             for doc in docs:
                 observe_doc(kept, "kept", doc, words=True, metadata=True)
                 out.write(doc)
+        stage_files = [f for stage, ctx in hooked for f in stage.finish(ctx)]  # each written atomically
         for w in rejected + writers:
             w.commit()
     except BaseException:
@@ -176,7 +181,7 @@ def run_unit(task: UnitTask) -> dict:
     write_unit_stats(paths.unit_stats(k, i), stats)
     # A rerun trusts this unit only while these files are as written (RunPaths.unit_problem).
     marker = {"docs_out": last.docs_out,
-              "outputs": paths.stamp([w.path for w in rejected + writers] + [paths.unit_stats(k, i)])}
+              "outputs": paths.stamp([w.path for w in rejected + writers] + stage_files + [paths.unit_stats(k, i)])}
     if k == 0:
         marker["input"] = source_stamp(task.source)
     atomic_write_text(paths.done(k, i), json.dumps(marker))

@@ -1,8 +1,13 @@
-"""Stage bases: counting, drop reasons and the rejected sink."""
+"""Stage bases: counting, drop reasons and the rejected sink; a streaming stage's working folder."""
+
+import json
 
 import pytest
 
-from corpuskit import Document, Filter, Mapper
+from corpuskit import Document, Filter, Mapper, Stage
+from corpuskit.io import atomic_write_text
+from corpuskit.pipeline import parse_pipeline
+from corpuskit.runner import run_pipeline
 from corpuskit.stages.filters.length import LengthFilter
 from corpuskit.stages.formatters.repair import Normalize
 
@@ -74,3 +79,58 @@ def test_an_error_every_document_would_meet_stops_the_stage():
 
     with pytest.raises(ImportError):
         list(NeedsAnExtra()([Document("text", "1")]))
+
+
+class CountsPerUnit(Stage):
+    """A streaming stage with a working folder: what each unit saw, and a report over all of them."""
+
+    name = "CountsPerUnit"
+    uses_workdir = True
+
+    def prepare(self, ctx):
+        with open(ctx.workdir / "prepared.log", "a") as fh:  # one line per call
+            fh.write("prepared\n")
+
+    def setup(self, ctx):
+        self.seen = []
+        assert (ctx.workdir / "prepared.log").is_file()  # prepare ran before any unit
+
+    def run(self, docs):
+        for doc in docs:
+            self.seen.append(doc.id)
+            yield doc
+
+    def finish(self, ctx):
+        path = ctx.workdir / f"seen-{ctx.unit:05d}.json"
+        atomic_write_text(path, json.dumps(self.seen))
+        return [path]
+
+    def report(self, ctx):
+        return {"seen": [json.loads((ctx.workdir / f"seen-{u:05d}.json").read_text()) for u in range(ctx.n_units)]}
+
+
+def test_a_streaming_stage_with_a_working_folder_runs_in_one_pass_and_reports(tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    for u in range(2):
+        (inp / f"d{u}.jsonl").write_text("".join(json.dumps({"id": f"{u}-{k}", "text": "words"}) + "\n"
+                                                 for k in range(3)))
+    cfg = parse_pipeline({"input": str(inp), "output": str(out), "stages": [{"test_stage:CountsPerUnit": {}}]})
+    messages = []
+    run_pipeline(cfg, workers=1, log=messages.append)
+    work = out / "_work" / "stages" / "CountsPerUnit"
+    report = json.loads((out / "reports" / "CountsPerUnit.json").read_text())
+    assert report == {"seen": [["0-0", "0-1", "0-2"], ["1-0", "1-1", "1-2"]]}
+    assert (work / "prepared.log").read_text() == "prepared\n"
+    assert not (out / "_work" / "seg0").exists()  # one pass: no intermediate copy of the documents
+    marker = json.loads((out / "_work" / "done" / "seg0-unit00001").read_text())
+    assert "_work/stages/CountsPerUnit/seen-00001.json" in marker["outputs"]
+
+    run_pipeline(cfg, workers=1, quiet=True)  # all done: nothing to prepare again
+    assert (work / "prepared.log").read_text() == "prepared\n"
+    (work / "seen-00001.json").write_text("[]")  # a unit's file changed: that unit is redone
+    messages.clear()
+    run_pipeline(cfg, workers=1, log=messages.append)
+    assert any("seen-00001.json changed since it was written; redoing it" in m for m in messages), messages
+    assert json.loads((out / "reports" / "CountsPerUnit.json").read_text()) == report
+    assert (work / "prepared.log").read_text() == "prepared\nprepared\n"

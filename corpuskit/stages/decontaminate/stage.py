@@ -1,18 +1,20 @@
 """Benchmark decontamination: find evaluation items inside training documents, then drop the
 document, cut the item out of it, or only report it.
 
-A global stage, because what a user wants afterwards is one report over the whole corpus:
+A streaming stage with a working folder (`Stage.uses_workdir`): each document's decision
+depends only on the document and the eval index, so it takes one pass, with no copy of the
+documents in between as a global stage would need.
 
-Phase 1 (`index`, per unit): search each document in the eval index (built on first use
-    in the stage's working folder, `index.py`) and write the unit's findings there.
-Phase 2 (`reduce`, once): merge the findings into the report the runner writes to
-    OUTPUT/reports/decontaminate.json: per benchmark, items found and documents; per
-    item, where (document id and characters); and the eval files' sha256.
-Phase 3 (`apply`, per unit): `drop` sends a contaminated document to rejected/ with reason
-    `contaminated` (detail: benchmark, item, characters, the matched text); `cut` removes
-    each matched span plus `margin` characters (to word boundaries) and keeps the rest,
-    unless fewer than `min_chars` are left (then it is dropped as `contaminated`);
-    `report_only` changes nothing.
+`prepare` (once per run): build the eval index in the stage's working folder (`index.py`).
+`setup` (per unit): memory-map it. `run`: search each document; `drop` sends a contaminated
+    document to rejected/ with reason `contaminated` (detail: benchmark, item, characters,
+    the matched text); `cut` removes each matched span plus `margin` characters (to word
+    boundaries) and keeps the rest, unless fewer than `min_chars` are left (then it is
+    dropped as `contaminated`); `report_only` changes nothing.
+`finish` (per unit): write what the unit found to found-NNNNN.jsonl in the working folder.
+`report` (once, after the pass): merge the findings into the report the runner writes to
+    OUTPUT/reports/decontaminate.json: per benchmark, items found and documents; per item,
+    where (document id and characters); and the eval files' sha256.
 
 The findings depend only on a unit's documents, so outputs are the same whatever the
 number of workers or the executor.
@@ -26,10 +28,9 @@ from pathlib import Path
 from typing import Annotated, Iterable, Iterator, Literal
 
 from corpuskit.document import Document
-from corpuskit.errors import CorpuskitError
 from corpuskit.io import atomic_write_text
 from corpuskit.schema import NonEmpty, NonEmptyStr, Range
-from corpuskit.stage import GlobalStage, StageContext
+from corpuskit.stage import Stage, StageContext
 from corpuskit.stages.decontaminate.evalsets import read_eval_sets
 
 MAX_NGRAM = 64  # text.py's table of n-gram multipliers has this many; numpy is imported on first use, not here
@@ -37,8 +38,9 @@ _EXAMPLES = 20  # places listed per item in the report; the count is always whol
 _QUOTE = 200  # characters of matched text in a rejected document's detail
 
 
-class Decontaminate(GlobalStage):
+class Decontaminate(Stage):
     name = "decontaminate"
+    uses_workdir = True
 
     def __init__(
         self,
@@ -65,6 +67,7 @@ class Decontaminate(GlobalStage):
         self.min_words = min_words
         self.margin, self.min_chars = margin, min_chars
         self.sets = read_eval_sets(self.entries, self.fields)  # now: a bad eval file fails at load, before any work
+        self._idx, self._found = None, []  # set by `setup`: the unit's index, and its findings so far
 
     # -- the index --------------------------------------------------------------------
     def index_key(self) -> str:
@@ -98,33 +101,60 @@ class Decontaminate(GlobalStage):
                         "coverage": h.coverage})
         return out
 
-    # -- the three phases ---------------------------------------------------------------
-    def index(self, docs: Iterable[Document], ctx: StageContext) -> None:
-        idx = self.eval_index(ctx.workdir)
-        lines = []
+    # -- the runner's hooks and the documents ----------------------------------------------
+    def prepare(self, ctx: StageContext) -> None:
+        self.eval_index(ctx.workdir)
+
+    def setup(self, ctx: StageContext) -> None:
+        self._idx, self._found = self.eval_index(ctx.workdir), []
+
+    def finish(self, ctx: StageContext) -> list[Path]:
+        path = ctx.workdir / f"found-{ctx.unit:05d}.jsonl"
+        atomic_write_text(path, "".join(self._found))
+        return [path]
+
+    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        if self._idx is None:
+            raise TypeError(f"{self.name} searches an index in its working folder: call setup(ctx) first "
+                            "(the runner does)")
         for pos, doc in enumerate(docs):
             try:
-                found = self.find(doc.text, idx)
-            except Exception as err:  # one bad record: apply drops it as stage_error, the run goes on
-                if isinstance(err, (CorpuskitError, ImportError, NotImplementedError)):
-                    raise
-                lines.append(json.dumps({"pos": pos, "id": doc.id, "error": f"{type(err).__name__}: {err}"[:500]},
-                                        ensure_ascii=False) + "\n")
+                found = self.find(doc.text, self._idx)
+            except Exception as err:  # one bad record: dropped as stage_error, the run goes on
+                self.failed(doc, err)
                 continue
-            if found:
-                lines.append(json.dumps({"pos": pos, "id": doc.id, "found": found}, ensure_ascii=False) + "\n")
-        atomic_write_text(ctx.workdir / f"found-{ctx.unit:05d}.jsonl", "".join(lines))
+            if not found:
+                yield doc
+                continue
+            self._found.append(json.dumps({"pos": pos, "id": doc.id, "found": found}, ensure_ascii=False) + "\n")
+            self.stats.inc("contaminated_found")
+            if self.report_only:
+                yield doc
+                continue
+            first = found[0]
+            detail = (f"{first['benchmark']} item {first['item']}, characters {first['start']}-{first['end']}: "
+                      f"{doc.text[first['start']:first['end']][:_QUOTE]!r}")
+            if len(found) > 1:
+                detail += f" (and {len(found) - 1} more)"
+            if self.action == "drop":
+                self.drop(doc, "contaminated", detail=detail)
+                continue
+            kept = cut_spans(doc.text, [(f["start"], f["end"]) for f in found], self.margin)
+            if len(kept.strip()) < self.min_chars:
+                self.drop(doc, "contaminated", detail=f"{detail}; {len(kept.strip())} characters left after the cut")
+                continue
+            self.stats.inc("cut")
+            doc.text = kept
+            yield doc
 
-    def reduce(self, ctx: StageContext) -> dict:
+    def report(self, ctx: StageContext) -> dict:
         # items with no word outside what every item shares (a prompt template) or under `probe` words
         unfindable = self.eval_index(ctx.workdir).meta["unfindable"]
         per_item: dict[tuple[str, int], dict] = {}
         docs_per_bench: dict[str, int] = {}
         contaminated = 0
         for unit in range(ctx.n_units):
-            for rec in _read_found(ctx.workdir, unit).values():
-                if "error" in rec:
-                    continue
+            for rec in _read_found(ctx.workdir, unit):
                 contaminated += 1
                 for name in sorted({f["benchmark"] for f in rec["found"]}):
                     docs_per_bench[name] = docs_per_bench.get(name, 0) + 1
@@ -147,37 +177,6 @@ class Decontaminate(GlobalStage):
                 "probe": self.probe, "min_coverage": self.min_coverage, "min_words": self.min_words,
                 "max_items": self.max_items,
                 "documents_contaminated": contaminated, "benchmarks": benchmarks}
-
-    def apply(self, docs: Iterable[Document], ctx: StageContext) -> Iterator[Document]:
-        found = _read_found(ctx.workdir, ctx.unit)
-        for pos, doc in enumerate(docs):
-            rec = found.get(pos)
-            if rec is None:
-                yield doc
-                continue
-            if "error" in rec:
-                where = f"{doc.source}: " if doc.source else ""
-                self.drop(doc, "stage_error", detail=f"{where}{rec['error']}")
-                continue
-            self.stats.inc("contaminated_found")
-            if self.report_only:
-                yield doc
-                continue
-            first = rec["found"][0]
-            detail = (f"{first['benchmark']} item {first['item']}, characters {first['start']}-{first['end']}: "
-                      f"{doc.text[first['start']:first['end']][:_QUOTE]!r}")
-            if len(rec["found"]) > 1:
-                detail += f" (and {len(rec['found']) - 1} more)"
-            if self.action == "drop":
-                self.drop(doc, "contaminated", detail=detail)
-                continue
-            kept = cut_spans(doc.text, [(f["start"], f["end"]) for f in rec["found"]], self.margin)
-            if len(kept.strip()) < self.min_chars:
-                self.drop(doc, "contaminated", detail=f"{detail}; {len(kept.strip())} characters left after the cut")
-                continue
-            self.stats.inc("cut")
-            doc.text = kept
-            yield doc
 
 
 def cut_spans(text: str, spans: list[tuple[int, int]], margin: int) -> str:
@@ -207,7 +206,6 @@ def widen(text: str, spans: list[tuple[int, int]], margin: int) -> list[tuple[in
     return widened
 
 
-def _read_found(workdir: Path, unit: int) -> dict[int, dict]:
-    path = workdir / f"found-{unit:05d}.jsonl"
-    with open(path, encoding="utf-8") as fh:
-        return {rec["pos"]: rec for rec in map(json.loads, fh)}
+def _read_found(workdir: Path, unit: int) -> list[dict]:
+    with open(workdir / f"found-{unit:05d}.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]

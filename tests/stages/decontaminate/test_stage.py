@@ -1,6 +1,11 @@
 """The decontaminate stage through the runner and the command: reasons, cut text, report, workers."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -168,3 +173,64 @@ def test_the_html_report_has_a_decontamination_section(tmp_path):
     html = render_report(out)
     assert "Decontamination: evaluation items found" in html
     assert "quiz [" in html and "story [" in html
+
+
+def test_one_pass_with_no_intermediate_copy_and_the_findings_in_each_units_marker(tmp_path):
+    """Each document's decision needs only the document and the index: one pass, as a streaming stage."""
+    corpus(tmp_path / "in")
+    out = run(tmp_path, "out", {"action": "drop"}, workers=2)
+    assert sorted(p.name for p in (out / "_work" / "done").iterdir()) == ["seg0-unit00000", "seg0-unit00001"]
+    assert not (out / "_work" / "seg0").exists()  # no copy of the documents for a second pass
+    marker = json.loads((out / "_work" / "done" / "seg0-unit00001").read_text())
+    assert "_work/stages/decontaminate/found-00001.jsonl" in marker["outputs"]
+    found = (out / "_work" / "stages" / "decontaminate" / "found-00001.jsonl").read_text()
+    assert [json.loads(line)["id"] for line in found.splitlines()] == ["story"]
+
+
+def test_a_changed_findings_file_redoes_its_unit_and_gives_the_same_report(tmp_path):
+    corpus(tmp_path / "in")
+    out = run(tmp_path, "out", {"action": "drop"})
+    before = outputs(out)
+    (out / "_work" / "stages" / "decontaminate" / "found-00000.jsonl").write_text("")
+    messages = []
+    cfg = command_pipeline(str(tmp_path / "in"), str(out), [{"decontaminate": {"eval": [str(FIXTURES)],
+                                                                               "action": "drop"}}], "jsonl")
+    run_pipeline(cfg, workers=1, log=messages.append)
+    assert any("found-00000.jsonl changed since it was written; redoing it" in m for m in messages), messages
+    assert outputs(out) == before
+
+
+def _big_corpus(folder: Path) -> None:
+    """Enough documents that a run lasts a while: six files, a contaminated page in every tenth."""
+    folder.mkdir()
+    for f in range(6):
+        lines = []
+        for k in range(1500):
+            text = f"{PAGE} {k}" if k % 10 else f"{PAGE}\n\n{QUESTION} a balance\n\n{STORY}"
+            lines.append(json.dumps({"id": f"{f}-{k}", "text": text}) + "\n")
+        (folder / f"part{f}.jsonl").write_text("".join(lines))
+
+
+def test_killed_at_any_moment_the_rerun_gives_the_same_bytes(tmp_path):
+    _big_corpus(tmp_path / "in")
+
+    def command(out: Path) -> list[str]:
+        return [sys.executable, "-m", "corpuskit", "decontaminate", str(tmp_path / "in"), str(out), "--eval",
+                str(FIXTURES), "--action", "cut", "--format", "jsonl", "--workers", "2", "--quiet"]
+
+    t0 = time.monotonic()
+    subprocess.run(command(tmp_path / "ref"), check=True, capture_output=True)
+    duration = time.monotonic() - t0
+    expected = outputs(tmp_path / "ref")
+    out, kills = tmp_path / "out", 0
+    for k in range(6):
+        proc = subprocess.Popen(command(out), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(duration * (k + 0.5) / 6)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.communicate()
+    done = subprocess.run(command(out), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert outputs(out) == expected
+    assert kills >= 3
