@@ -86,17 +86,17 @@ class Decontaminate(Stage):
 
     def find(self, text: str, idx) -> list[dict]:
         """The eval items `text` holds: benchmark, item, characters [start, end), coverage."""
-        from corpuskit.stages.decontaminate.text import word_hashes, word_spans
+        from corpuskit.stages.decontaminate.text import word_bounds, word_hashes
 
         hashes = word_hashes(text)
         hits = idx.search(hashes)
         if not hits:
             return []
-        spans = word_spans(text)
-        spans = spans if spans is not None and len(spans) == len(hashes) else None
+        bounds = word_bounds(text)
+        bounds = bounds if bounds is not None and len(bounds[0]) == len(hashes) else None
         out = []
         for h in hits:
-            start, end = (spans[h.start][0], spans[h.end - 1][1]) if spans else (0, len(text))
+            start, end = (int(bounds[0][h.start]), int(bounds[1][h.end - 1])) if bounds else (0, len(text))
             out.append({"benchmark": idx.benchmarks[h.bench], "item": h.item, "start": start, "end": end,
                         "coverage": h.coverage})
         return out

@@ -23,6 +23,7 @@ WORD = re.compile(r"[^\W_]+")
 _NON_ASCII_BREAK = re.compile(r"[^\x00-\x7f\w]+")
 # ASCII letters and digits, and every byte of a multi-byte UTF-8 character, stay; the rest is a space
 _ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
+_ASCII_WORD = np.array([chr(c).isalnum() for c in range(128)])  # what WORD matches, per ASCII character
 _SEPARATE = bytes([0]) + _ASCII_BREAKS[1:]  # the same, but NUL stays: it separates joined texts
 _MULT = np.array([(0x9E3779B97F4A7C15 * (2 * j + 1)) % 2**64 | 1 for j in range(64)], dtype=np.uint64)
 MAX_NGRAM = len(_MULT)
@@ -127,13 +128,34 @@ def word_spans(text: str) -> list[tuple[int, int]] | None:
     """The (start, end) in `text` of each word `words(text)` gives, or None where the
     normalisation moved characters in a way this cannot map back (then no span is known).
 
-    Only called for documents found contaminated, so speed does not matter here.
+    Only called for documents found contaminated. Text that NFKC and case folding leave in
+    place is matched as it is; other text one whitespace-separated token at a time, and only
+    the tokens they change one base character (with its combining marks) at a time.
     """
-    folded = text.casefold()
-    if unicodedata.is_normalized("NFKC", text) and len(folded) == len(text):
-        return [m.span() for m in WORD.finditer(folded)]
-    # Normalise one base character and its combining marks at a time, remembering where each
-    # output character came from.
+    if _in_place(text):
+        return [m.span() for m in WORD.finditer(text.casefold())]
+    spans: list[tuple[int, int]] = []
+    for token in re.finditer(r"\S+", text):
+        at, piece = token.start(), token.group()
+        # (a combining mark ends a word here, but joins its letter's word character by character)
+        if piece.isascii() or (_in_place(piece) and not any(map(unicodedata.combining, piece))):
+            spans += [(at + m.start(), at + m.end()) for m in WORD.finditer(piece.casefold())]
+        else:
+            spans += _char_spans(piece, at)
+    n = len(words(text))
+    if len(spans) != n:  # a token that NFKC joined to its neighbour: the whole text, character by character
+        spans = _char_spans(text, 0)
+    return spans if len(spans) == n else None
+
+
+def _in_place(text: str) -> bool:
+    """Whether NFKC and case folding keep every character of `text` where it is."""
+    return text.isascii() or (unicodedata.is_normalized("NFKC", text) and len(text.casefold()) == len(text))
+
+
+def _char_spans(text: str, at: int) -> list[tuple[int, int]]:
+    """Word spans (offset by `at`) of `text` normalised one base character and its combining marks
+    at a time, remembering where each output character came from."""
     out: list[str] = []
     origin: list[tuple[int, int]] = []
     i = 0
@@ -143,8 +165,28 @@ def word_spans(text: str) -> list[tuple[int, int]] | None:
             j += 1
         piece = normalize(text[i:j])
         out.append(piece)
-        origin.extend([(i, j)] * len(piece))
+        origin.extend([(at + i, at + j)] * len(piece))
         i = j
-    norm = "".join(out)
-    spans = [(origin[m.start()][0], origin[m.end() - 1][1]) for m in WORD.finditer(norm)]
-    return spans if len(spans) == len(words(text)) else None
+    return [(origin[m.start()][0], origin[m.end() - 1][1]) for m in WORD.finditer("".join(out))]
+
+
+def word_bounds(text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(starts, ends) in `text` of the words `words(text)` gives, as arrays: `word_spans` with no
+    Python code per word where NFKC and case folding keep every character in place (ASCII text,
+    and most other text): a word is then a run of characters that are `isalnum`, which is what
+    `WORD` matches. None where `word_spans` is."""
+    if text.isascii():  # a byte is a character
+        is_word = np.frombuffer(text.encode("ascii").translate(_ASCII_BREAKS), dtype=np.uint8) != 32
+    else:
+        folded = text.casefold()
+        if len(folded) != len(text) or not unicodedata.is_normalized("NFKC", text):
+            spans = word_spans(text)
+            return None if spans is None else (np.array([a for a, _ in spans], dtype=np.int64),
+                                               np.array([b for _, b in spans], dtype=np.int64))
+        code = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32)
+        is_word = _ASCII_WORD[np.minimum(code, 127)]
+        high = np.flatnonzero(code > 127)  # the few distinct other characters: asked one by one
+        distinct, where = np.unique(code[high], return_inverse=True)
+        is_word[high] = np.array([chr(c).isalnum() for c in distinct.tolist()], dtype=bool)[where]
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], is_word, [0])).astype(np.int8)))
+    return edges[0::2], edges[1::2]

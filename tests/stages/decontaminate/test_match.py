@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from corpuskit.stages.decontaminate.stage import Decontaminate, cut_spans
-from corpuskit.stages.decontaminate.text import WORD, normalize, word_spans, words
+from corpuskit.stages.decontaminate.text import WORD, normalize, word_bounds, word_spans, words
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "decontaminate"
 PAGE = ("The village fair opened on a grey Saturday. Stalls sold honey, wool and old records, and a brass "
@@ -31,6 +31,13 @@ def test_word_spans_point_into_the_original_text():
     text = "Ｆｕｌｌ width and cafe\u0301 here"
     spans = word_spans(text)
     assert [text[a:b] for a, b in spans] == ["Ｆｕｌｌ", "width", "and", "cafe\u0301", "here"]
+
+
+def test_word_bounds_are_word_spans_as_arrays():
+    for text in ["Answer:  THE cat's_tail -- (b) 12.5%\x00end\n", "  lead and trail  ", "", "...",
+                 "Ｆｕｌｌ width and cafe\u0301 here", "Straße ǅemal ①"]:
+        starts, ends = word_bounds(text)
+        assert list(zip(starts.tolist(), ends.tolist())) == word_spans(text), text
 
 
 def test_full_item_with_changed_case_spacing_and_punctuation_is_found(finder):
