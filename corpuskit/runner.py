@@ -151,8 +151,6 @@ class Run:
         if not todo:
             self.log(f"{label}: {n} units already complete, skipped")
         else:
-            for spec in hooked:  # what every unit shares, built once here rather than raced for in the units
-                spec.build().prepare(_context(self.paths, spec, 0, n, self.executor))
             t0 = time.perf_counter()
             docs = _run_with_progress(self.executor, todo, n, label, self.quiet)
             # one line per pass: what a log file or a pipe gets instead of the progress bar
@@ -283,6 +281,11 @@ def run_pipeline(
             for note in notes:
                 tee(note)
             plan = compile_plan(cfg.stages)
+            # What the units of a stage with a working folder share (an index), built once here, before
+            # the workers start: forked ones then have it loaded already.
+            for spec in cfg.stages:
+                if stage_class(spec.type).uses_workdir:
+                    spec.build().prepare(_context(paths, spec, 0, len(sources)))
             with get_executor(executor, workers, address) as ex:
                 located = [_absolute(s) for s in sources]
                 task_cfg = dataclasses.replace(cfg, output=os.path.abspath(cfg.output))

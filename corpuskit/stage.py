@@ -10,8 +10,8 @@ Three kinds, after datatrove:
 
 A streaming stage that needs files of its own (decontamination: an index built once, and
 what each unit found, for a report) sets `uses_workdir`; the runner then calls `prepare`
-once before its pass, `setup` and `finish` in each unit around its documents, and `report`
-once after its pass, each with a `StageContext`. It stays one pass: no global stage's
+once before the first pass, `setup` and `finish` in each unit around its documents, and
+`report` once after its pass, each with a `StageContext`. It stays one pass: no global stage's
 intermediate copy of the documents.
 
 A stage never chooses paths: a global stage writes only inside the `workdir` it is
@@ -83,7 +83,8 @@ class Stage:
         self.reject: RejectFn = _discard
 
     def prepare(self, ctx: StageContext) -> None:
-        """Once per run, before the stage's pass (`uses_workdir`): build what every unit shares."""
+        """Once per run, before the first pass and before the workers start (`uses_workdir`): build
+        what every unit shares; forked workers inherit what it loaded."""
 
     def setup(self, ctx: StageContext) -> None:
         """In each unit, before its documents flow (`uses_workdir`): load what `prepare` built."""

@@ -126,11 +126,13 @@ def test_a_streaming_stage_with_a_working_folder_runs_in_one_pass_and_reports(tm
     marker = json.loads((out / "_work" / "done" / "seg0-unit00001").read_text())
     assert "_work/stages/CountsPerUnit/seen-00001.json" in marker["outputs"]
 
-    run_pipeline(cfg, workers=1, quiet=True)  # all done: nothing to prepare again
-    assert (work / "prepared.log").read_text() == "prepared\n"
+    messages.clear()
+    run_pipeline(cfg, workers=1, log=messages.append)  # all done: prepared (once a run), no unit redone
+    assert any("2 units already complete, skipped" in m for m in messages), messages
+    assert (work / "prepared.log").read_text() == "prepared\n" * 2
     (work / "seen-00001.json").write_text("[]")  # a unit's file changed: that unit is redone
     messages.clear()
     run_pipeline(cfg, workers=1, log=messages.append)
     assert any("seen-00001.json changed since it was written; redoing it" in m for m in messages), messages
     assert json.loads((out / "reports" / "CountsPerUnit.json").read_text()) == report
-    assert (work / "prepared.log").read_text() == "prepared\nprepared\n"
+    assert (work / "prepared.log").read_text() == "prepared\n" * 3
