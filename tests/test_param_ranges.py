@@ -58,9 +58,9 @@ def _cases(stage_types):
                 yield pytest.param(type_name, param, value, id=f"{type_name}.{param}={value!r}")
 
 
-# Global stages (dedup, decontamination) need a working folder and are run by their own tests;
-# their parameters still get the generic refusals below.
-SWEPT = sorted(t for t in REGISTRY if not issubclass(stage_class(t), GlobalStage))
+# Global stages (dedup) and stages with a working folder (decontamination) need one and are run
+# by their own tests; their parameters still get the generic refusals below.
+SWEPT = sorted(t for t in REGISTRY if not issubclass(stage_class(t), GlobalStage) and not stage_class(t).uses_workdir)
 
 
 @pytest.fixture(scope="module")
