@@ -10,8 +10,10 @@ see every unit before it can decide anything:
     sink:    index global stage k (and keep the documents for pass k+1), or write the outputs
 
 After a pass that indexes a global stage, its `reduce` runs once and returns a report,
-which the runner writes to OUTPUT/reports/<stage>.json. Then the tokenizer and shard
-steps run over the kept documents.
+which the runner writes to OUTPUT/reports/<stage>.json. A streaming stage with a working
+folder (`Stage.uses_workdir`, decontamination) is prepared once before the first pass, and
+its report, made from its units' files, is written the same way after its pass. Then the
+tokenizer and shard steps run over the kept documents.
 
 Every unit of every pass (`corpuskit.unit.run_unit`) writes its outputs under temporary
 names, renames them, writes its counters, and only then writes its completion marker. A rerun skips units (and
