@@ -74,9 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         seconds, rc, _ = timed_make("test")
         print(f"make test: {seconds:.0f} s (exit {rc})", flush=True)
     if args.make_train:
-        seconds, rc, last = timed_make("train", tail=4)
-        print(f"make train: {seconds:.0f} s (exit {rc}); its last lines:", flush=True)
-        for line in last:
+        seconds, rc, lines = timed_make("train", tail=200)
+        print(f"make train: {seconds:.0f} s (exit {rc}); its result lines:", flush=True)
+        # the trainer's own result lines, not the report command make runs after it
+        for line in [x for x in lines if x.startswith(("checkpoint:", "validation:"))][-2:]:
             print(f"    {line}")
     print(f"machine: {machine()}")
     return 0
