@@ -170,6 +170,9 @@ def test_the_length_filter_range_error_is_one_line_from_a_yaml_file(tmp_path, in
     ({"output": ""}, "output: must not be empty"),
     ({"output": "  "}, "output: must not be empty"),
     ({"input": ""}, "input: must not be empty"),  # Path("") is the current directory
+    ({"reader": {"text_field": ""}}, "reader: text_field must not be empty"),  # every record rejected
+    ({"reader": {"id_field": " "}}, "reader: id_field must not be empty"),
+    ({"reader": {"hf_split": ""}}, "reader: hf_split must not be empty"),
 ])
 def test_sections_are_checked_at_load(input_file, section, message):
     with pytest.raises(PipelineError) as err:

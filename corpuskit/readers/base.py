@@ -82,6 +82,9 @@ class ReaderConfig:
         _choice("gutenberg", self.gutenberg, ("auto", "on", "off"))
         _choice("encoding_errors", self.encoding_errors, ("quarantine", "replace"))
         _choice("encoding", self.encoding, ("auto", "utf-8"))
+        for key in ("text_field", "id_field", "hf_split"):  # "" names no field: every record would be rejected
+            if not getattr(self, key).strip():
+                raise ValueError(f"{key} must not be empty")
         if self.target_chars < 1:
             raise ValueError("target_chars must be positive")
         if self.csv_max_record_lines < 1:
