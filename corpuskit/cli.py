@@ -170,7 +170,7 @@ def stats(run_dir, as_json):
     """
     import json
 
-    from corpuskit.runner import load_stats, summary_table
+    from corpuskit.summary import load_stats, summary_table
 
     summary = load_stats(run_dir)
     if as_json:

@@ -94,7 +94,8 @@ def execute(cfg, workers: int, force: bool, quiet: bool, executor: str = "local"
     A run that keeps no document warns on standard error, naming the drop reasons, and exits
     with status 1 (its outputs stay, for a look at rejected/).
     """
-    from corpuskit.runner import load_stats, nothing_kept, run_pipeline, summary_table
+    from corpuskit.runner import run_pipeline
+    from corpuskit.summary import load_stats, nothing_kept, summary_table
 
     run_pipeline(cfg, workers=workers, force=force, quiet=quiet, executor=executor, temporary=to_stdout)
     if to_stdout:
