@@ -358,19 +358,18 @@ class RunPaths:
         their completion markers, counters, intermediate documents and rejected files, and the
         working folders and reports of `stage_names` (the stages from the change on). Earlier
         passes stay as they are; the kept documents are rewritten by the last pass."""
-        def later(name: str) -> bool:
-            m = re.match(r"seg(\d+)(-|\Z)", name)
-            return m is not None and int(m[1]) >= first
-        for folder in (self.work / "done", self.stats_dir):
-            for p in (folder.iterdir() if folder.is_dir() else ()):
-                if p.is_file() and later(p.name):
-                    p.unlink()
-        for p in (self.rejected_dir.iterdir() if self.rejected_dir.is_dir() else ()):
-            if p.is_file() and _REJECTED.match(p.name) and later(p.name):
+        def later(p: Path) -> bool:
+            m = re.match(r"seg(\d+)(-|\Z)", p.name)
+            return m is not None and int(m[1]) >= first and not p.is_symlink()
+        # markers, counters, rejected files (only names we give) and _work/segK intermediate folders
+        listed = [p for d in (self.work / "done", self.stats_dir, self.rejected_dir, self.work) if d.is_dir()
+                  for p in d.iterdir() if later(p)]
+        for p in listed:
+            if p.parent == self.work:
+                if p.is_dir():
+                    shutil.rmtree(p)
+            elif p.is_file() and (p.parent != self.rejected_dir or _REJECTED.match(p.name)):
                 p.unlink()
-        for p in (self.work.iterdir() if self.work.is_dir() else ()):
-            if p.is_dir() and not p.is_symlink() and later(p.name):  # _work/segK: intermediate documents
-                shutil.rmtree(p)
         for name in stage_names:
             if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):  # names from config.json: plain only
                 shutil.rmtree(self.stage_dir(name), ignore_errors=True)

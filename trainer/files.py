@@ -64,6 +64,17 @@ def write_atomic(path, mode="w"):
             os.unlink(tmp)
 
 
+def rewrite_lines(path, keep):
+    """Rewrite text file `path` (atomically) with the lines `keep(lines)` returns; a missing file
+    stays missing. How a resumed run drops what a killed continuation wrote after its checkpoint."""
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    with write_atomic(path) as f:
+        f.writelines(line + "\n" for line in keep(lines))
+
+
 def remove_temporaries(folder):
     """Delete the temporaries a killed writer left in `folder` (TEMPORARY names only). A checkpoint
     set aside as `.old` whose replacement never arrived is put back under its name instead."""

@@ -8,7 +8,7 @@ import warnings
 import torch
 
 from .autotune import matmul_rate
-from .files import write_atomic
+from .files import rewrite_lines, write_atomic
 
 # Dense bf16 peak FLOP/s of common accelerators (no sparsity), for MFU on CUDA.
 GPU_PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12, "4090": 165e12}
@@ -52,20 +52,15 @@ def keep_metrics_until(path, step):
     """Rewrite metrics file `path` (atomically) to its rows up to `step`, the step a run resumes
     from: rows a killed continuation logged after it would otherwise appear twice, and a line cut
     short by the kill would make the file unreadable."""
-    if not os.path.isfile(path):
-        return
-    with open(path, encoding="utf-8", errors="replace") as f:
-        lines = f.read().splitlines()
-    kept = []
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # only the last line, written when the run was killed, can be cut short
-        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
-            kept.append(line + "\n")
-    with write_atomic(path) as f:
-        f.writelines(kept)
+    def keep(lines):
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # only the last line, written when the run was killed, can be cut short
+            if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+                yield line
+    rewrite_lines(path, keep)
 
 
 def plot_losses(metrics_path, png_path):

@@ -17,7 +17,7 @@ import os
 import re
 import time
 
-from .files import write_atomic
+from .files import rewrite_lines
 
 LOG = "train.log"
 EVAL_EVERY = 10.0  # seconds between progress lines during a validation pass
@@ -54,18 +54,13 @@ def batch_reporter(say, head, start=True):
 def keep_log_until(path, step):
     """Rewrite `path` (atomically) without the lines from the first `step K/...` line with K > `step`
     on: a killed continuation wrote them after the checkpoint a run now resumes from."""
-    if not os.path.isfile(path):
-        return
-    with open(path, encoding="utf-8", errors="replace") as f:
-        lines = f.read().splitlines()
-    kept = []
-    for line in lines:
-        m = re.match(r"step (\d+)/", line)
-        if m and int(m[1]) > step:
-            break
-        kept.append(line + "\n")
-    with write_atomic(path) as f:
-        f.writelines(kept)
+    def keep(lines):
+        for line in lines:
+            m = re.match(r"step (\d+)/", line)
+            if m and int(m[1]) > step:
+                return
+            yield line
+    rewrite_lines(path, keep)
 
 
 class Progress:
