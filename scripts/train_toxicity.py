@@ -23,9 +23,7 @@ extra's dependencies) and, for the head, the `embed` extra itself.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +32,10 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "corpora"
 sys.path.insert(0, str(REPO))
 
-from corpuskit.stages.toxicity.classifier import (FEATURES, WEIGHTS, idf_weights, lowercase,  # noqa: E402
-                                                  tfidf_values, unit_counts)
+from corpuskit.classify.hashed import idf_weights  # noqa: E402,F401  (the benches reach the toolkit through here)
+from corpuskit.classify.train import document_frequencies, fit, fitted_idf, save_npz, tfidf  # noqa: E402,F401
+from corpuskit.classify.train import featurize as _featurize  # noqa: E402
+from corpuskit.stages.toxicity.classifier import FEATURES, WEIGHTS  # noqa: E402
 from corpuskit.stages.toxicity.embedding import HEAD  # noqa: E402
 from corpuskit.stages.toxicity.sources import (BOOKS, capped, dev_fold, read_books, read_sources,  # noqa: E402
                                                source_weights)
@@ -48,81 +48,9 @@ TRAIN_DTYPE = "float32"  # the encoder's precision for training embeddings (the 
 HEAD_LAYERS = (6, 3)  # mean-pooled layers 6 and 3, each of unit length (docs/TOXICITY.md: chosen on the dev folds)
 
 
-def save_npz(path: str | Path, **arrays) -> None:
-    """`np.savez_compressed` with fixed zip timestamps (numpy stamps the current time), written atomically."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.asarray(arrays[name]), allow_pickle=False)
-            zf.writestr(info, data.getvalue())
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
-
-
-def featurize(texts: list[str], n_buckets: int = N_BUCKETS, chunk: int = 4000):
-    """CSR matrix (texts x buckets) of feature counts, each text one unit (`tfidf` turns it into the model's input)."""
-    from scipy.sparse import csr_matrix
-
-    rows, slots, counts = [], [], []
-    for a in range(0, len(texts), chunk):
-        part = [lowercase(t[:MAX_CHARS]) for t in texts[a:a + chunk]]
-        low = "\n".join(part)
-        spans, pos = [], 0
-        for t in part:
-            spans.append((pos, pos + len(t)))
-            pos += len(t) + 1
-        r, s, c = unit_counts(low, spans, n_buckets)
-        rows.append(r + a)
-        slots.append(s)
-        counts.append(c)
-    r, s, c = np.concatenate(rows), np.concatenate(slots), np.concatenate(counts)
-    # the pairs are distinct and sorted, so the matrix is canonical as built
-    return csr_matrix((c.astype(np.float32), (r, s)), shape=(len(texts), n_buckets))
-
-
-def document_frequencies(counts) -> np.ndarray:
-    """How many rows of the count matrix hold each slot."""
-    return np.bincount(counts.indices, minlength=counts.shape[1])
-
-
-def fitted_idf(counts) -> np.ndarray:
-    """The IDF of the rows of a count matrix, rounded to float16 as the weights file holds it."""
-    return idf_weights(document_frequencies(counts), counts.shape[0]).astype(np.float16)
-
-
-def tfidf(counts, idf: np.ndarray):
-    """The classifier's input: `classifier.tfidf_values` on every row of a count matrix (float32 CSR)."""
-    x = counts.copy()
-    unit = np.repeat(np.arange(x.shape[0], dtype=np.int32), np.diff(x.indptr))
-    x.data = tfidf_values(unit, x.data, idf[x.indices], x.shape[0])
-    return x
-
-
-def fit(x, y, sample_w, steps: int = 300, lr: float = 0.05, l2: float = 1e-5) -> tuple[np.ndarray, float]:
-    """Full-batch Adam on the weighted logistic loss (weights mean 1) + L2; `x` sparse or dense. (weights, bias)."""
-    y = np.asarray(y, dtype=np.float64)
-    sw = np.asarray(sample_w, dtype=np.float64) / len(y)
-    xt = x.T.tocsr() if hasattr(x, "tocsr") else x.T
-    dtype = x.dtype
-    params = np.zeros(x.shape[1] + 1)  # weights then bias
-    m, v = np.zeros_like(params), np.zeros_like(params)
-    b1, b2 = 0.9, 0.999
-    for step in range(1, steps + 1):
-        w, b = params[:-1], params[-1]
-        p = 1.0 / (1.0 + np.exp(-(x @ w.astype(dtype) + b)))
-        g = (p - y) * sw
-        grad = np.empty_like(params)
-        grad[:-1] = xt @ g.astype(dtype) + l2 * w
-        grad[-1] = g.sum()
-        m = b1 * m + (1 - b1) * grad
-        v = b2 * v + (1 - b2) * grad * grad
-        params -= lr * (m / (1 - b1 ** step)) / (np.sqrt(v / (1 - b2 ** step)) + 1e-8)
-    return params[:-1], float(params[-1])
+def featurize(texts: list[str], n_buckets: int = N_BUCKETS):
+    """The toolkit's count matrix of `texts`, each cut at MAX_CHARS (the stage scores sentences, not threads)."""
+    return _featurize(texts, n_buckets, MAX_CHARS)
 
 
 def train_classifier(rows, steps: int = 300, n_buckets: int = N_BUCKETS) -> tuple[np.ndarray, float, np.ndarray]:

@@ -13,19 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def from_pretrained(auto_class, path: str | Path):
-    """`auto_class.from_pretrained(path)` offline and from safetensors only, without the
-    "Loading weights" progress bar transformers draws (a worker's stderr is the user's terminal)."""
-    from transformers.utils import logging
-
-    shown = logging.is_progress_bar_enabled()
-    logging.disable_progress_bar()
-    try:
-        return auto_class.from_pretrained(path, local_files_only=True, use_safetensors=True)
-    finally:
-        if shown:
-            logging.enable_progress_bar()
+from corpuskit.classify.embedding import from_pretrained  # shared with the MiniLM encoder
 
 
 _TOXIC_NAMES = ("toxic", "toxicity", "hate", "offensive", "abusive", "label_1", "1")

@@ -175,7 +175,7 @@ def test_cascade_scores_a_chunk_with_one_slow_call_for_the_units_above_the_cut()
 
 
 def test_encoder_batches_by_token_count_and_encodes_a_repeated_text_once(monkeypatch):
-    from corpuskit.stages.toxicity import embedding
+    from corpuskit.classify import embedding as classify_embedding
 
     encoder = load_scorer("embedding").encoder
     words = "the captain looked at the grey sea for a long while before he spoke".split()
@@ -183,7 +183,7 @@ def test_encoder_batches_by_token_count_and_encodes_a_repeated_text_once(monkeyp
     alone = np.stack([encoder.encode([t])[0] for t in texts]).astype(np.float32)
     widths = []
     forward = encoder.model.forward
-    monkeypatch.setattr(embedding, "TOKEN_BUDGET", 40)
+    monkeypatch.setattr(classify_embedding, "TOKEN_BUDGET", 40)  # the toolkit's encoder batches
     monkeypatch.setattr(encoder.model, "forward", lambda **kw: widths.append(kw["input_ids"].shape) or forward(**kw))
     together = encoder.encode(texts).astype(np.float32)
     assert len(together) == len(texts)
