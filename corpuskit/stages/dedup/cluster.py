@@ -89,9 +89,11 @@ class BandTask:
 def band_pairs(task: BandTask) -> np.ndarray:
     """Candidate pairs of one band, as sorted unique keys u * n + v (u < v).
 
-    Within a bucket every member is paired with the bucket's first document (a star, not
-    all pairs): enough for connected components, and linear in the bucket size.
-    Pairs of two indexed documents are skipped: the index is already de-duplicated.
+    Within a bucket every member is paired with the bucket's first document and with the
+    member before it (a star and a chain, not all pairs): linear in the bucket size, and a
+    stranger that collided into a bucket first cannot alone cut the others apart once its
+    pairs fail verification. Pairs of two indexed documents are skipped: the index is
+    already de-duplicated.
     """
     corpus = Corpus([Store(Path(p)) for p in task.stores], n_indexed=task.n_indexed)
     idx = np.flatnonzero(corpus.column(lambda s: s.nshingles()) > 0)  # documents without words: never banded
@@ -103,7 +105,10 @@ def band_pairs(task: BandTask) -> np.ndarray:
     np.not_equal(hs[1:], hs[:-1], out=starts[1:])
     first = g[np.flatnonzero(starts)][np.cumsum(starts) - 1]
     member = ~starts & (g >= corpus.n_indexed)
-    return np.unique(first[member].astype(np.int64) * max(corpus.n, 1) + g[member])
+    prev = np.roll(g, 1)
+    n = max(corpus.n, 1)
+    return np.unique(np.concatenate([first[member].astype(np.int64) * n + g[member],
+                                     prev[member].astype(np.int64) * n + g[member]]))
 
 
 def candidate_pairs(corpus: Corpus, bands: int, run_map=map) -> tuple[np.ndarray, np.ndarray]:
@@ -117,10 +122,16 @@ def candidate_pairs(corpus: Corpus, bands: int, run_map=map) -> tuple[np.ndarray
     return key // max(corpus.n, 1), key % max(corpus.n, 1)
 
 
+_SIM_CHUNK = 1 << 16  # pairs per gather of signatures: ~30 MB at 112 permutations
+
+
 def similarity(corpus: Corpus, u: np.ndarray, v: np.ndarray, exact: bool) -> np.ndarray:
     """Jaccard similarity of each pair: exact over stored shingle sets when `exact` and both
     documents have them, else estimated as the share of equal signature values."""
-    out = (corpus.signatures(u) == corpus.signatures(v)).mean(axis=1) if len(u) else np.zeros(0)
+    out = np.zeros(len(u))
+    for lo in range(0, len(u), _SIM_CHUNK):  # a slice at a time: pairs can be many
+        a, b = u[lo:lo + _SIM_CHUNK], v[lo:lo + _SIM_CHUNK]
+        out[lo:lo + len(a)] = (corpus.signatures(a) == corpus.signatures(b)).mean(axis=1)
     if exact:
         for i, (a, b) in enumerate(zip(u.tolist(), v.tolist())):
             sa, sb = corpus.shingle_set(a), corpus.shingle_set(b)
@@ -147,9 +158,11 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
     nshingles = corpus.column(lambda s: s.nshingles())
     u, v = candidate_pairs(corpus, bands, run_map)
     n_candidates = len(u)
-    if verify and len(u):
-        ok = similarity(corpus, u, v, exact=True) >= threshold
-        u, v = u[ok], v[ok]
+    # Every candidate pair is verified before it links two documents: a band collision alone
+    # (8 equal values of 112 by chance) must not remove a unique document. The signatures'
+    # estimate by default, the exact shingle Jaccard with `verify`.
+    ok = similarity(corpus, u, v, exact=verify) >= threshold
+    u, v = u[ok], v[ok]
     labels = components(n, u, v)
     sizes = np.bincount(labels, minlength=n)
     members = np.flatnonzero(sizes[labels] > 1)
@@ -180,13 +193,19 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
         log.warning("minhash: %d cluster(s) larger than max_cluster_size=%d (largest %d documents); "
                     "%d of their documents were not similar enough to the kept one and were kept",
                     len(giant), max_cluster_size, int(sizes.max()), rescued)
+    # Chaining (A~B~C, A and C unrelated): C is removed as a duplicate of the keeper A because
+    # it is similar to B, a member it is linked to; counted so that it is visible.
+    chained = int((sim < threshold).sum())
     size_hist = Counter(sizes[sizes > 1].tolist())
     report = {
         "documents": n - corpus.n_indexed,
         "indexed_documents": corpus.n_indexed,
         "documents_without_words": int((nshingles[corpus.n_indexed:] == 0).sum()),
         "candidate_pairs": n_candidates,
-        "verified_pairs": len(u) if verify else None,
+        "verification": "exact" if verify else "estimated",
+        "verified_pairs": len(u),  # candidate pairs whose similarity reaches the threshold
+        "rejected_pairs": n_candidates - len(u),  # band collisions below the threshold: not linked
+        "chained_removals": chained,  # removed, less similar to the keeper than the threshold
         "clusters": int(sum(size_hist.values())),
         "removed": len(removed),
         "cluster_sizes": {str(k): size_hist[k] for k in sorted(size_hist)},

@@ -87,12 +87,15 @@ def test_verification_rejects_candidates_below_threshold(tmp_path):
     base = prose(42)
     near = edit(base, 12, seed=9)  # ~12 of 120 words changed: Jaccard ~0.6
     write_jsonl(tmp_path / "in" / "x.jsonl", [("orig", base), ("near", near)])
-    # a loose LSH (20 bands x 2 rows) makes them candidates; verification at 0.8 says no
-    loose = {"bands": 20, "rows": 2, "num_perm": 40}
+    # a loose LSH (20 bands x 2 rows) makes them candidates; verification at 0.8 says no, by the
+    # signatures' estimate (default) and by the exact shingle Jaccard (verify)
+    loose = {"bands": 20, "rows": 2, "num_perm": 40, "threshold": 0.8}
     run_stages(tmp_path / "in", tmp_path / "plain", [{"minhash_dedup": loose}])
-    run_stages(tmp_path / "in", tmp_path / "checked", [{"minhash_dedup": {**loose, "verify": True, "threshold": 0.8}}])
-    assert "near" in rejected(tmp_path / "plain")
-    assert rejected(tmp_path / "checked") == {}
+    run_stages(tmp_path / "in", tmp_path / "checked", [{"minhash_dedup": {**loose, "verify": True}}])
+    assert rejected(tmp_path / "plain") == rejected(tmp_path / "checked") == {}
+    for out in ("plain", "checked"):
+        report = json.loads((tmp_path / out / "reports" / "minhash_dedup.json").read_text())
+        assert report["candidate_pairs"] == report["rejected_pairs"] == 1
 
 
 def test_incremental_index_finds_duplicates_of_earlier_batch(tmp_path):
