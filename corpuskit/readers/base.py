@@ -76,6 +76,9 @@ class ReaderConfig:
     # HTML: a page whose elements nest deeper than this is rejected as `html_too_deep` before
     # extraction, whose time grows with the square of the depth (2,000 levels: 0.1 s; 8,000: 2 s)
     html_max_depth: int = 1000
+    # HTML main-text extractor: "corpuskit", "resiliparse" or "trafilatura" (readers/html.py; the
+    # last needs the [trafilatura] extra, checked here)
+    html_extractor: str = "corpuskit"
 
     def __post_init__(self) -> None:
         _choice("text_mode", self.text_mode, ("file", "paragraphs"))
@@ -91,6 +94,10 @@ class ReaderConfig:
             raise ValueError("csv_max_record_lines must be positive")
         if self.html_max_depth < 1:
             raise ValueError("html_max_depth must be positive")
+        if self.html_extractor != "corpuskit":  # the default needs only the [web] extra, checked when a page is read
+            from corpuskit.readers.html import check_extractor
+
+            check_extractor(self.html_extractor)
         # Python's csv module takes one character, and refuses a quote or line end only when the first file is read.
         if len(self.csv_delimiter) != 1 or self.csv_delimiter in '"\r\n':
             raise ValueError("csv_delimiter must be one character, not a quote or line end; "
