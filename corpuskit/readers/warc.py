@@ -13,6 +13,7 @@ rejected with a reason:
     http_status        a response whose status is not 2xx (redirects, 404s, server errors)
     no_text            HTML (or a WET record) without main text
     html_too_deep      HTML nested deeper than `html_max_depth` (readers/html.py): not extracted
+    html_too_large     an HTML body over readers/html.py's MAX_PAGE_BYTES: not extracted
     read_error         anything else that fails on one record (its detail names the error)
     truncated_archive  the file ends inside a record, or a gzip member is cut or corrupt:
                        the records before it are kept
@@ -28,7 +29,7 @@ from corpuskit.document import Document
 from corpuskit.errors import CorpuskitError
 from corpuskit.io import is_compressed, open_binary, open_raw
 from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source
-from corpuskit.readers.html import HTML_TYPES, MissingExtra, TooDeep, html_to_text
+from corpuskit.readers.html import HTML_TYPES, MissingExtra, TooDeep, TooLarge, extract_page
 
 PAGE_RECORDS = {"warc": "response", "wet": "conversion"}
 
@@ -73,7 +74,7 @@ def read_warc(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Docu
             if body is None:
                 continue
             try:
-                doc = _document(record, body, src, pos, f"{src.rel}@{offset}", reject, cfg.html_max_depth)
+                doc = _document(record, body, src, pos, f"{src.rel}@{offset}", reject, cfg)
             except CorpuskitError:  # a missing extra: every page would meet it
                 raise
             except Exception as err:  # this record's headers or page, not the archive: the next one is read
@@ -107,7 +108,7 @@ def _cut(src: Source, pos: int, end: int, reject: RejectFn, why: str, tail: byte
 
 
 def _document(record, body: bytes, src: Source, pos: int, where: str, reject: RejectFn,
-              max_depth: int) -> Document | None:
+              cfg: ReaderConfig) -> Document | None:
     headers = record.rec_headers
     record_id = (headers.get_header("WARC-Record-ID") or "").strip("<>") or f"{src.rel}#{pos}"
     url = headers.get_header("WARC-Target-URI")
@@ -138,10 +139,13 @@ def _document(record, body: bytes, src: Source, pos: int, where: str, reject: Re
     charset = next((p.split("=", 1)[1].strip().strip('"\'') for p in params.split(";")
                     if p.strip().lower().startswith("charset=")), None)
     try:
-        text = html_to_text(body, charset, max_depth)
-    except TooDeep as err:
-        drop("html_too_deep", str(err))
+        page = extract_page(body, charset, cfg.html_max_depth, cfg.html_extractor)
+    except (TooDeep, TooLarge) as err:
+        drop("html_too_deep" if isinstance(err, TooDeep) else "html_too_large", str(err))
         return None
+    # the record's own URL is the one fetched; the page's canonical one is kept beside it
+    meta.update({("canonical_url" if k == "url" else k): v for k, v in page.metadata.items()})
+    text = page.text
     if not text:
         drop("no_text", "the page has no main text (only markup, scripts or navigation)")
         return None
