@@ -1,13 +1,23 @@
 """HTML pages: `.html` / `.htm` files, and the HTML bodies of WARC responses (readers/warc.py).
 
-The main text is extracted by resiliparse (`extract_plain_text(main_content=True)`), chosen
-by measurement (bench/bench_html.py, 48 real pages of four documentation sites): recall of
-the main column's paragraphs 0.978 against trafilatura's 0.966, no navigation text kept by
-either, and 36 ms a page against 869 (24x faster). DCLM made the same choice for Common
-Crawl. resiliparse is the `[web]` extra and is imported only when a page is read.
+The main text comes from one of three extractors, the reader's `html_extractor`:
 
-Bytes are decoded by the HTTP header's charset when there is one, else as UTF-8 when they
-are valid UTF-8, else by resiliparse's detection (meta tags, then content). A page that yields no text is rejected as `no_text`.
+    corpuskit    (default) resiliparse parses and renders; the choice of what is article is
+                 corpuskit's (readers/extract/: the page's `<article>` hint, link density,
+                 block length, boilerplate phrases, neighbours). Dev set (bench/bench_html.py,
+                 docs/HTML.md): precision well above resiliparse's at about its speed.
+    resiliparse  `extract_plain_text(main_content=True)` alone: the fastest, keeps more boilerplate.
+    trafilatura  `trafilatura.extract`: about 10x slower; the `[trafilatura]` extra.
+
+Each document's metadata: `url` (the page's canonical URL; for a WARC record its target URI, the
+canonical one then in `canonical_url`),
+`title`, `date` (published, ISO, where the page gives one), `lang` (as the page declares it),
+`extractor`; None where the page does not say.
+
+Bytes are decoded as UTF-8 when they are valid UTF-8 (a declared legacy charset is often
+wrong about re-saved pages), else by the HTTP header's charset, else by resiliparse's
+detection (meta tags, then content). A page with no main text is rejected as `no_text`; a
+page over `MAX_PAGE_BYTES` as `html_too_large` (parsing and extraction time grows with it).
 
 Main-content extraction takes time that grows with the square of the page's nesting depth
 (2,000 nested elements: 0.1 s; 8,000: 2 s; 32,000: 45 s), so a page nested deeper than
@@ -19,6 +29,7 @@ more tags than the limit.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from corpuskit.document import Document
@@ -26,6 +37,8 @@ from corpuskit.errors import CorpuskitError
 from corpuskit.readers.base import READ_STAGE, ReaderConfig, RejectFn, Source, read_whole, replace_surrogates
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+EXTRACTORS = ("corpuskit", "resiliparse", "trafilatura")
+MAX_PAGE_BYTES = 16 << 20  # the largest page of the dev set is 1.6 MB; 16 MB takes about a second
 
 
 class MissingExtra(CorpuskitError, ImportError):
@@ -43,6 +56,22 @@ def _resiliparse():
 
 class TooDeep(Exception):
     """A page nests its elements deeper than the reader's `html_max_depth`."""
+
+
+class TooLarge(Exception):
+    """A page is larger than MAX_PAGE_BYTES."""
+
+
+def check_extractor(name: str) -> None:
+    """Raise ValueError for an unknown extractor, MissingExtra when its package is not installed."""
+    import importlib.util
+
+    if name not in EXTRACTORS:
+        raise ValueError(f"html_extractor must be one of {', '.join(EXTRACTORS)}; got {name!r}")
+    if importlib.util.find_spec("resiliparse") is None:
+        raise MissingExtra("reading HTML needs resiliparse: pip install 'corpuskit[web]'")
+    if name == "trafilatura" and importlib.util.find_spec("trafilatura") is None:
+        raise MissingExtra("html_extractor trafilatura needs trafilatura: pip install 'corpuskit[trafilatura]'")
 
 
 _TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^<>]*>")
@@ -90,32 +119,67 @@ def nesting_depth(html: bytes, limit: int) -> int:
     return deepest
 
 
-def html_to_text(body: bytes, charset: str | None = None, max_depth: int = 1000) -> str:
-    """The main text of an HTML page (paragraphs separated by blank lines), or "" when it has none.
+@dataclass
+class Page:
+    text: str  # the main text, paragraphs separated by blank lines; "" when there is none
+    metadata: dict = field(default_factory=dict)  # url, title, date, lang, extractor (None where not found)
 
-    Raises TooDeep for a page nested deeper than `max_depth`, before any extraction.
+
+def extract_page(body: bytes, charset: str | None = None, max_depth: int = 1000,
+                 extractor: str = "corpuskit") -> Page:
+    """The main text and metadata of an HTML page.
+
+    Raises TooLarge for a page over MAX_PAGE_BYTES and TooDeep for one nested deeper than
+    `max_depth`, before any extraction.
     """
+    if len(body) > MAX_PAGE_BYTES:
+        raise TooLarge(f"{len(body):,} bytes, over the {MAX_PAGE_BYTES:,} a page may have; not extracted")
     depth = nesting_depth(body, max_depth)
     if depth > max_depth:
         raise TooDeep(f"elements nested more than {max_depth:,} deep (html_max_depth); not extracted")
     extract_plain_text, bytes_to_str, detect_encoding = _resiliparse()
+    from resiliparse.parse.html import HTMLTree
+
+    from corpuskit.readers.extract.main import extract_tree
+    from corpuskit.readers.extract.meta import page_metadata
+
     # A charset such as UTF-7 can decode to lone surrogates, which resiliparse refuses.
     html = replace_surrogates(_decode(body, charset, bytes_to_str, detect_encoding))[0]
-    text = extract_plain_text(html, main_content=True, alt_texts=False, links=False, form_fields=False,
-                              noscript=False, list_bullets=True)
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+    tree = HTMLTree.parse(html)
+    meta = {**page_metadata(tree), "extractor": extractor}
+    if extractor == "corpuskit":
+        text = extract_tree(tree)
+    elif extractor == "resiliparse":
+        text = extract_plain_text(tree, main_content=True, alt_texts=False, links=False, form_fields=False,
+                                  noscript=False, list_bullets=True)
+    else:
+        import trafilatura
+
+        text = trafilatura.extract(html, include_comments=False, include_tables=True) or ""
+    return Page("\n".join(line.rstrip() for line in text.strip().splitlines()), meta)
+
+
+def html_to_text(body: bytes, charset: str | None = None, max_depth: int = 1000, extractor: str = "corpuskit") -> str:
+    """The main text of an HTML page (paragraphs separated by blank lines), or "" when it has none."""
+    return extract_page(body, charset, max_depth, extractor).text
 
 
 def _decode(body: bytes, charset: str | None, bytes_to_str, detect_encoding) -> str:
-    if charset:
+    if body.startswith(b"\xef\xbb\xbf"):
+        return body[3:].decode("utf-8", errors="replace")
+    if not (charset and body.isascii()):  # all ASCII: only the declared charset (UTF-7) can tell
+        try:
+            # most of the web; a declared legacy charset is often wrong about a re-saved page, and
+            # detection alone mistakes short UTF-8 pages for cp1250
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    if charset and charset.strip().lower().replace("_", "-") not in ("utf-8", "utf8"):
         try:
             return body.decode(charset, errors="replace")
         except (LookupError, UnicodeError):  # a charset Python does not know, or `idna`: detect instead
             pass
-    try:
-        return body.decode("utf-8")  # most of the web; detection alone mistakes short UTF-8 pages for cp1250
-    except UnicodeDecodeError:
-        return bytes_to_str(body, detect_encoding(body))
+    return bytes_to_str(body, detect_encoding(body))
 
 
 def read_html(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Document]:
@@ -125,12 +189,13 @@ def read_html(src: Source, cfg: ReaderConfig, reject: RejectFn) -> Iterator[Docu
     if body is None:
         return
     try:
-        text = html_to_text(body, max_depth=cfg.html_max_depth)
-    except TooDeep as err:
-        reject(Document(text="", id=doc_id, source=src.rel), "html_too_deep", READ_STAGE, detail=f"{src.rel}: {err}")
+        page = extract_page(body, max_depth=cfg.html_max_depth, extractor=cfg.html_extractor)
+    except (TooDeep, TooLarge) as err:
+        reason = "html_too_deep" if isinstance(err, TooDeep) else "html_too_large"
+        reject(Document(text="", id=doc_id, source=src.rel), reason, READ_STAGE, detail=f"{src.rel}: {err}")
         return
-    if not text:
-        reject(Document(text="", id=doc_id, source=src.rel), "no_text", READ_STAGE,
+    if not page.text:
+        reject(Document(text="", id=doc_id, source=src.rel, metadata=page.metadata), "no_text", READ_STAGE,
                detail=f"{src.rel}: the page has no main text (only markup, scripts or navigation)")
         return
-    yield Document(text=text, id=doc_id, source=src.rel, metadata={"format": "html"})
+    yield Document(text=page.text, id=doc_id, source=src.rel, metadata={"format": "html", **page.metadata})

@@ -1,0 +1,48 @@
+"""Where the article is in the DOM: the page's own hints (`<article>`, `<main>`, schema.org's
+articleBody), believed only when they single out one element holding the text.
+
+The hints fail in known ways, each checked here: a listing page marks every teaser as an
+`<article>` (none holds most of the text: no root); an infinite-scroll page stacks the next
+stories as more `<article>`s (the first large one is the page's own); some sites wrap the
+whole page, menus included, in `<main>` (no harm: the block rules still run inside it); a
+hint around a few words only (a byline in `<article>`) is ignored.
+"""
+
+from __future__ import annotations
+
+HINTS = ('[itemprop="articleBody"]', "article")  # `<main>` measured worse: often the whole page
+MIN_CHARS = 400  # a hint around less text than this is a teaser or a byline
+MIN_SHARE = 0.5  # and it must hold this share of the text its kind holds on the page
+
+
+def article_root(tree):
+    """The element that holds the article, or None when the page's hints do not single one out."""
+    body = tree.body
+    if body is None:
+        return None
+    for selector in HINTS:
+        nodes = body.query_selector_all(selector)
+        if not len(nodes):
+            continue
+        sizes = [(len(n.text), n) for n in nodes]
+        total = sum(size for size, _ in sizes)  # a nested one counts twice: the outer still dominates
+        big = [(size, n) for size, n in sizes if size >= MIN_CHARS]
+        if not big:
+            continue
+        size, node = big[0]  # the first large one: the page's own story, not the ones after it
+        if size >= MIN_SHARE * total:
+            return node
+    return None
+
+
+def keep_only(node) -> None:
+    """Remove everything in the body but `node` and its ancestors (their other children go)."""
+    while node.parent is not None and node.tag not in ("body", "html"):
+        parent = node.parent
+        child = parent.first_child
+        while child is not None:
+            nxt = child.next
+            if child != node:
+                parent.remove_child(child)
+            child = nxt
+        node = parent
