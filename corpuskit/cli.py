@@ -128,8 +128,11 @@ def clean(input_path, output, config, workers, fmt, force, quiet):
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
               help="Persistent index folder (or s3://... prefix): remove duplicates of documents indexed by "
                    "earlier runs, then add this run's kept documents to it.")
+@click.option("--memory", default=None, metavar="SIZE",
+              help="The most any one process of the near-duplicate reduce may hold, e.g. 1GB (default 2GB); "
+                   "spills to disk to stay under it, and says so before it starts when it cannot.")
 @corpus_options
-def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir, workers, fmt, force, quiet):
+def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir, memory, workers, fmt, force, quiet):
     """Remove exact and near-duplicate documents, keeping the first in input order.
 
     Exact duplicates (same normalized text) go first, then near duplicates by
@@ -145,12 +148,13 @@ def dedup(input_path, output, exact_only, threshold, ngram, num_perm, index_dir,
     """
     from corpuskit.presets import preset_pipeline
 
-    if exact_only and (index_dir or threshold or ngram or num_perm):
-        raise click.UsageError("--threshold, --ngram, --num-perm and --index apply to near-duplicate "
+    if exact_only and (index_dir or threshold or ngram or num_perm or memory):
+        raise click.UsageError("--threshold, --ngram, --num-perm, --index and --memory apply to near-duplicate "
                                "removal; drop them or --exact-only")
     if index_dir and not is_url(index_dir):
         index_dir = os.path.abspath(index_dir)
-    minhash = {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "index_dir": index_dir}
+    minhash = {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "index_dir": index_dir,
+               "memory": memory}
     with streams(input_path, output, fmt) as (inp, out, fmt):
         cfg = preset_pipeline("dedup", inp, out, fmt, stage_params={"minhash_dedup": minhash},
                               skip=["minhash_dedup"] if exact_only else [])
