@@ -1,10 +1,18 @@
-"""Which blocks are the article: each block's own signals, then its neighbours'.
+"""Which blocks are the article: each block's own signals, then where it lies.
 
-Like jusText and trafilatura's fallback: a long block with few links is article text
-("good"); a block that is mostly link text, or a short one that reads as site furniture
-("Share", "Related posts", "© 2024"), is boilerplate ("bad"); a short block in between
-("short": a subheading, a list item, a one-line paragraph) takes its side from the nearest
-decided blocks around it, so a list inside an article stays and a menu beside it goes.
+Like jusText and trafilatura's fallback, each block first gets its own label: a long block
+with few links is article text ("good"); a block that is mostly link text, or a short one
+that reads as site furniture ("Share", "Related posts", "© 2024"), is boilerplate ("bad");
+anything else ("short": a subheading, a list item, a one-line paragraph) is undecided.
+
+Then, like Readability's choice of one top candidate, one span of the page is the article:
+the run of good blocks with the most text, joined to the other runs with a real share of
+text when boilerplate between them is short (an inline "Read more" box, an ad slot, a
+figure). Inside the span every block stays but phrase furniture; outside it only the title
+or lead just before it and one closing line after it.
+
+Constants were chosen on the "tune" half of the dev set (bench/bench_html.py); each figure
+in a comment is the tune half's shingle F1.
 """
 
 from __future__ import annotations
@@ -13,30 +21,30 @@ import re
 
 from corpuskit.readers.extract.blocks import Block
 
-GOOD_WORDS = 15  # a paragraph of at least this many words, and few links, is article text
-NEAR_GOOD_WORDS = 7  # a short block between article and boilerplate: a sentence of this many words is article
-MAX_GAP = 3  # boilerplate blocks in a row that still do not end the article
-CLUSTER_SHARE = 0.25  # another run of article text is kept when it has this share of the longest run's
-LEAD_BLOCKS = 3  # short blocks right before the article (title, deck, byline) kept with it
-TRAIL_BLOCKS = 1
+GOOD_WORDS = 15  # a block of at least this many words, and few links, is article text (10: -0.004, 20: -0.008)
 GOOD_CJK_CHARS = 40  # the same for text without spaces (Chinese, Japanese)
-MAX_LINK_DENSITY = 0.65  # more link text than this: navigation, teasers, tag lists (0.5 measured 0.004 F1 lower)
-GOOD_LINK_DENSITY = 0.3
-# Short lines that are the site's, not the article's, in the languages of the dev pages.
+MAX_LINK_DENSITY = 0.65  # more link text than this: navigation, teasers, tag lists (0.5: -0.004)
+GOOD_LINK_DENSITY = 0.3  # a good block has at most this much
+MAX_GAP = 3  # boilerplate blocks in a row that still do not end the article (2 to 8: within 0.003)
+CLUSTER_SHARE = 0.25  # another run of article text joins when it has this share of the longest's
+LEAD_BLOCKS = 3  # short blocks right before the article (title, deck, byline) kept with it
+TRAIL_BLOCKS = 1  # and right after it (a sign-off)
+# Short blocks that are the site's, not the article's, in the languages of the dev pages.
 BOILERPLATE = re.compile(
-    r"^\W*(share( this)?|tweet|print|email|advertisement|sponsored|related( posts| articles| stories)?|"
+    r"^\W*(?:(?:read|tags?|filed under):|(?:share( this)?|tweet|print|email|advertisement|sponsored|related( posts| articles| stories)?|"
     r"read more|read next|see also|more from|you (may|might) also like|recommended|popular|most read|"
-    r"trending|subscribe|sign up|newsletter|follow us|comments?|leave a (reply|comment)|tags?:|filed under|"
+    r"trending|subscribe|sign up|newsletter|follow us|comments?|leave a (reply|comment)|filed under|"
     r"categor(y|ies)|©|copyright|all rights reserved|privacy policy|terms of (use|service)|cookies?|"
     r"log ?in|sign in|skip to|back to top|top of page|menu|search|"
-    r"lire aussi|à lire aussi|zobacz (również|też)|mehr zum thema|weitere artikel|lea también|leia também)\b",
+    r"lire aussi|à lire aussi|zobacz (również|też)|mehr zum thema|weitere artikel|lea también|leia também)\b)",
     re.IGNORECASE)
 
 
-def _own_label(b: Block) -> str:
-    if b.link_density > MAX_LINK_DENSITY and b.kind != "h":  # a heading may be a link to itself
-        return "bad"
+def own_label(b: Block) -> str:
+    """"good", "bad" or "short" from the block alone."""
     if b.words <= 12 and BOILERPLATE.match(b.text):
+        return "bad"
+    if b.link_density > MAX_LINK_DENSITY and b.kind != "h":  # a heading may be a link to itself
         return "bad"
     if b.kind == "pre":
         return "good"
@@ -44,45 +52,41 @@ def _own_label(b: Block) -> str:
     return "good" if long and b.link_density <= GOOD_LINK_DENSITY else "short"
 
 
-def classify(blocks: list[Block]) -> list[Block]:
-    """Label every block "good" or "bad" (in place) and return the list.
-
-    The article is the run of good blocks with the most text, grown over gaps of boilerplate
-    up to MAX_GAP blocks long to the runs of at least CLUSTER_SHARE of its text (an inline
-    "Read more" box or a figure does not end it; a footer with one long blurb is not part of
-    it). Inside that span a short block stays unless its own signals say boilerplate; outside
-    it, only a heading or short lead right before it is kept.
-    """
-    for b in blocks:
-        b.label = _own_label(b)
-    runs: list[list[int]] = []  # [first, last, good characters] of good blocks closer than MAX_GAP
+def article_span(labels: list[str]) -> tuple[int, int] | None:
+    """(first, last) block of the article, or None when no block is article text."""
+    runs: list[list[int]] = []  # [first, last, good characters]
     gap = MAX_GAP + 1
-    for i, b in enumerate(blocks):
-        if b.label == "good":
-            if gap > MAX_GAP or not runs:
+    for i, label in enumerate(labels):
+        if label[0] == "good":
+            if gap > MAX_GAP:
                 runs.append([i, i, 0])
             runs[-1][1] = i
-            runs[-1][2] += len(b.text)
+            runs[-1][2] += label[1]
             gap = 0
-        elif b.label == "bad":
+        elif label[0] == "bad":
             gap += 1
     if not runs:
-        for b in blocks:
-            b.label = "bad"
-        return blocks
+        return None
     best = max(r[2] for r in runs)
     kept = [r for r in runs if r[2] >= CLUSTER_SHARE * best]
-    first, last = kept[0][0], kept[-1][1]
-    inside = set(range(first, last + 1))  # a smaller run between two kept ones is the article's too
-    # a title or lead just before the text: short blocks immediately before it
-    j = first - 1
-    while j >= 0 and blocks[j].label == "short" and first - j <= LEAD_BLOCKS:
-        inside.add(j)
-        j -= 1
-    j = last + 1  # and a closing line right after it (a sign-off, a last short paragraph)
-    while j < len(blocks) and blocks[j].label == "short" and j - last <= TRAIL_BLOCKS:
-        inside.add(j)
-        j += 1
+    return kept[0][0], kept[-1][1]
+
+
+def classify(blocks: list[Block]) -> list[Block]:
+    """Label every block "good" (the article's) or "bad" in place, and return the list."""
+    own = [own_label(b) for b in blocks]
+    span = article_span([(label, len(b.text)) for label, b in zip(own, blocks)])
+    if span is None:  # no paragraph of article text: a listing, a product grid, an index (measured:
+        for b in blocks:  # keeping all their text instead costs more precision than it gains recall)
+            b.label = "bad"
+        return blocks
+    first, last = span
+    while first > 0 and own[first - 1] == "short" and span[0] - first < LEAD_BLOCKS:
+        first -= 1
+    while last + 1 < len(blocks) and own[last + 1] == "short" and last - span[1] < TRAIL_BLOCKS:
+        last += 1
     for i, b in enumerate(blocks):
-        b.label = "good" if i in inside and b.label != "bad" else "bad"
+        # inside the article its links are the article's (+0.003): only phrase furniture goes
+        inside = first <= i <= last and not (b.words <= 12 and BOILERPLATE.match(b.text))
+        b.label = "good" if inside else "bad"
     return blocks

@@ -30,5 +30,8 @@ def extract_tree(tree) -> str:
         keep_only(root)
     rendered = extract_plain_text(tree, preserve_formatting="minimal_html", main_content=True, links=True,
                                   comments=False, alt_texts=False, form_fields=False, noscript=False)
+    if not rendered.strip():  # its class-name rules can hide a whole page (a wrapper named "comment-..."):
+        rendered = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, alt_texts=False,
+                                      form_fields=False, noscript=False)  # all the text; the blocks decide
     kept = [b for b in classify(blocks(rendered)) if b.label == "good"]
     return "\n\n".join(("- " + b.text) if b.kind == "li" else b.text for b in kept)
