@@ -4,11 +4,14 @@ Phase 1 (`index`, per unit, in parallel): word n-gram shingles of normalized tex
     signatures (datasketch's hash family, computed in numpy batches), LSH band hashes,
     written to `unit-NNNNN/` in the workdir, one file per band (see store.py).
 Phase 2 (`reduce`, once): per band (one task per band on the run's executor, so on a Ray
-    cluster bands run on any node), sort the band hashes of every document (indexed ones
-    first) to find shared buckets; union the candidate pairs (optionally only those whose
-    exact shingle Jaccard reaches the threshold); pick a keeper per cluster; write the
-    per-unit drop lists and the updated index when `index_dir` is set; returns the cluster
-    report, which the runner writes to OUTPUT/reports/<name>.json.
+    cluster bands run on any node), bucket the band hashes of every document (indexed ones
+    first), spilling to disk past the memory limit, and write the candidate pairs to disk;
+    per range of documents (tasks again), merge the pairs of all bands and keep those whose
+    similarity reaches the threshold (the signatures' estimate, or the exact shingle Jaccard
+    with `verify`); union them with the labels as the only per-document array in memory
+    (cluster.py, spill.py); pick a keeper per cluster; write the per-unit drop lists and the
+    updated index when `index_dir` is set; returns the cluster report, which the runner
+    writes to OUTPUT/reports/<name>.json.
 Phase 3 (`apply`, per unit): drop the listed documents as `minhash_duplicate`, naming the
     kept document in `duplicate_of`.
 
@@ -31,13 +34,14 @@ import numpy as np
 from corpuskit.document import Document
 from corpuskit.schema import Range
 from corpuskit.stage import GlobalStage, StageContext
-from corpuskit.stages.dedup.cluster import Corpus, decide
+from corpuskit.stages.dedup.cluster import Corpus, decide, remove_spill
 from corpuskit.io import is_url
 from corpuskit.publish import work_dir
 from corpuskit.stages.dedup.index import (batch_id, batch_rows, check_index_folder, index_lock, next_generation_dir,
                                           open_index, publish, pull, push)
 from corpuskit.stages.dedup.shingles import MAX_NGRAM, shingle_hashes
 from corpuskit.stages.dedup.signatures import MinHasher, band_hashes, lsh_params, s_curve_threshold
+from corpuskit.stages.dedup.spill import BASE, MB, parse_memory
 from corpuskit.stages.dedup.store import Store, StoreWriter, copy_rows, read_drops, write_drops
 
 log = logging.getLogger("corpuskit.dedup")
@@ -63,6 +67,7 @@ class MinhashDedup(GlobalStage):
         max_cluster_size: Annotated[int, Range(2)] = 1000,  # above this, remove only documents similar to the keeper
         index_dir: str | None = None,  # persistent index: dedup against earlier runs, then add to it
         batch_size: Annotated[int, Range(1)] = 1024,  # documents per signature batch
+        memory: str = "2GB",  # the most any one process of the reduce may hold (1GB, 512MB)
     ):
         super().__init__()
         # The same rules for a stage built in Python (a pipeline file is checked against the
@@ -85,6 +90,9 @@ class MinhashDedup(GlobalStage):
             check_index_folder(index_dir if is_url(index_dir) else Path(index_dir))  # at load, before any work
         self.index_dir = index_dir
         self.batch_size = batch_size
+        self.memory = parse_memory(memory)
+        if self.memory < BASE + 128 * MB:  # the reduce's smallest plan: checked at load, before any work
+            raise ValueError(f"memory must be at least {(BASE + 128 * MB) // MB}MB; got {memory}")
 
     @property
     def params(self) -> dict:
@@ -138,7 +146,7 @@ class MinhashDedup(GlobalStage):
         stores = ([base] if base is not None else []) + units
         corpus = Corpus(stores, n_indexed=base.n_docs if base is not None else 0)
         decision = decide(corpus, self.bands, self.threshold, self.keep, self.verify, self.max_cluster_size,
-                          run_map=ctx.map)
+                          run_map=ctx.map, workdir=ctx.workdir, limit=self.memory)
 
         kept_ids = corpus.ids(decision.keeper)  # read store by store: no id table of the whole corpus
         first_unit = len(stores) - len(units)
@@ -149,6 +157,7 @@ class MinhashDedup(GlobalStage):
                         decision.similarity[a:b])
         if index is not None:
             self._update_index(index, corpus, decision, ctx.workdir, batch)
+        remove_spill(decision)  # decisions written: a rerun no longer needs them
         return self._report(decision, corpus.ids(decision.removed[:5]), kept_ids)
 
     def _report(self, decision, removed_ids: list[str], kept_ids: list[str]) -> dict:
@@ -157,6 +166,7 @@ class MinhashDedup(GlobalStage):
         report = {"stage": self.name, "params": {**self.params, "threshold": round(self.threshold, 4),
                                                   "keep": self.keep, "verify": self.verify,
                                                   "max_cluster_size": self.max_cluster_size,
+                                                  "memory_mb": self.memory // MB,
                                                   "index_dir": self.index_dir},
                   **decision.report, "examples": examples}
         r = decision.report
@@ -188,13 +198,16 @@ class MinhashDedup(GlobalStage):
         return Store(snap)
 
     def _update_index(self, index: Path, corpus, decision, workdir: Path, batch: str) -> None:
-        removed = np.zeros(corpus.n, dtype=bool)
-        removed[decision.removed] = True
         keep_rows = []
-        for s, store in enumerate(corpus.stores):
-            lo = corpus.offsets[s]
-            rows = np.flatnonzero(~removed[lo: lo + store.n_docs] & (np.asarray(store.nshingles()) > 0))
-            keep_rows.append(rows)
+        for s, store in enumerate(corpus.stores):  # a slice at a time: the index can be large
+            lo = int(corpus.offsets[s])
+            a, b = np.searchsorted(decision.removed, [lo, lo + store.n_docs])
+            gone = decision.removed[a:b] - lo
+            rows = []
+            for start in range(0, store.n_docs, 1 << 22):
+                part = np.flatnonzero(np.asarray(store.nshingles()[start:start + (1 << 22)]) > 0) + start
+                rows.append(part[~np.isin(part, gone)])
+            keep_rows.append(np.concatenate(rows) if rows else np.zeros(0, np.int64))
         dest = next_generation_dir(index)
         with_shingles = all(s.has_shingles for s in corpus.stores)
         n = copy_rows(corpus.stores, keep_rows, dest, self.params, with_shingles)

@@ -159,20 +159,32 @@ def copy_rows(stores: list[Store], keep: list[np.ndarray], dest: Path, params: d
         for store, rows in zip(stores, keep):
             if len(rows) == 0:
                 continue
-            ids = store.ids()
+            ids = _ids_at(store, rows)
             sh, off = store.shingles() if with_shingles else (None, None)
             for lo in range(0, len(rows), _COPY_ROWS):  # a slice of rows at a time: the index can be large
                 part = rows[lo:lo + _COPY_ROWS]
-                bands = np.stack([np.asarray(store.band(k))[part] for k in range(writer.bands)], axis=1)
+                bands = np.stack([np.asarray(store.band(k)[part]) for k in range(writer.bands)], axis=1)
                 sets = [np.asarray(sh[off[r]: off[r + 1]]) for r in part] if with_shingles else None
-                writer.add([ids[r] for r in part], bands, np.asarray(store.sig())[part],
-                           np.asarray(store.nshingles())[part], np.asarray(store.length())[part], sets)
+                writer.add([next(ids) for _ in range(len(part))], bands, np.asarray(store.sig()[part]),
+                           np.asarray(store.nshingles()[part]), np.asarray(store.length()[part]), sets)
         writer.commit()
     except BaseException:
         writer.abort()
         raise
     return writer.n_docs
 
+
+def _ids_at(store: Store, rows: np.ndarray):
+    """The ids of `rows` (ascending), read line by line: never a store's whole id table."""
+    want = iter(np.asarray(rows).tolist())
+    nxt = next(want, None)
+    with open(store.path / "ids.txt", encoding="utf-8") as fh:
+        for row, line in enumerate(fh):
+            if row == nxt:
+                yield json.loads(line)
+                nxt = next(want, None)
+                if nxt is None:
+                    return
 
 
 def write_drops(path: Path, pos: np.ndarray, duplicate_of: list[str], similarity: np.ndarray | None = None) -> None:

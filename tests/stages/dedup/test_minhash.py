@@ -197,12 +197,12 @@ def test_empty_units_and_wordless_documents(tmp_path):
 
 
 def test_reduce_runs_one_task_per_band_on_the_executor(corpus, tmp_path):
-    """The reduce hands each LSH band to the run's executor as its own task (real worker
-    processes here); the decisions equal an in-process reduce, whatever order bands finish in."""
+    """The reduce hands each LSH band, then each range of pairs, to the run's executor as its
+    own task (real worker processes here); the decisions equal an in-process reduce, whatever order bands finish in."""
     from pathlib import Path
 
     from corpuskit.execute.local import LocalExecutor
-    from corpuskit.stages.dedup.cluster import BandTask
+    from corpuskit.stages.dedup.spill import BandTask
 
     out = tmp_path / "out"
     run_stages(corpus, out, [{"minhash_dedup": {}}])
@@ -217,6 +217,8 @@ def test_reduce_runs_one_task_per_band_on_the_executor(corpus, tmp_path):
 
         stage = MinhashDedup()
         report = stage.reduce(StageContext(workdir=workdir, unit=0, n_units=3, map=recording_map))
-    assert [t.band for t in seen] == list(range(stage.bands)) and all(isinstance(t, BandTask) for t in seen)
+    bands = [t for t in seen if isinstance(t, BandTask)]
+    assert [t.band for t in bands] == list(range(stage.bands))
+    assert [t.range for t in seen[len(bands):]] == list(range(len(seen) - len(bands)))  # then the ranges
     assert report["removed"] == 4
     assert {p.name: p.read_text() for p in sorted(workdir.glob("drops-*.json"))} == drops

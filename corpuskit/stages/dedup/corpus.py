@@ -1,0 +1,101 @@
+"""The stores of a reduce, addressed by global document number, and pair similarity.
+
+Documents get global numbers in input order: indexed documents from earlier runs first,
+then every unit's documents in unit order. Every read here touches only what it needs (one
+band column slice, the rows of the pairs at hand, the ids asked for), so no step holds a
+column of the whole corpus.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from corpuskit.stages.dedup.store import Store
+
+SIM_CHUNK = 1 << 14  # pairs per gather of signatures: <= 2 x 16k rows of pages mapped at once (~130 MB)
+
+
+@dataclass
+class Corpus:
+    """The stores of a reduce, addressed by global document number."""
+
+    stores: list[Store]
+    n_indexed: int = 0  # the first n_indexed documents come from the index and are never removed
+    offsets: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.offsets = np.zeros(len(self.stores) + 1, dtype=np.int64)
+        np.cumsum([s.n_docs for s in self.stores], out=self.offsets[1:])
+
+    @property
+    def n(self) -> int:
+        return int(self.offsets[-1])
+
+    def locate(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(store number, row in that store) of global document numbers."""
+        which = np.searchsorted(self.offsets, g, side="right") - 1
+        return which, g - self.offsets[which]
+
+    def gather(self, getter, g: np.ndarray) -> np.ndarray:
+        """Values of a per-document column (`getter(store)`, memory-mapped) at global numbers `g`."""
+        g = np.asarray(g, dtype=np.int64)
+        which, rows = self.locate(g)
+        out = None
+        for s in np.unique(which).tolist():
+            mask = which == s
+            col = getter(self.stores[s])
+            part = np.asarray(col[np.sort(rows[mask])])  # sorted rows: pages read in order
+            if out is None:
+                out = np.empty((len(g),) + part.shape[1:], dtype=part.dtype)
+            out[mask] = part[np.argsort(np.argsort(rows[mask], kind="stable"), kind="stable")]
+            del col  # unmap now: mapped pages count as this process's memory
+        return out if out is not None else np.zeros(0)
+
+    def ids(self, g: np.ndarray) -> list[str]:
+        """The document ids of global numbers `g`, streaming each store's ids file and keeping
+        only the rows asked for: never the id table of a store (~100 bytes a document)."""
+        g = np.asarray(g, dtype=np.int64)
+        which, rows = self.locate(g)
+        out: list[str] = [""] * len(g)
+        for s in np.unique(which).tolist():
+            pick = np.flatnonzero(which == s)
+            pick = pick[np.argsort(rows[pick], kind="stable")]
+            want = rows[pick].tolist()
+            i = 0
+            with open(self.stores[s].path / "ids.txt", encoding="utf-8") as fh:
+                for row, line in enumerate(fh):
+                    while i < len(want) and want[i] == row:
+                        out[int(pick[i])] = json.loads(line)
+                        i += 1
+                    if i == len(want):
+                        break
+        return out
+
+    def shingle_set(self, g: int) -> np.ndarray | None:
+        s, row = (int(x[0]) for x in self.locate(np.array([g])))
+        store = self.stores[s]
+        if not store.has_shingles:
+            return None
+        sh, off = store.shingles()
+        return np.asarray(sh[off[row]: off[row + 1]])
+
+
+def similarity(corpus: Corpus, u: np.ndarray, v: np.ndarray, exact: bool) -> np.ndarray:
+    """Jaccard similarity of each pair: exact over stored shingle sets when `exact` and both
+    documents have them, else estimated as the share of equal signature values."""
+    out = np.zeros(len(u))
+    for lo in range(0, len(u), SIM_CHUNK):  # a slice at a time: pairs can be many
+        a, b = u[lo:lo + SIM_CHUNK], v[lo:lo + SIM_CHUNK]
+        out[lo:lo + len(a)] = (corpus.gather(Store.sig, a) == corpus.gather(Store.sig, b)).mean(axis=1)
+    if exact:
+        for i, (a, b) in enumerate(zip(u.tolist(), v.tolist())):
+            sa, sb = corpus.shingle_set(a), corpus.shingle_set(b)
+            if sa is None or sb is None:
+                continue
+            inter = len(np.intersect1d(sa, sb, assume_unique=True))
+            union = len(sa) + len(sb) - inter
+            out[i] = inter / union if union else 1.0
+    return out
