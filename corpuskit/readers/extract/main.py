@@ -9,8 +9,12 @@ article is made here.
     4. cut the rendering into blocks (blocks.py) and keep the article's (classify.py):
        link density, length, boilerplate phrases, neighbours.
 
-Every step but 4 is C; step 4 reads one line per block, so a page costs about what
-resiliparse alone costs.
+Every step but 4 is C; step 4 reads one line per block. Measured on the tune half: rendering
+without resiliparse's main-content rules, with corpuskit's own skip list of tags, roles and
+class words instead, finds more of the text (recall 0.91 against 0.88) and keeps more
+boilerplate (precision 0.85 against 0.89, must-not-contain absent 88% against 91%): the
+same F1, and boilerplate is what this extractor is for. Their one known cost: a list
+outside any `<article>` is dropped with the menus.
 """
 
 from __future__ import annotations

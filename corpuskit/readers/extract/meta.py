@@ -23,12 +23,12 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WS = re.compile(r"\s+")
 
 
-def _first(root, selectors) -> str | None:
+def _first(root, selectors, valid=None) -> str | None:
     for selector, attr in selectors:
         node = root.query_selector(selector)
-        value = node.getattr(attr) if node is not None else None
-        if value and value.strip():
-            return value.strip()
+        value = (node.getattr(attr) or "").strip() if node is not None else ""
+        if value and (valid is None or valid.match(value)):
+            return value
     return None
 
 
@@ -37,9 +37,8 @@ def page_metadata(tree) -> dict:
     root = tree.document
     head = tree.head or root  # the meta tags are searched in the head only: a tenth of the page
     title = _first(head, (('meta[property="og:title"]', "content"),)) or tree.title or None
-    date = _first(head, _DATE_SELECTORS) or (_first(tree.body, _BODY_DATE_SELECTORS) if tree.body else None)
-    if date and not _DATE.match(date):
-        date = None  # "yesterday", "3 hours ago": not a date a reader can sort by
+    # "yesterday", "3 hours ago": not a date a reader can sort by; the next candidate is asked
+    date = _first(head, _DATE_SELECTORS, _DATE) or (_first(tree.body, _BODY_DATE_SELECTORS, _DATE) if tree.body else None)
     html = root.query_selector("html")
     lang = (html.getattr("lang") or html.getattr("xml:lang") if html is not None else None) or \
         _first(head, (('meta[http-equiv="content-language"]', "content"),))
