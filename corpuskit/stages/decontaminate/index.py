@@ -43,7 +43,7 @@ from corpuskit.stages.decontaminate.text import hash_texts, ngram_hashes
 _ARRAYS = ("keys", "row_item", "row_pos", "item_bench", "item_row", "item_offset", "part_start", "item_parts",
            "coverable", "weight")
 _LOADED: dict[str, "Index"] = {}  # per process: every unit a worker runs shares one loaded index
-_BITS = 24
+_BITS = 27
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def build(sets: list[EvalSet], probe: int, max_items: int) -> dict[str, np.ndarr
     keys, row_item, row_pos = [k], [item.astype(np.uint32)], [pos.astype(np.uint32)]
     cat = (lambda parts, dt: np.concatenate(parts) if parts else np.empty(0, dt))
     k, item, pos = cat(keys, np.uint64), cat(row_item, np.uint32), cat(row_pos, np.uint32)
-    order = np.lexsort((pos, item, k))
+    order = np.argsort(k, kind="stable")  # rows come in (item, pos) order: stable keeps it per key
     k, item, pos = k[order], item[order], pos[order]
     # how many distinct items hold each n-gram: rows of one key are contiguous, sorted by item
     new_key = np.ones(len(k), dtype=bool)
@@ -119,7 +119,7 @@ def _weights(hashes: np.ndarray, owner: np.ndarray) -> np.ndarray:
     ("question", "the") weighs little, a rare one ("weathering") most."""
     if not len(hashes):
         return np.empty(0, dtype=np.float32)
-    order = np.lexsort((owner, hashes))
+    order = np.argsort(hashes, kind="stable")  # owner never decreases: stable keeps it per word
     h, o = hashes[order], owner[order]
     new_word = np.ones(len(h), dtype=bool)
     new_word[1:] = h[1:] != h[:-1]
@@ -210,16 +210,29 @@ class Index:
         self.item_parts = np.asarray(arrays["item_parts"])
         self.coverable = arrays["coverable"]
         self.weight = arrays["weight"]
-        n_coverable = (np.add.reduceat(np.asarray(self.coverable, dtype=np.int64), self.item_offset[:-1])
-                       if len(self.item_row) else np.zeros(0, dtype=np.int64))
-        # one byte per possible low 24 bits of a key: most windows of a document are ruled out by
-        # one lookup here instead of a binary search of `keys`
-        self.maybe = np.zeros(1 << _BITS, dtype=bool)
-        self.maybe[np.asarray(self.keys) & np.uint64((1 << _BITS) - 1)] = True
+        # coverable words of each item's first piece: a match must touch it (or be a run of
+        # `ngram` words), and needs at most that many words when it is all it touches
+        n_items = len(self.item_row)
+        pieces = np.diff(self.item_parts)
+        first_end = self.item_offset[1:].copy()
+        several = np.flatnonzero(pieces > 1)
+        first_end[several] = self.item_offset[several] + self.part_start[self.item_parts[several] + 1]
+        covered = np.concatenate(([0], np.cumsum(np.asarray(self.coverable, dtype=np.int64))))
+        n_first = covered[first_end] - covered[self.item_offset[:-1]] if n_items else np.zeros(0, dtype=np.int64)
+        # one bit per possible low 27 bits of a key (16 MiB): nearly every window of a document
+        # that is in no item is ruled out by one lookup here instead of a binary search
+        bits = np.zeros(1 << _BITS, dtype=bool)
+        bits[np.asarray(self.keys) & np.uint64((1 << _BITS) - 1)] = True
+        self.maybe = np.packbits(bits, bitorder="little")
+        del bits
+        # each distinct key once, and where its rows start: one binary search per window
+        keys = np.asarray(self.keys)
+        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
+        self.unique_keys, self.key_rows = keys[first], np.append(first, len(keys))
         self.benchmarks: list[str] = self.meta["benchmarks"]
         self.probe, self.ngram, self.min_coverage, self.min_words = probe, ngram, min_coverage, min_words
-        # fewest probe hits that could cover `min_words` words: items with fewer are not looked at
-        self.min_hits = np.maximum(np.minimum(min_words, n_coverable) - probe + 1, 1)
+        # fewest probe hits that could make a match: items with fewer are not looked at
+        self.min_hits = np.maximum(np.minimum(np.minimum(min_words, ngram), n_first) - probe + 1, 1)
 
     @classmethod
     def load(cls, folder: Path, probe: int, ngram: int, min_coverage: float, min_words: int) -> "Index":
@@ -234,23 +247,47 @@ class Index:
         arrays = sum(a.nbytes for a in (self.keys, self.row_item, self.row_pos, self.item_bench, self.item_row,
                                          self.item_offset, self.part_start, self.item_parts, self.coverable,
                                          self.weight))
-        return arrays + self.maybe.nbytes
+        return arrays + self.maybe.nbytes + self.unique_keys.nbytes + self.key_rows.nbytes
+
+    def maybe_found(self, texts: list[str]) -> list[bool]:
+        """Per text: whether `search` could find an item in it (some item has at least its
+        `min_hits` probe n-grams there). Most documents hold none; this asks about many at once,
+        hashing them as one buffer, so that numpy's cost per call is paid per batch, not per
+        document, and `search` runs only on the few that may."""
+        if not len(self.keys) or not texts:
+            return [False] * len(texts)
+        hashes, text_of = hash_texts(texts)
+        h, start = ngram_hashes(hashes, self.probe)
+        inside = text_of[start] == text_of[start + self.probe - 1]  # no window across two texts
+        rows, where = self._rows(h[inside], start[inside])
+        pair = text_of[where] * len(self.item_row) + np.asarray(self.row_item[rows]).astype(np.int64)
+        pairs, counts = np.unique(pair, return_counts=True)
+        enough = counts >= self.min_hits[pairs % len(self.item_row)]
+        hit = np.zeros(len(texts), dtype=bool)
+        hit[pairs[enough] // len(self.item_row)] = True
+        return hit.tolist()
+
+    def _rows(self, h: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The index rows of the n-grams `h` (one per occurrence in an item), and the start of
+        the document's n-gram each is for."""
+        low = (h & np.uint64((1 << _BITS) - 1)).astype(np.int64)
+        keep = (self.maybe[low >> 3] >> (low & 7).astype(np.uint8)) & 1 == 1
+        h, start = h[keep], start[keep]
+        at = np.minimum(np.searchsorted(self.unique_keys, h), max(len(self.unique_keys) - 1, 0))
+        found = self.unique_keys[at] == h
+        at, start = at[found], start[found]
+        lo = self.key_rows[at]
+        n = self.key_rows[at + 1] - lo
+        rows = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        return rows, np.repeat(start, n)
 
     def search(self, hashes: np.ndarray) -> list[Hit]:
         """The eval items a document holds, given its word hashes; in the order they start in it."""
         if len(hashes) < self.probe or not len(self.keys):
             return []
-        h, start = ngram_hashes(hashes, self.probe)
-        keep = self.maybe[h & np.uint64((1 << _BITS) - 1)]
-        h, start = h[keep], start[keep]
-        lo = np.searchsorted(self.keys, h, "left")
-        n = np.searchsorted(self.keys, h, "right") - lo
-        found = n > 0
-        if not found.any():
+        rows, doc_pos = self._rows(*ngram_hashes(hashes, self.probe))
+        if not len(rows):
             return []
-        lo, n, start = lo[found], n[found], start[found]
-        rows = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-        doc_pos = np.repeat(start, n)
         item = np.asarray(self.row_item[rows]).astype(np.int64)
         ipos = np.asarray(self.row_pos[rows]).astype(np.int64)
         cands, counts = np.unique(item, return_counts=True)

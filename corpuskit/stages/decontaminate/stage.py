@@ -36,6 +36,7 @@ from corpuskit.stages.decontaminate.evalsets import read_eval_sets
 MAX_NGRAM = 64  # text.py's table of n-gram multipliers has this many; numpy is imported on first use, not here
 _EXAMPLES = 20  # places listed per item in the report; the count is always whole
 _QUOTE = 200  # characters of matched text in a rejected document's detail
+_BATCH = 256  # documents hashed and looked up together before any is searched alone
 
 
 class Decontaminate(Stage):
@@ -51,7 +52,7 @@ class Decontaminate(Stage):
         ngram: Annotated[int, Range(1, MAX_NGRAM)] = 13,  # this many item words in a row is a match (GPT-3)
         probe: Annotated[int, Range(1, MAX_NGRAM)] = 5,  # words per indexed n-gram
         min_coverage: Annotated[float, Range(0, 1, low_open=True)] = 0.6,  # or this share of the pieces touched
-        min_words: Annotated[int, Range(1)] = 7,  # and at least this many words (all, if the pieces are shorter)
+        min_words: Annotated[int, Range(1)] = 8,  # and at least this many words (all, if the pieces are shorter)
         max_items: Annotated[int, Range(1)] = 10,  # an n-gram in more eval items than this is no evidence
         margin: Annotated[int, Range(0)] = 200,  # cut: characters removed on each side of a match
         min_chars: Annotated[int, Range(0)] = 200,  # cut: a document left shorter is dropped
@@ -117,7 +118,23 @@ class Decontaminate(Stage):
         if self._idx is None:
             raise TypeError(f"{self.name} searches an index in its working folder: call setup(ctx) first "
                             "(the runner does)")
+        batch: list[tuple[int, Document]] = []
         for pos, doc in enumerate(docs):
+            batch.append((pos, doc))
+            if len(batch) == _BATCH:
+                yield from self._run_batch(batch)
+                batch = []
+        yield from self._run_batch(batch)
+
+    def _run_batch(self, batch: list[tuple[int, Document]]) -> Iterator[Document]:
+        try:  # which documents may hold an item, asked for the batch at once (most hold none)
+            maybe = self._idx.maybe_found([doc.text for _, doc in batch])
+        except Exception:  # a bad record: each document is searched alone below, the bad one dropped
+            maybe = [True] * len(batch)
+        for (pos, doc), may in zip(batch, maybe):
+            if not may:
+                yield doc
+                continue
             try:
                 found = self.find(doc.text, self._idx)
             except Exception as err:  # one bad record: dropped as stage_error, the run goes on

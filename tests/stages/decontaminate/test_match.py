@@ -87,6 +87,54 @@ def test_a_short_item_matches_only_whole(tmp_path):
     assert stage.find("The sport played by his brother is tennis.", idx) == []
 
 
+def test_a_short_question_is_found_without_its_longer_answer(tmp_path):
+    # the context (6 words) is all a document holds; the whole item (11 words) has more words than
+    # `min_words`, which once made the search skip items with fewer probe hits than that needs
+    (tmp_path / "facts.jsonl").write_text('{"context": "The sport played by Quentin Marlowe is", '
+                                          '"continuation": "cricket with his brothers every summer"}\n')
+    stage = Decontaminate(eval=[str(tmp_path / "facts.jsonl")])
+    idx = stage.eval_index(tmp_path / "work")
+    assert [f["item"] for f in stage.find(PAGE + "The sport played by Quentin Marlowe is\n\n" + PAGE, idx)] == [0]
+
+
+def test_a_shared_question_stem_without_the_rest_is_not_a_match(tmp_path):
+    # seven words of a ten-word question ("which event is an example of"), its subject different:
+    # another question of the same benchmark, not this one
+    (tmp_path / "arc.jsonl").write_text('{"query": "Question: Which event is an example of a chemical change?", '
+                                        '"choices": ["wood burning in a fireplace", "ice melting"], "gold": 0}\n')
+    stage = Decontaminate(eval=[str(tmp_path / "arc.jsonl")])
+    idx = stage.eval_index(tmp_path / "work")
+    assert stage.find(PAGE + "Question: Which event is an example of conduction?\n\n" + PAGE, idx) == []
+    assert [f["item"] for f in stage.find(PAGE + "Question: Which event is an example of a chemical change?", idx)] == [0]
+
+
+def test_the_batch_lookup_passes_every_document_the_search_finds_something_in(tmp_path):
+    stage = Decontaminate(eval=[str(FIXTURES)])
+    idx = stage.eval_index(tmp_path)
+    edited = QUESTION.upper().replace("bean", "tomato")
+    texts = [PAGE, PAGE + QUESTION, "", "Question", PAGE + edited + " how water affects plant growth", PAGE * 5,
+             "Everyone agreed that heat moves through the metal quickly.", QUESTION[:40]]
+    found = [bool(stage.find(t, idx)) for t in texts]
+    assert found == [False, True, False, False, True, False, False, False]
+    maybe = idx.maybe_found(texts)
+    assert all(m for m, f in zip(maybe, found) if f)
+    assert maybe[0] is False and maybe[5] is False  # and it rules out ordinary text
+
+
+def test_a_bad_document_in_a_batch_is_dropped_alone(tmp_path):
+    from corpuskit.document import Document
+
+    stage = Decontaminate(eval=[str(FIXTURES)])
+    stage._idx, stage._found = stage.eval_index(tmp_path), []
+    dropped = []
+    stage.reject = lambda doc, reason, name, **detail: dropped.append((doc.id, reason))
+    # a text the search raises on (not a string: no reader makes one, a stage before this could)
+    docs = [Document(id="clean", text=PAGE), Document(id="bad", text=None),
+            Document(id="quiz", text=PAGE + QUESTION)]
+    assert [d.id for d in stage.run(iter(docs))] == ["clean"]
+    assert dropped == [("bad", "stage_error"), ("quiz", "contaminated")]
+
+
 def test_cut_removes_the_span_widened_to_whole_words():
     text = "alpha beta gamma delta epsilon zeta eta theta"
     # 'amma' widened by 3 characters is 'a gamma d', then to whole words: 'beta gamma delta'
