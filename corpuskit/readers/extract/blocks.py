@@ -15,23 +15,20 @@ from dataclasses import dataclass
 
 _TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>|([^<]+)")
 _BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "ul", "ol"}
-_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     text: str
     kind: str  # "p" (paragraph or plain line), "h" (heading), "li" (list item), "pre"
     link_chars: int = 0
     label: str = ""  # "good", "short", "bad", decided by classify.py
+    words: int = 0  # counted once here: classify.py asks often
+    link_density: float = 0.0  # share of the text that is link text
 
-    @property
-    def link_density(self) -> float:
-        return self.link_chars / len(self.text) if self.text else 0.0
-
-    @property
-    def words(self) -> int:
-        return len(self.text.split())
+    def __post_init__(self) -> None:
+        self.words = self.text.count(" ") + 1
+        self.link_density = self.link_chars / len(self.text)
 
 
 def blocks(minimal_html: str) -> list[Block]:
@@ -44,7 +41,7 @@ def blocks(minimal_html: str) -> list[Block]:
         nonlocal parts, kind, link_chars, link_depth
         if parts:
             raw = "".join(parts)
-            text = raw.strip("\n") if pre else _WS.sub(" ", raw).strip()
+            text = raw.strip("\n") if pre else " ".join(raw.split())
             if text:
                 out.append(Block(text=text, kind=kind, link_chars=min(link_chars, len(text))))
         # resiliparse may leave an `<a>` open (one around a whole teaser): it ends with its block
@@ -63,7 +60,7 @@ def blocks(minimal_html: str) -> list[Block]:
                     flush()
                 parts.append(piece)
                 if link_depth:
-                    link_chars += len(_WS.sub(" ", piece).strip())
+                    link_chars += len(piece.strip())
             continue
         tag = tag.lower()
         if tag == "a":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 HINTS = ('[itemprop="articleBody"]', "article")  # `<main>` measured worse: often the whole page
 MIN_CHARS = 400  # a hint around less text than this is a teaser or a byline
+MAX_HINTS = 50  # a listing with more teasers than this is not one article: measuring them all costs
 MIN_SHARE = 0.5  # and it must hold this share of the text its kind holds on the page
 
 
@@ -24,7 +25,7 @@ def article_root(tree):
         nodes = body.query_selector_all(selector)
         if not len(nodes):
             continue
-        sizes = [(len(n.text), n) for n in nodes]
+        sizes = [(len(nodes[i].text), nodes[i]) for i in range(min(len(nodes), MAX_HINTS))]
         total = sum(size for size, _ in sizes)  # a nested one counts twice: the outer still dominates
         big = [(size, n) for size, n in sizes if size >= MIN_CHARS]
         if not big:
