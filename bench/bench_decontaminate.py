@@ -366,7 +366,7 @@ def throughput(docs: list[str], tmp: Path, stage: Decontaminate) -> None:
     idx = stage.eval_index(tmp)
     build_s = time.perf_counter() - t0
     disk = sum(f.stat().st_size for f in idx.folder.iterdir())
-    print(f"index of {sum(len(s.items) for s in stage.sets)} items: {len(idx.keys)} n-grams, "
+    print(f"index of {sum(len(s.items) for s in stage.sets)} items: {len(idx.row_item)} n-grams ({len(idx.keys)} distinct), "
           f"{idx.meta['dropped_ngrams']} left out (in > {stage.max_items} items); "
           f"built in {build_s:.1f}s; {disk / 1e6:.1f} MB on disk, ~{idx.memory_bytes() / 1e6:.1f} MB in memory "
           "(arrays memory-mapped and shared, and a 16 MiB filter per process)")

@@ -3,7 +3,8 @@
 Built once per set of eval files and settings (its folder is named by a sha256 of both),
 as a few numpy arrays saved with `np.save` and memory-mapped by every worker:
 
-    keys.npy         uint64, sorted: the hash of each `probe`-word n-gram of each eval item
+    keys.npy         uint64, sorted: the hash of each distinct `probe`-word n-gram of the eval items
+    key_rows.npy     int64: where each key's rows start (and one past the last row)
     row_item.npy     uint32: which item that n-gram is from (one row per occurrence)
     row_pos.npy      uint32: where in the item it starts (in words)
     item_*.npy       per item: benchmark, row in its file, length in words, where its pieces start
@@ -40,7 +41,7 @@ import numpy as np
 from corpuskit.stages.decontaminate.evalsets import EvalSet
 from corpuskit.stages.decontaminate.text import hash_texts, ngram_hashes
 
-_ARRAYS = ("keys", "row_item", "row_pos", "item_bench", "item_row", "item_offset", "part_start", "item_parts",
+_ARRAYS = ("keys", "key_rows", "row_item", "row_pos", "item_bench", "item_row", "item_offset", "part_start", "item_parts",
            "coverable", "weight")
 _LOADED: dict[str, "Index"] = {}  # per process: every unit a worker runs shares one loaded index
 _BITS = 27
@@ -106,7 +107,8 @@ def build(sets: list[EvalSet], probe: int, max_items: int) -> dict[str, np.ndarr
     found = np.bincount(np.array(item_bench, dtype=np.int64)[findable], minlength=len(sets))
     unfindable = {es.name: len(es.items) - int(found[b]) for b, es in enumerate(sets) if len(es.items) > found[b]}
     weight = _weights(hashes, owner)
-    return {"keys": k, "row_item": item, "row_pos": pos,
+    first = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1]))) if len(k) else np.zeros(0, np.int64)
+    return {"keys": k[first], "key_rows": np.append(first, len(k)), "row_item": item, "row_pos": pos,
             "item_bench": np.array(item_bench, dtype=np.uint16), "item_row": np.array(item_row, dtype=np.uint32),
             "item_offset": offset, "part_start": np.array(part_start, dtype=np.uint32),
             "item_parts": np.array(item_parts, dtype=np.int64), "coverable": coverable, "weight": weight,
@@ -201,7 +203,8 @@ class Index:
         self.folder = folder
         self.meta = json.loads((folder / "meta.json").read_text())
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _ARRAYS}
-        self.keys, self.row_item, self.row_pos = arrays["keys"], arrays["row_item"], arrays["row_pos"]
+        self.keys, self.key_rows = arrays["keys"], arrays["key_rows"]
+        self.row_item, self.row_pos = arrays["row_item"], arrays["row_pos"]
         # small per-item tables: read into memory, indexed once per candidate item
         self.item_bench = np.asarray(arrays["item_bench"])
         self.item_row = np.asarray(arrays["item_row"])
@@ -225,10 +228,6 @@ class Index:
         bits[np.asarray(self.keys) & np.uint64((1 << _BITS) - 1)] = True
         self.maybe = np.packbits(bits, bitorder="little")
         del bits
-        # each distinct key once, and where its rows start: one binary search per window
-        keys = np.asarray(self.keys)
-        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
-        self.unique_keys, self.key_rows = keys[first], np.append(first, len(keys))
         self.benchmarks: list[str] = self.meta["benchmarks"]
         self.probe, self.ngram, self.min_coverage, self.min_words = probe, ngram, min_coverage, min_words
         # fewest probe hits that could make a match: items with fewer are not looked at
@@ -244,10 +243,10 @@ class Index:
     def memory_bytes(self) -> int:
         """Bytes of the arrays (mapped, shared by the workers of a machine) and of the filter
         (each process's own)."""
-        arrays = sum(a.nbytes for a in (self.keys, self.row_item, self.row_pos, self.item_bench, self.item_row,
+        arrays = sum(a.nbytes for a in (self.keys, self.key_rows, self.row_item, self.row_pos, self.item_bench, self.item_row,
                                          self.item_offset, self.part_start, self.item_parts, self.coverable,
                                          self.weight))
-        return arrays + self.maybe.nbytes + self.unique_keys.nbytes + self.key_rows.nbytes
+        return arrays + self.maybe.nbytes
 
     def maybe_found(self, texts: list[str]) -> list[bool]:
         """Per text: whether `search` could find an item in it (some item has at least its
@@ -273,8 +272,8 @@ class Index:
         low = (h & np.uint64((1 << _BITS) - 1)).astype(np.int64)
         keep = (self.maybe[low >> 3] >> (low & 7).astype(np.uint8)) & 1 == 1
         h, start = h[keep], start[keep]
-        at = np.minimum(np.searchsorted(self.unique_keys, h), max(len(self.unique_keys) - 1, 0))
-        found = self.unique_keys[at] == h
+        at = np.minimum(np.searchsorted(self.keys, h), max(len(self.keys) - 1, 0))
+        found = self.keys[at] == h
         at, start = at[found], start[found]
         lo = self.key_rows[at]
         n = self.key_rows[at + 1] - lo

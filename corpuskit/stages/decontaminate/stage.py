@@ -74,7 +74,7 @@ class Decontaminate(Stage):
     def index_key(self) -> str:
         """The eval files' contents and the settings the index depends on."""
         record = {"sets": [s.record() for s in self.sets], "fields": self.fields, "probe": self.probe,
-                  "max_items": self.max_items, "version": 3}
+                  "max_items": self.max_items, "version": 4}
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
     def eval_index(self, workdir: Path):
