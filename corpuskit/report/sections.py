@@ -229,6 +229,10 @@ def _clusters(run: RunData) -> str:
         threshold = report.get("params", {}).get("threshold")
         caption = (f"{num(report.get('clusters', 0))} clusters, {num(report.get('removed', 0))} documents removed "
                    f"of {num(report.get('documents', 0))} ({name}, threshold {threshold})")
+        if "rejected_pairs" in report:  # verification and chaining, visible (docs/DEDUP.md)
+            caption += (f"; {num(report['rejected_pairs'])} of {num(report.get('candidate_pairs', 0))} candidate "
+                        f"pairs below the threshold not linked; {num(report.get('chained_removals', 0))} removed "
+                        "through a chain (less similar to the kept document than the threshold)")
         chart = svg.histogram([("clusters", bins)], "near-duplicate cluster sizes", "documents in the cluster")
         if not chart:  # no clusters: an empty axis says so plainly
             chart = svg.histogram([("clusters", [(2, 3, 0)])], "near-duplicate cluster sizes (none found)",
