@@ -222,3 +222,14 @@ def test_reduce_runs_one_task_per_band_on_the_executor(corpus, tmp_path):
     assert [t.range for t in seen[len(bands):]] == list(range(len(seen) - len(bands)))  # then the ranges
     assert report["removed"] == 4
     assert {p.name: p.read_text() for p in sorted(workdir.glob("drops-*.json"))} == drops
+
+
+def test_report_page_shows_rejected_pairs_and_chaining(tmp_path):
+    from corpuskit.report.build import render_report
+
+    base = prose(42)
+    write_jsonl(tmp_path / "in" / "x.jsonl", [("orig", base), ("near", edit(base, 12, seed=9))])
+    loose = {"bands": 20, "rows": 2, "num_perm": 40, "threshold": 0.8}
+    run_stages(tmp_path / "in", tmp_path / "out", [{"minhash_dedup": loose}])
+    assert "1 of 1 candidate pairs below the threshold not linked; 0 removed through a chain" in \
+        render_report(tmp_path / "out")
