@@ -6,11 +6,14 @@ score.py (4-word shingle precision / recall / F1 against gold text where it exis
 share of must-contain snippets found / must-not-contain snippets absent).
 
 The pages are cut in two by a seeded hash of their id: "tune" (where corpuskit's extraction
-rules were chosen) and "check" (never looked at while tuning). Both are printed.
+rules were chosen) and "check" (never looked at while tuning). Both are printed, and
+"all" (the 368 pages together, as the dev set's MANIFEST reports its reference scores).
 
 Time: one process, one page at a time (one core), the clock around the extraction only
 (the page is read and gunzipped before; each extractor's imports and first call are
-outside): mean and max ms per page, from the page's bytes to its text.
+outside): mean and max ms per page, from the page's bytes to its text. The extractors take
+turns page by page, so their times compare even on a busy machine; run it alone (and
+`taskset -c 0`) for the absolute figures.
 
     python bench/bench_html.py [--split tune|check|all] [--extractors corpuskit,trafilatura]
                                [--per-page out.tsv]
@@ -66,14 +69,19 @@ def load_scorer():
     return mod
 
 
-def run(fn, pages) -> tuple[dict, list[float]]:
-    fn(pages[0][1])  # imports and first-call setup outside the clock
-    texts, times = {}, []
+def run(fns: dict, pages) -> dict[str, tuple[dict, list[float]]]:
+    """Each extractor's texts and times. The extractors take turns page by page, so a change in
+    the machine's load (a shared machine) weighs on all of them alike."""
+    for fn in fns.values():
+        fn(pages[0][1])  # imports and first-call setup outside the clock
+    out = {name: ({}, []) for name in fns}
     for pid, body in pages:
-        t0 = time.perf_counter()
-        texts[pid] = fn(body)
-        times.append(time.perf_counter() - t0)
-    return texts, times
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            text = fn(body)
+            out[name][1].append(time.perf_counter() - t0)
+            out[name][0][pid] = text
+    return out
 
 
 def line(name: str, split: str, summary: dict, times: list[float]) -> str:
@@ -97,24 +105,24 @@ def main() -> None:
     unknown = [n for n in names if n not in EXTRACTORS]
     if unknown:
         ap.error(f"unknown extractor(s) {', '.join(unknown)}; choose from {', '.join(EXTRACTORS)}")
-    splits = ("tune", "check") if args.split == "all" else (args.split,)
+    splits = ("tune", "check", "all") if args.split == "all" else (args.split,)
     pages = [(r["id"], score.read_page(str(DEV), r)) for r in rows]
     print(f"{len(pages)} pages from {shown(DEV)}, {sum(len(b) for _, b in pages) / 1e6:.1f} MB of HTML; "
           f"tune {sum(half(p) == 'tune' for p, _ in pages)}, check {sum(half(p) == 'check' for p, _ in pages)} "
           "(corpuskit's rules were chosen on tune)")
     print(f"{'extractor':<12} {'split':<6} {'pages':>5} {'gold':>5} {'P':>7} {'R':>7} {'F1':>7} "
           f"{'with%':>7} {'w/o%':>7} {'ms/page':>8} {'max ms':>8}")
-    for name in names:
-        if name in MODULES and importlib.util.find_spec(MODULES[name]) is None:
-            print(f"{name:<12} skipped: not installed (pip install 'corpuskit[{name}]')")
-            continue
-        texts, times = run(EXTRACTORS[name], pages)
+    missing = [n for n in names if n in MODULES and importlib.util.find_spec(MODULES[n]) is None]
+    for name in missing:
+        print(f"{name:<12} skipped: not installed (pip install 'corpuskit[{name}]')")
+    results = run({n: EXTRACTORS[n] for n in names if n not in missing}, pages)
+    for name, (texts, times) in results.items():
         for split in splits:
-            keep = [r for r in rows if half(r["id"]) == split]
+            keep = [r for r in rows if split == "all" or half(r["id"]) == split]
             summary, per_page = score.evaluate(keep, texts)
-            t = [dt for (pid, _), dt in zip(pages, times) if half(pid) == split]
+            t = [dt for (pid, _), dt in zip(pages, times) if split == "all" or half(pid) == split]
             print(line(name, split, summary, t), flush=True)
-            if args.per_page and name == names[0]:
+            if args.per_page and name == names[0] and split != "all":
                 dt = dict(zip((p for p, _ in pages), times))
                 with open(args.per_page, "a" if split != splits[0] else "w", encoding="utf-8") as f:
                     for rec in per_page:
