@@ -11,7 +11,7 @@ Two modes:
   5-gram Jaccard to it (computed with the stage's own word normalization).
 - `write_band_stores`: the MinHash stores that the stage's index phase would write, without
   text: random 64-bit band hashes (14 x 8 bytes = 112 bytes a document), and signatures only
-  for the members of planted clusters (a sparse file elsewhere: unique documents never share
+  for the members of planted clusters (in runs of 64 documents; a sparse file elsewhere: unique documents never share
   a bucket with 64-bit hashes, so their signatures are never read). A copy with planted
   similarity J shares each band with its source with probability J^8 and each other
   signature value with probability J, as a real copy does. This measures the reduce (bucketing,
@@ -131,7 +131,11 @@ def write_band_stores(root: Path, n_docs: int, n_units: int, params: dict, membe
     clusters covering about member_rate of them, and root/truth.npz (copy, source, J)."""
     bands, rows, num_perm = params["bands"], params["rows"], params["num_perm"]
     rng = np.random.default_rng(seed)
-    members = np.unique(rng.integers(0, n_docs, int(n_docs * member_rate)))
+    # Members in runs of 64 consecutive documents (clusters still mix runs from anywhere), so the
+    # signature rows written are few pages of the sparse file: ~10 bytes a document on disk.
+    runs = np.unique(rng.integers(0, max(n_docs // 64, 1), max(int(n_docs * member_rate) // 64, 1)))
+    members = (runs[:, None] * 64 + np.arange(64)).ravel()
+    members = members[members < n_docs]
     rng.shuffle(members)
     sizes = rng.choice(CLUSTER_SIZES, size=len(members) // 2, p=CLUSTER_WEIGHTS)
     ends = np.cumsum(sizes)
