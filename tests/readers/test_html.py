@@ -94,7 +94,8 @@ def test_a_listing_of_article_teasers_is_not_taken_for_one_article():
 
     teasers = "".join(f"<article><h2>Story {i}</h2><p>{S1} {S2} {S3} {S4}</p></article>" for i in range(4))
     assert root.article_root(HTMLTree.parse(page(teasers).decode())) is None
-    assert root.article_root(HTMLTree.parse(page(f"<article>{STORY}</article><aside>{S1}</aside>").decode())) is not None
+    story = page(f"<article>{STORY}</article><aside>{S1}</aside>").decode()
+    assert root.article_root(HTMLTree.parse(story)) is not None
 
 
 def test_paragraph_breaks_headings_and_list_items_are_kept():
@@ -196,7 +197,8 @@ def test_a_utf8_page_declaring_a_legacy_charset_in_a_meta_tag_is_read_as_utf8():
 @pytest.mark.parametrize("head", ['<meta charset="windows-1252">', ""])
 def test_a_legacy_page_without_a_header_charset_is_detected(head):
     body = page(f"<p>{S1} Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e, na\u00efve fa\u00e7ade.</p><p>{S2}</p>", head)
-    assert "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e, na\u00efve fa\u00e7ade." in extract_page(body.decode().encode("cp1252")).text
+    legacy = body.decode().encode("cp1252")
+    assert "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e, na\u00efve fa\u00e7ade." in extract_page(legacy).text
 
 
 def test_a_huge_page_is_rejected_before_it_is_parsed(tmp_path):

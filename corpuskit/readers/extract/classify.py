@@ -30,12 +30,14 @@ GOOD_CJK_CHARS = 40  # the same for text without spaces (Chinese, Japanese)
 MAX_LINK_DENSITY = 0.65  # more link text than this: navigation, teasers, tag lists (0.5: -0.002)
 GOOD_LINK_DENSITY = 0.3  # a good block has at most this much
 MAX_GAP = 3  # boilerplate blocks in a row that still do not end the article (5: +0.001 F1, but 89.4% w/o)
-CLUSTER_SHARE = 0.25  # another run of article text joins when it has this share of the longest's (0.1: +0.001, 0.5: -0.002)
+# another run of article text joins when it has this share of the longest's (0.1: +0.001, 0.5: -0.002)
+CLUSTER_SHARE = 0.25
 LEAD_BLOCKS = 3  # short blocks right before the article (title, deck, byline) kept with it (5: -0.001)
 TRAIL_BLOCKS = 1  # and right after it (a sign-off)
 # Short blocks that are the site's, not the article's, in the languages of the dev pages.
 BOILERPLATE = re.compile(
-    r"^\W*(?:(?:read|tags?|filed under):|(?:share( this)?|tweet|print|email|advertisement|sponsored|related( posts| articles| stories)?|"
+    r"^\W*(?:(?:read|tags?|filed under):|"
+    r"(?:share( this)?|tweet|print|email|advertisement|sponsored|related( posts| articles| stories)?|"
     r"read more|read next|see also|more from|you (may|might) also like|recommended|popular|most read|"
     r"trending|subscribe|sign up|newsletter|follow us|comments?|leave a (reply|comment)|filed under|"
     r"categor(y|ies)|©|copyright|all rights reserved|privacy policy|terms of (use|service)|cookies?|"

@@ -38,7 +38,9 @@ def page_metadata(tree) -> dict:
     head = tree.head or root  # the meta tags are searched in the head only: a tenth of the page
     title = _first(head, (('meta[property="og:title"]', "content"),)) or tree.title or None
     # "yesterday", "3 hours ago": not a date a reader can sort by; the next candidate is asked
-    date = _first(head, _DATE_SELECTORS, _DATE) or (_first(tree.body, _BODY_DATE_SELECTORS, _DATE) if tree.body else None)
+    date = _first(head, _DATE_SELECTORS, _DATE)
+    if date is None and tree.body is not None:
+        date = _first(tree.body, _BODY_DATE_SELECTORS, _DATE)
     html = root.query_selector("html")
     lang = (html.getattr("lang") or html.getattr("xml:lang") if html is not None else None) or \
         _first(head, (('meta[http-equiv="content-language"]', "content"),))
