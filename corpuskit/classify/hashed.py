@@ -216,31 +216,46 @@ class HashedClassifier:
 
     def __init__(self, path: str | Path):
         with np.load(path, allow_pickle=False) as data:
-            features = str(data["features"]) if "features" in data.files else "word12/v1"
-            if features != FEATURES:
-                raise ValueError(f"{path}: weights for features {features!r}; this version computes {FEATURES!r}")
-            self.n_buckets = int(data["n_buckets"])
-            self.bias = float(data["bias"])
-            self.weights = data["weights"].astype(np.float32)
-            self.idf = data["idf"].astype(np.float32)
+            self._use({name: data[name] for name in data.files}, str(path))
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, where: str) -> "HashedClassifier":
+        """A classifier from arrays already read (`weights`, `bias`, `idf`, `n_buckets`, `features`);
+        `where` names their file in errors."""
+        clf = cls.__new__(cls)
+        clf._use(arrays, where)
+        return clf
+
+    def _use(self, data: dict, where: str) -> None:
+        features = str(data["features"]) if "features" in data else "word12/v1"
+        if features != FEATURES:
+            raise ValueError(f"{where}: weights for features {features!r}; this version computes {FEATURES!r}")
+        self.n_buckets = int(data["n_buckets"])
+        self.bias = float(data["bias"])
+        self.weights = data["weights"].astype(np.float32)
+        self.idf = data["idf"].astype(np.float32)
         if not len(self.weights) == len(self.idf) == self.n_buckets:
-            raise ValueError(f"{path}: {len(self.weights)} weights and {len(self.idf)} idf values "
+            raise ValueError(f"{where}: {len(self.weights)} weights and {len(self.idf)} idf values "
                              f"for {self.n_buckets} buckets")
         # (weight, idf) side by side: one random read per feature instead of two
         self._table = np.stack([self.weights, self.idf], axis=1)
 
-    def score_spans(self, low: str, spans) -> np.ndarray:
-        """Probability that each unit `low[a:b]` is positive; 0 for a unit with nothing to judge."""
+    def logit_spans(self, low: str, spans) -> tuple[np.ndarray, np.ndarray]:
+        """(logit, judged) of each unit `low[a:b]`; a unit with nothing to judge has judged False."""
         n = len(spans)
         if n == 0:
-            return np.zeros(0)
+            return np.zeros(0), np.zeros(0, dtype=bool)
         unit, slot, count = unit_counts(low, spans, self.n_buckets)
         weight_idf = np.take(self._table, slot, axis=0)  # faster than fancy indexing on this 2-D table
         value = tfidf_raw(count, weight_idf[:, 1])
         length = _unit_lengths(unit, value, n)
         judged = length > 0
         dot = np.bincount(unit, weights=weight_idf[:, 0] * value, minlength=n)
-        z = self.bias + dot / np.where(judged, length, 1.0)
+        return self.bias + dot / np.where(judged, length, 1.0), judged
+
+    def score_spans(self, low: str, spans) -> np.ndarray:
+        """Probability that each unit `low[a:b]` is positive; 0 for a unit with nothing to judge."""
+        z, judged = self.logit_spans(low, spans)
         return np.where(judged, 1.0 / (1.0 + np.exp(-z)), 0.0)
 
     def score_batch(self, lowered: list[tuple[str, list[tuple[int, int]]]]) -> list[np.ndarray]:
