@@ -19,10 +19,11 @@ from corpuskit.stages.decontaminate import STAGES as _DECONTAMINATE
 from corpuskit.stages.dedup import STAGES as _DEDUP
 from corpuskit.stages.filters import STAGES as _FILTERS
 from corpuskit.stages.formatters import STAGES as _FORMATTERS
+from corpuskit.stages.quality import STAGES as _QUALITY
 from corpuskit.stages.toxicity import STAGES as _TOXICITY
 
 # Each stage family lists its own names in its package's __init__ (strings only: cheap to import).
-REGISTRY: dict[str, str] = {**_FORMATTERS, **_FILTERS, **_DEDUP, **_TOXICITY, **_DECONTAMINATE}
+REGISTRY: dict[str, str] = {**_FORMATTERS, **_FILTERS, **_DEDUP, **_TOXICITY, **_DECONTAMINATE, **_QUALITY}
 
 
 class StageConfigError(ConfigError):
