@@ -155,4 +155,4 @@ class QualityFilter(GlobalStage):
             if keep[pos]:
                 yield doc
             else:
-                self.drop(doc, "low_quality", quality_score=score, detail=f"quality_score {score:.4f} {rule}")
+                self.drop(doc, "low_quality", detail=f"quality_score {score:.4f} {rule}")
