@@ -16,7 +16,7 @@ from corpuskit.cli import cli
 from helpers.clean import prose
 
 REPO = Path(__file__).resolve().parents[1]
-RUN_FOLDER_COMMANDS = ("run", "clean", "dedup", "decontaminate", "toxicity filter")
+RUN_FOLDER_COMMANDS = ("run", "clean", "dedup", "decontaminate", "toxicity filter", "quality score")
 
 
 def _commands(group=cli, prefix=()):
