@@ -73,11 +73,12 @@ class TrainConfig:
     batch_size: Annotated[int, AT_LEAST_1] = 32  # sequences per micro-batch per process
     grad_accum: Annotated[int, AT_LEAST_1] = 1  # micro-batches per optimizer step per process
     max_steps: Annotated[int, AT_LEAST_1] = 1000  # optimizer steps; the LR schedule spans exactly this many
-    max_time: Annotated[float, AT_LEAST_0] = 0.0  # seconds; >0 rescales max_steps after a short timing run so training ends on time
+    max_time: Annotated[float, AT_LEAST_0] = 0.0  # seconds; >0: max_steps is a cap, the length is fitted and refitted so training ends on time (budget.py)
+    min_steps: Annotated[int, AT_LEAST_0] = 0  # max_time only: fewer steps than this fit, halve the batch (timed again); 0: keep it
     lr: Annotated[float, POSITIVE] = 1e-3  # peak learning rate
     min_lr: Annotated[float, AT_LEAST_0] = 1e-4  # floor at the end of the schedule
     schedule: Literal["cosine", "wsd"] = "cosine"  # cosine, or wsd (warmup-stable-decay)
-    warmup_steps: Annotated[int, AT_LEAST_0] = 50
+    warmup_steps: Annotated[int, AT_LEAST_0] = 50  # at most a fifth of the run (budget.WARMUP_MAX_FRAC)
     decay_frac: Annotated[float, FRACTION] = 0.2  # wsd only: fraction of steps spent decaying linearly to min_lr
     weight_decay: Annotated[float, AT_LEAST_0] = 0.1  # matrices only; norms, biases and embeddings are not decayed
     optimizer: Literal["adamw", "muon"] = "adamw"  # muon: Muon for hidden matrices, AdamW (at lr) for the rest (optim.py)

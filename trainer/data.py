@@ -228,6 +228,13 @@ class Batches:
         self.index += self.world_size
         return x, y
 
+    def resize(self, batch_size):
+        """Continue with `batch_size` sequences a micro-batch (the time budget's smaller batch). In
+        sequential mode the cursor is rescaled so that no window is skipped or seen twice."""
+        if self.mode == "sequential":
+            self.index = -(-self.index * self.B // batch_size)
+        self.B = batch_size
+
     def epoch(self):
         return self.index * self.B / self.n_windows if self.mode == "sequential" else self.index * self.B * self.T / len(self.stream)
 

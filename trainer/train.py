@@ -5,7 +5,6 @@ reproduces the loss sequence of an uninterrupted one bit for bit: weights, optim
 RNG states and the data cursor are all in the checkpoint, and batches depend only on the cursor.
 """
 
-import collections
 import contextlib
 import math
 import os
@@ -19,6 +18,7 @@ from tokenizers import Tokenizer
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .autotune import DTYPES, choose_compile, choose_dtype, resolve_device
+from .budget import Schedule, TimeBudget, steps_within_time  # noqa: F401 (steps_within_time: as before)
 from .checkpoint import (check_out, check_same_tokenizer, load_autotune, load_config_from, load_training_state,
                          load_weights, remove_previous_run, resolve_checkpoint, save_checkpoint)
 from .config import apply_overrides
@@ -53,48 +53,6 @@ def setup_distributed(device_pref):
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
     return d
-
-
-class Schedule:
-    """LR multiplier: linear warmup, then cosine to min_lr, or warmup-stable-decay (WSD).
-    A plain object so that LambdaLR saves its attributes (including max_steps) in state_dict."""
-
-    def __init__(self, cfg):
-        self.kind, self.warmup, self.max_steps = cfg.schedule, cfg.warmup_steps, cfg.max_steps
-        self.min_ratio, self.decay_frac = cfg.min_lr / cfg.lr if cfg.lr else 0.0, cfg.decay_frac
-        if self.kind not in ("cosine", "wsd"):
-            raise ValueError(f"unknown schedule {self.kind!r}; expected 'cosine' or 'wsd'")
-
-    def decay_start(self):
-        """WSD: the first step of the linear decay."""
-        return self.max_steps - int(self.decay_frac * self.max_steps)
-
-    def __call__(self, step):
-        if step < self.warmup:
-            return (step + 1) / self.warmup
-        if self.kind == "cosine":
-            progress = min(1.0, (step - self.warmup) / max(1, self.max_steps - self.warmup))
-            return self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-        decay_start = self.decay_start()
-        if step < decay_start:
-            return 1.0
-        progress = min(1.0, (step - decay_start) / max(1, self.max_steps - decay_start))
-        return 1.0 - (1.0 - self.min_ratio) * progress
-
-
-REFIT_WINDOW = 30  # steps whose mean time refits a WSD run's length (max_time)
-
-
-def steps_within_time(step, max_steps, per_step, elapsed, max_time, val_tokens, tokens_per_step):
-    """The run length, in optimizer steps, that ends training and the final validation within `max_time`.
-
-    Measured at `step`, `elapsed` seconds into training, at `per_step` seconds a step. Validation is
-    costed as a forward-only pass over `val_tokens`, ~0.35 of a training step per step's worth of
-    tokens. The result is at least one more step and at most `max_steps`, which stays a cap.
-    """
-    eval_time = 0.35 * per_step * val_tokens / tokens_per_step
-    left = max_time - elapsed - eval_time
-    return max(step + 1, min(max_steps, step + int(left / per_step)))
 
 
 def rng_state(device):
@@ -266,8 +224,12 @@ def _train(cfg, resume, state, new_length, overwrite):
         progress.say(f"{dtype_note}; {compile_note}")
 
     t_start = time.perf_counter()
-    budget_start, budget_step = None, step  # timing window used to fit max_steps into max_time
-    max_time, cap_steps = cfg.max_time, cfg.max_steps  # cfg.max_time becomes 0 once the length is settled
+    budget = None
+    if cfg.max_time > 0:  # plan, refit and stop (budget.py); rank 0 decides for every rank
+        budget = TimeBudget(cfg.max_time, cfg.max_steps, cfg.batch_size, tokens_per_step // cfg.batch_size, len(val),
+                            cfg.min_steps, max(1, cfg.batch_size // 16))
+        budget.start(step)
+    tokens = step * tokens_per_step
     t_last, step_last = time.perf_counter(), step
     model.train()
     while step < cfg.max_steps:
@@ -292,30 +254,27 @@ def _train(cfg, resume, state, new_length, overwrite):
         if progress:
             progress.stepped(step)
 
-        if cfg.max_time > 0 and budget_start is None and step - budget_step == 3:
-            budget_start, budget_step = time.perf_counter(), step  # skip the slow first steps
-            recent = collections.deque([(budget_start, step)], maxlen=REFIT_WINDOW + 1)
-        elif budget_start:
-            recent.append((time.perf_counter(), step))
-        fit_at = max(cfg.warmup_steps, budget_step + 10)
-        if cfg.max_time > 0 and budget_start and step >= fit_at and (step == fit_at or step % cfg.log_interval == 0):
-            # Settle the run's length at the end of warmup, so the decay phase is planned in full. WSD
-            # refits it every log_interval steps until its decay begins (the stable phase does not
-            # depend on the length), from the last REFIT_WINDOW steps: a slow start or a change in
-            # load is not frozen into the plan. Cosine keeps the first fit: its LR depends on it.
-            (t0, s0), (t1, s1) = recent[0], recent[-1]
-            cfg.max_steps = schedule.max_steps = steps_within_time(
-                step, cap_steps, (t1 - t0) / (s1 - s0), t1 - t_start, max_time, len(val), tokens_per_step)
-            if d.world_size > 1:  # every rank must stop at the same step
-                t = torch.tensor([cfg.max_steps], device=device)
-                dist.all_reduce(t, op=dist.ReduceOp.MIN)
-                cfg.max_steps = schedule.max_steps = int(t.item())
-            if cfg.schedule != "wsd" or step >= schedule.decay_start():
-                cfg.max_time = 0.0  # settled: a checkpoint from now on resumes with this length
-            if bar is not None:
-                bar.total = cfg.max_steps
-                bar.refresh()
-
+        tokens += tokens_per_step
+        if budget is not None:
+            plan = budget.stepped(step) if d.master else None
+            plan = (plan.max_steps, plan.batch_size) if plan else (0, 0)
+            if d.world_size > 1:  # every rank must stop at the same step, with the same batch
+                t = torch.tensor(plan, device=device)
+                dist.broadcast(t, src=0)
+                plan = tuple(t.tolist())
+            if plan[1] != cfg.batch_size:
+                if d.master:
+                    progress.say(f"step {step}: fewer than min_steps={cfg.min_steps} steps of batch {cfg.batch_size} "
+                                 f"fit in max_time={cfg.max_time:g}s: batch {plan[1]} from here (timed afresh)")
+                cfg.batch_size = plan[1]
+                batches.resize(cfg.batch_size)
+                tokens_per_step = cfg.batch_size * cfg.model.block_size * cfg.grad_accum * d.world_size
+            if plan[0] != cfg.max_steps:
+                schedule.set_length(plan[0], step)
+                cfg.max_steps = plan[0]
+                if bar is not None:
+                    bar.total = cfg.max_steps
+                    bar.refresh()
         if step % cfg.log_interval == 0 or step == cfg.max_steps:
             if d.world_size > 1:
                 dist.all_reduce(loss_sum, op=dist.ReduceOp.SUM)
@@ -329,7 +288,7 @@ def _train(cfg, resume, state, new_length, overwrite):
             mfu = tok_s * flops_per_token / peak if peak else 0.0
             t_last, step_last = now, step
             if d.master:
-                log.log(step=step, loss=loss_val, lr=lr, tokens=step * tokens_per_step, tok_per_s=round(tok_s, 1),
+                log.log(step=step, loss=loss_val, lr=lr, tokens=tokens, tok_per_s=round(tok_s, 1),
                         mfu=round(mfu, 4), epoch=round(batches.epoch(), 4), time=round(now - t_start, 2))
                 progress.interval(step, cfg.max_steps, loss_val, lr, tok_s, mfu)
         if bar is not None:

@@ -4,7 +4,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -117,34 +116,52 @@ def test_time_budget_refit():
     assert steps_within_time(20, 1000, 0.1, 12.0, 10.0, 2000, 100) == 21  # over budget: one more step
 
 
-def test_time_budget_fixes_length_at_end_of_warmup(tiny_config, tmp_path):
-    result = train(tiny_config(tmp_path, "max_steps=100000", "max_time=3", "warmup_steps=20"))
-    assert 20 < result["step"] < 100000
-    assert load_training_state(result["checkpoint"])["scheduler"]["lr_lambdas"][0]["max_steps"] == result["step"]
-
-
-def test_wsd_time_budget_is_refitted_until_the_decay_and_then_decays_in_full(tiny_config, tmp_path, monkeypatch):
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """The time budget's clock, advanced only by the batches drawn: seconds(batch_size) a micro-batch.
+    A run's length then depends on this arithmetic, not on the machine's speed or load."""
+    import trainer.budget as budget_module
     import trainer.train as train_module
 
-    slow = {"until": 8}  # the first steps run slowly, as a busy start would; the fit must not freeze them in
+    clock = {"t": 0.0, "seconds": lambda b: 0.05}
     real_next = train_module.Batches.next
 
     def next_batch(self):
-        if slow["until"] > 0:
-            slow["until"] -= 1
-            time.sleep(0.1)
+        clock["t"] += clock["seconds"](self.B)
         return real_next(self)
 
     monkeypatch.setattr(train_module.Batches, "next", next_batch)
-    fits = []
-    real_fit = train_module.steps_within_time
-    monkeypatch.setattr(train_module, "steps_within_time", lambda *a: fits.append(real_fit(*a)) or fits[-1])
-    result = train(tiny_config(tmp_path, "max_steps=100000", "max_time=4", "warmup_steps=10", "schedule=wsd",
+    monkeypatch.setattr(budget_module, "now", lambda: clock["t"])
+    return clock
+
+
+def test_wsd_time_budget_is_refitted_and_decays_in_full(tiny_config, tmp_path, fake_clock):
+    fake_clock["seconds"] = lambda b: 0.5 if fake_clock["t"] < 4 else 0.05  # a busy start, then 10x faster
+    result = train(tiny_config(tmp_path, "max_steps=100000", "max_time=10", "warmup_steps=10", "schedule=wsd",
                                "decay_frac=0.3", "min_lr=0", "log_interval=5"))
     state = load_training_state(result["checkpoint"])["scheduler"]
-    assert len(fits) > 1 and fits[-1] > fits[0]  # refitted, and longer once the slow start was over
-    assert state["lr_lambdas"][0]["max_steps"] == result["step"] == fits[-1]
+    # 8 slow steps (4 s), then ~6 s minus the final validation's share at 0.05 s a step: far more
+    # than the 20 steps the slow start alone would have planned
+    assert 8 + 80 < result["step"] <= 8 + 120 and fake_clock["t"] <= 10
+    assert state["lr_lambdas"][0]["max_steps"] == result["step"]
     assert state["_last_lr"][0] == 0.0  # the decay ran in full, to min_lr
+    lrs = [r["lr"] for r in map(json.loads, open(tmp_path / "metrics.jsonl")) if "lr" in r]
+    assert max(lrs) == 3e-3 and lrs[-1] < 3e-3 * 0.3  # warmed up, then decayed toward min_lr by the end
+
+
+def test_a_budget_too_short_for_min_steps_halves_the_batch(tiny_config, tmp_path, fake_clock, capsys):
+    fake_clock["seconds"] = lambda b: 0.002 * b  # compute bound: half the batch, half the time
+    # batch 8: 1.5 s hold ~90 steps, fewer than 100; batch 4: ~180
+    result = train(tiny_config(tmp_path, "max_steps=100000", "max_time=1.5", "min_steps=100", "schedule=wsd",
+                               "min_lr=0"))
+    assert "fewer than min_steps=100 steps of batch 8 fit in max_time=1.5s: batch 4 from here" in capsys.readouterr().out
+    ckpt = result["checkpoint"]
+    assert json.load(open(os.path.join(ckpt, "config.json")))["batch_size"] == 4
+    assert load_training_state(ckpt)["data"]["batch_size"] == 4
+    assert 100 <= result["step"] <= 190 and fake_clock["t"] <= 1.5
+    assert load_training_state(ckpt)["scheduler"]["_last_lr"][0] == 0.0
+    resumed = train(None, resume=ckpt, overrides=[f"out={tmp_path / 'more'}", f"max_steps={result['step'] + 2}"])
+    assert resumed["step"] == result["step"] + 2  # the checkpoint resumes with the batch it ended on
 
 
 def test_schedules():

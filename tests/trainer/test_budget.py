@@ -1,0 +1,114 @@
+"""The time budget (plan, refit, stop) and the schedule it reshapes, driven by a fake clock."""
+
+import pytest
+
+from trainer.budget import Schedule, TimeBudget
+from trainer.config import TrainConfig, apply_overrides
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def simulate(max_time, step_time, schedule="wsd", batch_size=128, min_steps=0, val_tokens=0, cap=100000):
+    """Drive a Schedule and a TimeBudget as train() does; step_time(step, elapsed, batch) is the
+    fake seconds one step takes. Returns (steps, elapsed, LR multipliers used, final multiplier, batch)."""
+    cfg = apply_overrides(TrainConfig(), ["lr=1.0", "min_lr=0", "warmup_steps=30", f"schedule={schedule}",
+                                          "decay_frac=0.4", f"max_steps={cap}"])
+    clock, sched = FakeClock(), Schedule(cfg)
+    budget = TimeBudget(max_time, cap, batch_size, 128, val_tokens, min_steps, max(1, batch_size // 16), clock=clock)
+    budget.start(0)
+    step, max_steps, lrs = 0, cap, []
+    while step < max_steps:
+        lrs.append(sched(step))
+        clock.t += step_time(step, clock.t, batch_size)
+        step += 1
+        plan = budget.stepped(step)
+        batch_size = plan.batch_size
+        if plan.max_steps != max_steps:
+            sched.set_length(plan.max_steps, step)
+            max_steps = plan.max_steps
+    return step, clock.t, lrs, sched(step), batch_size
+
+
+def assert_warms_holds_decays(lrs, final, decay_frac=0.4):
+    peak = lrs.index(max(lrs))
+    assert max(lrs) == 1.0 and peak <= 0.2 * len(lrs) + 1  # warmed up to the full LR within a fifth of the run
+    assert all(b <= a + 1e-12 for a, b in zip(lrs[peak:], lrs[peak + 1:]))  # never rises again
+    decaying = sum(1 for x in lrs[peak:] if x < 1.0)
+    assert decaying >= 0.8 * decay_frac * len(lrs)  # a real decay phase, not a drop at the last step
+    assert final == 0.0 and lrs[-1] < 0.1  # decayed to min_lr at the very end
+
+
+@pytest.mark.parametrize("max_time", [3.0, 6.0, 25.0, 600.0])  # 30 steps and more: the plan comes at step 5
+@pytest.mark.parametrize("schedule", ["wsd", "cosine"])
+def test_any_budget_warms_up_holds_and_decays_within_time(max_time, schedule):
+    steps, elapsed, lrs, final, _ = simulate(max_time, lambda step, t, b: 0.1, schedule)
+    assert elapsed <= max_time
+    assert steps >= 0.9 * max_time / 0.1 - 1  # and uses the budget
+    assert_warms_holds_decays(lrs, final)
+
+
+def test_a_slow_start_is_not_frozen_into_the_plan():
+    # the first 10 steps take 1 s (a busy start), then 0.1 s: the run grows to fill the budget
+    steps, elapsed, lrs, final, _ = simulate(30.0, lambda step, t, b: 1.0 if step < 10 else 0.1)
+    assert 28.5 <= elapsed <= 30.0 and steps > 180
+    assert_warms_holds_decays(lrs, final)
+
+
+@pytest.mark.parametrize("slow_from", [0.3, 0.7, 0.9])
+def test_a_machine_that_slows_down_4x_still_ends_on_time_and_decays(slow_from):
+    budget = 60.0
+    steps, elapsed, lrs, final, _ = simulate(budget, lambda step, t, b: 0.4 if t >= slow_from * budget else 0.1)
+    assert elapsed <= budget
+    assert final == 0.0 and lrs[-1] < 0.1
+    assert all(b <= a + 1e-12 for a, b in zip(lrs[30:], lrs[31:]))  # no jump up when the plan shrinks
+
+
+def test_validation_time_is_kept_free():
+    # 10 tokens a step per sequence x 128 sequences; validating 128,000 tokens costs 0.35 x 100 steps' time
+    steps, elapsed, *_ = simulate(20.0, lambda step, t, b: 0.01, val_tokens=128 * 128 * 100)
+    assert elapsed + 0.35 * 100 * 0.01 <= 20.0 and elapsed >= 20.0 - 0.35 - 0.1
+
+
+def test_too_few_steps_halve_the_batch_by_measurement():
+    # a step costs 1 ms a sequence: at batch 128, 10 s hold 78 steps, fewer than 100; at 64, ~155
+    steps, elapsed, lrs, final, batch = simulate(10.0, lambda step, t, b: 0.001 * b, min_steps=100)
+    assert batch == 64 and 100 <= steps <= 160 and elapsed <= 10.0
+    assert_warms_holds_decays(lrs, final)
+    # a step that costs the same whatever the batch (not compute bound): halving stops at the floor
+    steps, elapsed, _, final, batch = simulate(10.0, lambda step, t, b: 0.2, min_steps=100)
+    assert batch == 8 and elapsed <= 10.0 and final == 0.0
+    # enough steps: the batch stays
+    assert simulate(10.0, lambda step, t, b: 0.0005 * b, min_steps=100)[4] == 128
+
+
+def test_resize_keeps_the_sequential_cursor(shards):
+    from trainer.data import Batches, Shards
+
+    stream = Shards(shards).tokens("train")
+    whole = Batches(stream, 4, 16, 0, "sequential")
+    halved = Batches(stream, 8, 16, 0, "sequential")
+    seen = [whole.next()[0] for _ in range(4)]
+    first = halved.next()[0]
+    halved.resize(4)
+    assert [row.tolist() for row in first] == [row.tolist() for b in seen[:2] for row in b]
+    assert [halved.next()[0].tolist() for _ in range(2)] == [b.tolist() for b in seen[2:]]
+
+
+def test_set_length_bends_the_decay_without_a_jump():
+    cfg = apply_overrides(TrainConfig(), ["lr=1.0", "min_lr=0", "warmup_steps=10", "schedule=wsd",
+                                          "decay_frac=0.5", "max_steps=100"])
+    s = Schedule(cfg)
+    assert s(50) == 1.0 and s(75) == pytest.approx(0.5)
+    s.set_length(90, 75)  # shorter, in the decay: from 0.5 at step 75 to 0 at step 90
+    assert s(75) == pytest.approx(0.5) and s(82.5) == pytest.approx(0.25) and s(90) == 0.0
+    s2 = Schedule(cfg)
+    s2.set_length(60, 40)  # shorter, still stable: the decay starts at once from 1.0
+    assert s2(40) == 1.0 and s2(50) == pytest.approx(0.5) and s2(60) == 0.0
+    short = Schedule(apply_overrides(cfg, ["max_steps=10"]))  # warmup_steps=10 capped at a fifth: 2
+    assert [short(i) for i in range(3)] == [0.5, 1.0, 1.0] and short(10) == 0.0

@@ -1,0 +1,153 @@
+"""The learning-rate schedule and the time budget that fits a run's length to `max_time`.
+
+A run with `max_time` does not know its length in advance: it depends on the machine and on what
+else runs there. TimeBudget times the steps from the start (after a couple of untimed ones), plans
+the length after a few timed steps, and refits it after every step from the recent step times, so
+a machine that slows down mid-run still ends on time. Schedule's warmup and decay are fractions of
+whatever length is planned, and a refit during the decay bends the rest of the decay from the
+current LR to the new end, so every run, short or long, warms up, holds and decays to min_lr.
+
+Where the budget allows fewer than `min_steps` optimizer steps, a handful of huge steps learn
+less than more, smaller ones (trainer/README.md: 82 steps at batch 256 lost to 164 at batch 128),
+so the batch is halved and timed again until the plan reaches `min_steps` (or the batch its floor).
+
+Both are plain objects driven by step numbers and a clock: tests drive them with a fake clock.
+"""
+
+import collections
+import math
+import time
+from dataclasses import dataclass
+
+WARMUP_MAX_FRAC = 0.2  # warmup never takes more than this share of the run (warmup_steps is a cap)
+
+
+def now():
+    """The budget's clock (tests replace it with a fake one)."""
+    return time.perf_counter()
+
+
+class Schedule:
+    """LR multiplier: linear warmup, then cosine to min_lr, or warmup-stable-decay (WSD).
+    A plain object so that LambdaLR saves its attributes (including max_steps) in state_dict."""
+
+    def __init__(self, cfg):
+        self.kind, self.warmup, self.max_steps = cfg.schedule, cfg.warmup_steps, cfg.max_steps
+        self.min_ratio, self.decay_frac = cfg.min_lr / cfg.lr if cfg.lr else 0.0, cfg.decay_frac
+        self.anchor = None  # (step, multiplier) where a refit during the decay re-aimed it at the new end
+        if self.kind not in ("cosine", "wsd"):
+            raise ValueError(f"unknown schedule {self.kind!r}; expected 'cosine' or 'wsd'")
+
+    def warmup_steps(self):
+        """warmup_steps, but never more than WARMUP_MAX_FRAC of the run: a short run still holds and decays."""
+        return min(self.warmup, int(WARMUP_MAX_FRAC * self.max_steps))
+
+    def decay_start(self):
+        """The first step of the decay: WSD's last decay_frac of the run; cosine's end of warmup."""
+        if self.kind == "cosine":
+            return self.warmup_steps()
+        return self.max_steps - int(self.decay_frac * self.max_steps)
+
+    def set_length(self, max_steps, step):
+        """A refit at `step`: the run now ends at `max_steps`. Inside the decay, the rest of it runs
+        from the current multiplier to min_lr at the new end, so the LR never jumps."""
+        if max_steps == self.max_steps:
+            return
+        multiplier, decaying = self(step), self.anchor is not None or step > self.decay_start()
+        self.max_steps = max_steps
+        if decaying or step > self.decay_start():  # a shorter run may begin its decay at once
+            self.anchor = (step, multiplier)
+
+    def __call__(self, step):
+        warmup = self.warmup_steps()
+        if step < warmup:
+            return (step + 1) / warmup
+        start, top = (self.decay_start(), 1.0) if self.anchor is None else self.anchor
+        if step < start:
+            return 1.0
+        progress = min(1.0, (step - start) / max(1, self.max_steps - start))
+        if self.kind == "cosine":
+            return self.min_ratio + (top - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        return top - (top - self.min_ratio) * progress
+
+
+def steps_within_time(step, max_steps, per_step, elapsed, max_time, val_tokens, tokens_per_step, at_least=1):
+    """The run length, in optimizer steps, that ends training and the final validation within `max_time`.
+
+    Measured at `step`, `elapsed` seconds into training, at `per_step` seconds a step. Validation is
+    costed as a forward-only pass over `val_tokens`, ~0.35 of a training step per step's worth of
+    tokens. The result is at least `at_least` more steps and at most `max_steps`, which stays a cap.
+    """
+    eval_time = 0.35 * per_step * val_tokens / tokens_per_step
+    left = max_time - elapsed - eval_time
+    return max(step + at_least, min(max_steps, step + int(left / per_step)))
+
+
+@dataclass
+class Plan:
+    max_steps: int
+    batch_size: int
+
+
+class TimeBudget:
+    """Plans, refits and stops a run of at most `cap_steps` steps within `max_time` seconds.
+
+    Call start(step) when training starts, then stepped(step) after every optimizer step: it
+    returns the Plan to follow from now on (the same one again when nothing changed).
+    `tokens_per_row` is the tokens one sequence of the batch adds to a step (block_size x
+    grad_accum x world size); `val_tokens` what the final validation reads.
+    """
+
+    SKIP = 2  # untimed steps after a (re)start: first kernels, allocator growth
+    TIMED = 3  # timed steps before the first plan: the length is decided early, not at the end of warmup
+    WINDOW = 20  # steps whose mean time plans the rest
+    RECENT = 3  # ... unless the last few were slower: a machine that slows down is believed at once
+
+    def __init__(self, max_time, cap_steps, batch_size, tokens_per_row, val_tokens, min_steps=0, min_batch=1,
+                 clock=None):
+        self.max_time, self.cap, self.clock = max_time, cap_steps, clock or now
+        self.tokens_per_row, self.val_tokens = tokens_per_row, val_tokens
+        self.min_steps, self.min_batch = min_steps, max(1, min_batch)
+        self.plan = Plan(cap_steps, batch_size)
+        self.batch_settled = min_steps == 0 or batch_size < 2 * self.min_batch
+        self.t0 = None
+
+    def start(self, step):
+        self.t0 = self.clock()
+        self._restart(step, self.t0)
+
+    def _restart(self, step, now):
+        self.first = step + self.SKIP  # the step whose end starts the timing
+        self.marks = collections.deque([(now, step)], maxlen=self.WINDOW + 1)
+
+    def per_step(self):
+        (t0, s0), (t1, s1) = self.marks[0], self.marks[-1]
+        recent = list(self.marks)[-self.RECENT - 1:]
+        return max((t1 - t0) / (s1 - s0), (t1 - recent[0][0]) / (s1 - recent[0][1]))
+
+    def stepped(self, step):
+        now = self.clock()
+        if step < self.first:
+            # even untimed, a step must not carry the run past its budget
+            if now - self.t0 >= self.max_time:
+                self.plan = Plan(step, self.plan.batch_size)
+            return self.plan
+        if step == self.first:
+            self.marks = collections.deque([(now, step)], maxlen=self.WINDOW + 1)
+            return self.plan
+        self.marks.append((now, step))
+        if step - self.first < self.TIMED:
+            return self.plan
+        per_step = self.per_step()
+        fitted = steps_within_time(step, self.cap, per_step, now - self.t0, self.max_time, self.val_tokens,
+                                   self.plan.batch_size * self.tokens_per_row, at_least=0)  # 0: stop now
+        if not self.batch_settled and fitted < self.min_steps:
+            # Too few steps for this batch: halve it, and time it afresh before the next plan. Until
+            # then the run may not end, but it is still held to its budget.
+            self.plan = Plan(max(fitted, step + self.SKIP + self.TIMED + 1), self.plan.batch_size // 2)
+            self.batch_settled = self.plan.batch_size < 2 * self.min_batch
+            self._restart(step, now)
+            return self.plan
+        self.batch_settled = True  # halving stops here: a later slowdown shortens the run, not the batch
+        self.plan = Plan(fitted, self.plan.batch_size)
+        return self.plan
