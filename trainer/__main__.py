@@ -135,13 +135,25 @@ def train(config_path, data, out, resume, init_from, overwrite, print_config, ov
 @click.option("--data", help="Shard directory (default: the one the checkpoint was trained on).")
 @click.option("--batch-size", default=16, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
-def eval_cmd(checkpoint, text, split, data, batch_size, device):
-    """Print {"loss", "perplexity", "bits_per_byte", ...} as one JSON object.
+@click.option("--tasks", help="Score downstream tasks instead: core, quick or NAME[,NAME] (trainer/tasks/tasks.yaml).")
+@click.option("--shots", type=int, help="--tasks: few-shot examples per item (default: each task's own).")
+@click.option("--limit", default=0, show_default=True, help="--tasks: score only each task's first N items (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="--tasks: print one JSON line instead of a table.")
+def eval_cmd(checkpoint, text, split, data, batch_size, device, tasks, shots, limit, as_json):
+    """Print {"loss", "perplexity", "bits_per_byte", ...} as one JSON object; with --tasks, the
+    accuracy on each task (chance, centered accuracy, items) and their mean centered accuracy.
 
     Example:
 
         python -m trainer eval --checkpoint runs/default/ckpt-000600 --text book.txt
+        python -m trainer eval --checkpoint runs/default/ckpt-000600 --tasks copa,winograd_wsc --json
     """
+    if tasks:
+        downstream = _library("downstream")
+        with _user_errors():
+            result = downstream.eval_tasks_checkpoint(checkpoint, tasks, shots, limit, batch_size, device)
+        click.echo(json.dumps(result) if as_json else downstream.format_table(result))
+        return
     from .progress import batch_reporter
 
     eval_checkpoint = _library("evaluate").eval_checkpoint
