@@ -6,13 +6,13 @@ default.yaml) and a wheel carries them as corpuskit/pipelines/*.yaml, where
 `corpuskit.presets.pipelines_dir` finds them. Doing this in pyproject.toml would need an
 explicit list of every package instead of `find_packages` (`package-dir` cannot be combined
 with `packages.find`), and a package added later would silently be missing from the wheel.
-trainer/configs/ (YAML, no __init__.py) is listed too: setuptools warns about a folder
+trainer/configs/ and trainer/tasks/ (data, no __init__.py) are listed too: setuptools warns about a folder
 Python could import that is not among the packages. Everything else is in pyproject.toml.
 """
 
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["corpuskit*", "trainer*"]) + ["corpuskit.pipelines", "trainer.configs"],
+    packages=find_packages(include=["corpuskit*", "trainer*"]) + ["corpuskit.pipelines", "trainer.configs", "trainer.tasks"],
     package_dir={"corpuskit.pipelines": "pipelines"},
 )
