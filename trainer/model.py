@@ -42,14 +42,14 @@ def apply_rope(x, cos, sin):
     return x * cos + rotated * sin
 
 
-def causal_attention(q, k, v, dropout_p):
-    # q, k, v: (B, nh, T, hs). On CPU the fp32 flash kernel (forward + backward) measured faster than
+def causal_attention(q, k, v, dropout_p, is_causal=True):
+    # q: (B, nh, T, hs); k, v: (B, nh, S, hs), S >= T with a KV cache. On CPU the fp32 flash kernel (forward + backward) measured faster than
     # either bf16 kernel at this project's sizes (bench/bench_train_profile.py), so CPU attends in fp32.
     if q.device.type == "cpu":
         with torch.autocast("cpu", enabled=False):
-            y = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), dropout_p=dropout_p, is_causal=True)
+            y = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), dropout_p=dropout_p, is_causal=is_causal)
         return y
-    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)  # autocast picks the dtype
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=is_causal)  # autocast picks the dtype
 
 
 class CausalSelfAttention(nn.Module):
@@ -62,7 +62,7 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, rope=None):
+    def forward(self, x, rope=None, kv=None):
         B, T, C = x.size()
         q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
@@ -72,7 +72,14 @@ class CausalSelfAttention(nn.Module):
             q, k = F.rms_norm(q, (q.size(-1),), eps=self.eps), F.rms_norm(k, (k.size(-1),), eps=self.eps)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-        y = causal_attention(q, k, v, self.dropout if self.training else 0.0)  # (B, nh, T, hs)
+        causal = True
+        if kv is not None:  # generation: this layer's keys and values of the earlier tokens, kept
+            if kv:
+                assert T == 1, "a KV cache is extended one token at a time"
+                k, v = torch.cat([kv[0], k], dim=2), torch.cat([kv[1], v], dim=2)  # (B, nh, S, hs)
+                causal = False  # the one new token sees every earlier one
+            kv[:] = [k, v]
+        y = causal_attention(q, k, v, self.dropout if self.training else 0.0, causal)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble heads: (B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
@@ -109,8 +116,8 @@ class Block(nn.Module):
         self.ln_2 = make_norm(cfg.norm, cfg.n_embd, cfg.bias, cfg.norm_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, rope=None):
-        x = x + self.attn(self.ln_1(x), rope)  # (B, T, C)
+    def forward(self, x, rope=None, kv=None):
+        x = x + self.attn(self.ln_1(x), rope, kv)  # (B, T, C)
         x = x + self.mlp(self.ln_2(x))  # (B, T, C)
         return x
 
@@ -143,18 +150,25 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, idx, targets=None):
+    def new_cache(self):
+        """An empty KV cache for `forward(idx, cache=...)`: the prompt first, then one token at a time."""
+        return KVCache(self.cfg.n_layer)
+
+    def forward(self, idx, targets=None, cache=None):
         B, T = idx.size()
-        assert T <= self.cfg.block_size, f"sequence of {T} tokens exceeds block_size {self.cfg.block_size}"
+        pos = cache.length if cache is not None else 0  # position of idx's first token
+        assert pos + T <= self.cfg.block_size, f"sequence of {pos + T} tokens exceeds block_size {self.cfg.block_size}"
         x = self.wte(idx)  # (B, T, C)
         rope = None
         if self.wpe is not None:
-            x = x + self.wpe(torch.arange(T, device=idx.device))  # (T, C) broadcast over B
+            x = x + self.wpe(torch.arange(pos, pos + T, device=idx.device))  # (T, C) broadcast over B
         else:
-            rope = (self.rope_cos[:T], self.rope_sin[:T])  # 2 x (T, hs)
+            rope = (self.rope_cos[pos:pos + T], self.rope_sin[pos:pos + T])  # 2 x (T, hs)
         x = self.drop(x)
-        for block in self.blocks:
-            x = block(x, rope)  # (B, T, C)
+        for i, block in enumerate(self.blocks):
+            x = block(x, rope, cache.layers[i] if cache is not None else None)  # (B, T, C)
+        if cache is not None:
+            cache.length += T
         x = self.ln_f(x)  # (B, T, C)
         cap = self.cfg.logit_softcap
         if targets is not None:  # training / evaluation: the loss only, logits are never formed
@@ -169,6 +183,14 @@ class GPT(nn.Module):
         if not cfg.tie_weights:
             n -= self.wte.weight.numel()  # an untied input embedding is a lookup, not a matmul
         return 6 * n + 12 * cfg.n_layer * cfg.n_embd * cfg.block_size
+
+
+class KVCache:
+    """Per layer, the keys and values (B, nh, S, hs) of the S tokens fed so far (generation)."""
+
+    def __init__(self, n_layer):
+        self.layers = [[] for _ in range(n_layer)]
+        self.length = 0
 
 
 def build_model(cfg):

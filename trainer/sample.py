@@ -9,13 +9,23 @@ from .errors import InputError
 
 
 @torch.no_grad()
-def generate(model, idx, max_new_tokens, temperature=1.0, top_k=0, top_p=1.0, eot_id=None, generator=None):
+def generate(model, idx, max_new_tokens, temperature=1.0, top_k=0, top_p=1.0, eot_id=None, generator=None,
+             use_cache=True):
     """Extend idx (B, T) by up to `max_new_tokens` tokens; temperature 0 is greedy decoding.
-    Stops early once every row has produced `eot_id`."""
+    Stops early once every row has produced `eot_id`.
+
+    With `use_cache` (a GPT), the prompt is fed once and then each new token alone, attending to the
+    kept keys and values of the earlier ones, while the sequence fits in block_size. Past it, the
+    window slides and every hidden state changes with its first token, so each step is computed
+    over the last block_size tokens, as without the cache: the tokens are the same either way."""
     block_size = model.cfg.block_size
+    cache = model.new_cache() if use_cache and hasattr(model, "new_cache") else None
     done = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
     for _ in range(max_new_tokens):
-        logits, _ = model(idx[:, -block_size:])  # (B, T, V)
+        if cache is not None and idx.size(1) <= block_size:
+            logits, _ = model(idx[:, cache.length:], cache=cache)  # (B, 1, V) after the prompt's (B, T, V)
+        else:
+            logits, _ = model(idx[:, -block_size:])  # (B, T, V)
         logits = logits[:, -1, :].float()  # (B, V): the next-token distribution
         if temperature <= 0:
             nxt = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
