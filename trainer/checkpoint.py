@@ -27,11 +27,13 @@ from .files import TEMPORARY, regular_file, sha256
 from .model import build_model
 
 STATE_FILE = "training_state.pt"
+SCORES_FILE = "scores.json"  # a finished run's final checkpoint: validation and downstream task scores
 
 
-def save_checkpoint(path, model, cfg, shards, state=None, autotune=None):
+def save_checkpoint(path, model, cfg, shards, state=None, autotune=None, scores=None):
     """Write checkpoint directory `path`; an existing one of that name is replaced only once the new one is complete.
-    `autotune`, if given, is recorded in config.json next to the config it resolved."""
+    `autotune`, if given, is recorded in config.json next to the config it resolved; `scores` (a run's
+    final validation and task scores) in scores.json."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = os.path.join(parent, f".tmp-{os.path.basename(path)}-{os.getpid()}")
@@ -46,6 +48,9 @@ def save_checkpoint(path, model, cfg, shards, state=None, autotune=None):
     with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(shards.manifest, f, indent=2)
     shutil.copyfile(shards.tokenizer_path, os.path.join(tmp, "tokenizer.json"))
+    if scores is not None:
+        with open(os.path.join(tmp, SCORES_FILE), "w", encoding="utf-8") as f:
+            json.dump(scores, f, indent=2)
     if state is not None:
         torch.save(state, os.path.join(tmp, STATE_FILE))
     if os.path.exists(path):  # rename cannot replace a non-empty directory: move the old one aside first

@@ -1,6 +1,7 @@
 """Export to a Hugging Face `transformers` directory, usable as is: config.json (with pad and eos
-ids), generation_config.json, model.safetensors, tokenizer.json, tokenizer_config.json and
-special_tokens_map.json (the end-of-text token is bos, eos and pad, as for GPT-2).
+ids), generation_config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
+special_tokens_map.json (the end-of-text token is bos, eos and pad, as for GPT-2) and a model card,
+README.md, with the scores the run recorded.
 
 Three standard architectures match our GPT exactly:
   pos=rope,    norm=rmsnorm,   mlp=swiglu             -> LlamaForCausalLM
@@ -129,7 +130,7 @@ def gpt2_config(m, eot_id):
 
 MARKER = ".trainer-export"  # in a folder export() created or found empty: the folder is ours to write
 NAMES = ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "special_tokens_map.json",
-         "tokenizer_config.json")  # what export() writes, and all that --force replaces
+         "tokenizer_config.json", "README.md")  # what export() writes, and all that --force replaces
 
 
 def export(checkpoint, out_dir, force=False):
@@ -178,7 +179,41 @@ def export(checkpoint, out_dir, force=False):
                                                       "model_max_length": m.block_size, "add_bos_token": False,
                                                       "add_eos_token": False, "clean_up_tokenization_spaces": False,
                                                       **tokens})
+        with write_atomic(os.path.join(out_dir, "README.md")) as f:
+            f.write(model_card(path, cfg, arch, manifest, sum(t.numel() for t in tensors.values())))
     return arch
+
+
+def model_card(path, cfg, arch, manifest, n_params):
+    """README.md of an export: what the model is, what it was trained on, and the scores the run
+    recorded in the checkpoint's scores.json (validation bits per byte, downstream tasks)."""
+    m = cfg.model
+    train = manifest.get("splits", {}).get("train", {})
+    lines = ["---", "library_name: transformers", "pipeline_tag: text-generation", "---", "",
+             f"# {os.path.basename(os.path.normpath(path))}", "",
+             f"A {arch} exported by corpuskit's trainer (`python -m trainer export-hf`) from checkpoint "
+             f"`{os.path.basename(os.path.normpath(path))}`: {n_params / 1e6:.2f}M parameters, {m.n_layer} layers, "
+             f"width {m.n_embd}, {m.n_head} heads, context {m.block_size} tokens, vocabulary {m.vocab_size}.",
+             f"Trained on a corpuskit shard set of {train.get('n_tokens', 0):,} training tokens "
+             f"({train.get('n_documents', 0):,} documents).", "", "## Scores", ""]
+    scores_path = os.path.join(path, "scores.json")
+    if not os.path.isfile(scores_path):
+        lines.append("This checkpoint recorded no scores; `python -m trainer eval --checkpoint CKPT --tasks quick` "
+                     "scores it.")
+        return "\n".join(lines) + "\n"
+    with open(scores_path, encoding="utf-8") as f:
+        scores = json.load(f)
+    val = scores["validation"]
+    lines.append(f"After {scores['step']} steps, on the shard set's validation split (documents held out from "
+                 f"training): {val['bits_per_byte']:.4f} bits per byte (loss {val['loss']:.4f} nats per token).")
+    if "tasks" in scores:
+        lines += ["", f"Downstream tasks (`--tasks {scores.get('tasks_spec', '?')}`; accuracy by log-likelihood, "
+                      "centered = (accuracy - chance) / (1 - chance)):", "",
+                  "| task | items | accuracy | chance | centered |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {name} | {r['n']} | {r['accuracy']:.4f} | {r['chance']:.3f} | {r['centered']:.4f} |"
+                  for name, r in scores["tasks"].items()]
+        lines += ["", f"Mean centered accuracy (CORE-style): {scores['core']:.4f}"]
+    return "\n".join(lines) + "\n"
 
 
 def _refuse_overlap(checkpoint, out_dir):

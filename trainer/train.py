@@ -24,6 +24,7 @@ from .checkpoint import (check_out, check_same_tokenizer, load_autotune, load_co
 from .config import apply_overrides
 from .data import Batches, Shards
 from .errors import ConfigError, DivergedError
+from .downstream import evaluate_tasks, task_config, task_names
 from .evaluate import mean_loss, summarize
 from .files import folder_lock, remove_temporaries
 from .metrics import MetricsLog, keep_metrics_until, peak_flops, plot_losses
@@ -110,6 +111,8 @@ def _train(cfg, resume, state, new_length, overwrite):
     device_type = "cuda" if device.startswith("cuda") else "cpu"
 
     shards = Shards(cfg.data)
+    if cfg.eval_tasks:  # a misspelt task is refused now, not after the training it would follow
+        task_names(cfg.eval_tasks, task_config())
     init_path = None
     if cfg.init_from and state is None:  # transfer: the architecture comes with the weights; dropout stays ours
         init_path = resolve_checkpoint(cfg.init_from)
@@ -192,7 +195,7 @@ def _train(cfg, resume, state, new_length, overwrite):
             progress.validated(step, cfg.max_steps, metrics)
         return metrics
 
-    def checkpoint(name):
+    def checkpoint(name, scores=None):
         # One sync per checkpoint (none per step): weights that are NaN or inf are never saved. Every
         # rank holds the same weights, so every rank stops here together.
         if not torch.stack([torch.isfinite(p).all() for p in raw_model.parameters()]).all():
@@ -202,7 +205,7 @@ def _train(cfg, resume, state, new_length, overwrite):
                        "rng": gather_rng_states(d, device), "data": batches.state_dict(), "dtype": str(dtype)[6:]}
         path = os.path.join(cfg.out, name)
         if d.master:
-            save_checkpoint(path, raw_model, cfg, shards, train_state, autotune)
+            save_checkpoint(path, raw_model, cfg, shards, train_state, autotune, scores)
         if d.world_size > 1:
             dist.barrier()
         return path
@@ -313,17 +316,28 @@ def _train(cfg, resume, state, new_length, overwrite):
         bar.close()
     train_time = time.perf_counter() - t_start
     metrics = evaluate(0)  # the whole validation split
-    path = checkpoint(f"ckpt-{step:06d}")
+    scores = {"step": step, "validation": metrics}  # the final checkpoint's scores.json (export-hf's card)
+    if cfg.eval_tasks and d.master:
+        scores.update(tasks_spec=cfg.eval_tasks, **evaluate_tasks(raw_model, Tokenizer.from_file(shards.tokenizer_path),
+                                                                  shards.eot_id, cfg.eval_tasks, device=device))
+    path = checkpoint(f"ckpt-{step:06d}", scores)
     result = {"checkpoint": path, "step": step, "train_time": train_time,
-              **{f"val_{k}": v for k, v in metrics.items()}}
+              **{f"val_{k}": v for k, v in metrics.items()}, **({"tasks": scores["tasks"], "core": scores["core"]}
+                                                                if "tasks" in scores else {})}
     if d.master:
         log.log(step=step, **{f"val_{k}": v for k, v in metrics.items()})
+        if "tasks" in scores:
+            log.log(step=step, tasks=scores["tasks"], core=scores["core"])
         log.close()
         if cfg.plot:
             plot_losses(log.path, os.path.join(cfg.out, "loss.png"))
         progress.say(f"checkpoint: {path}")
         progress.say(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
                      f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
+        if "tasks" in scores:
+            progress.say(f"tasks ({cfg.eval_tasks}): " + " | ".join(f"{name} {r['accuracy']:.3f}" for name, r in
+                                                                   scores["tasks"].items())
+                         + f" | mean centered {scores['core']:.4f}")
         if cfg.sample_tokens:
             tokenizer = Tokenizer.from_file(shards.tokenizer_path)
             text = complete(raw_model.eval(), tokenizer, cfg.sample_prompt, shards.eot_id, cfg.sample_tokens,

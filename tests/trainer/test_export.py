@@ -113,3 +113,21 @@ def test_generate_on_the_export_does_not_warn_about_lengths(shards, tmp_path, ov
         logging.getLogger("transformers").removeHandler(logged)
     said += [str(w.message) for w in caught]
     assert not [m for m in said if "length" in m or "max_new_tokens" in m], said
+
+
+def test_export_card_lists_the_recorded_scores(shards, tmp_path):
+    ckpt, model = make_checkpoint(shards, tmp_path / "plain")
+    export(ckpt, str(tmp_path / "hf-plain"))
+    assert "recorded no scores; `python -m trainer eval" in (tmp_path / "hf-plain" / "README.md").read_text()
+    from trainer.checkpoint import load_config_from
+
+    cfg = load_config_from(ckpt)
+    scores = {"step": 7, "validation": {"loss": 3.5, "perplexity": 33.1, "bits_per_byte": 1.2345},
+              "tasks_spec": "quick", "tasks": {"copa": {"accuracy": 0.56, "chance": 0.5, "centered": 0.12, "n": 100}},
+              "core": 0.12}
+    save_checkpoint(str(tmp_path / "scored"), model, cfg, Shards(shards), scores=scores)
+    export(str(tmp_path / "scored"), str(tmp_path / "hf"))
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: transformers\n")
+    assert "After 7 steps, on the shard set's validation split (documents held out from training): 1.2345 bits per byte" in card
+    assert "| copa | 100 | 0.5600 | 0.500 | 0.1200 |" in card and "Mean centered accuracy (CORE-style): 0.1200" in card

@@ -20,16 +20,23 @@ RECIPE = ["optimizer=muon", "muon_lr=0.02", "embed_lr=0.05", "beta1=0.8", "beta2
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_gpt_loss_falls_and_checkpoint_is_complete(tiny_config, losses, tmp_path):
-    result = train(tiny_config(tmp_path / "run", "max_steps=40", "plot=true", "sample_tokens=8"))
+def test_gpt_loss_falls_and_checkpoint_is_complete(tiny_config, losses, tmp_path, capsys):
+    result = train(tiny_config(tmp_path / "run", "max_steps=40", "plot=true", "sample_tokens=8", "eval_tasks=copa"))
     curve = losses(tmp_path / "run")
     assert len(curve) == 40
     assert sum(curve[-5:]) / 5 < sum(curve[:5]) / 5 - 1.0
     assert result["val_loss"] < curve[0] - 1.0
     assert math.isclose(result["val_perplexity"], math.exp(result["val_loss"]))
     ckpt = result["checkpoint"]
-    assert sorted(os.listdir(ckpt)) == ["config.json", "manifest.json", "model.safetensors", "tokenizer.json",
-                                        "training_state.pt"]
+    assert sorted(os.listdir(ckpt)) == ["config.json", "manifest.json", "model.safetensors", "scores.json",
+                                        "tokenizer.json", "training_state.pt"]
+    scores = json.load(open(os.path.join(ckpt, "scores.json")))  # what export-hf's card and the report show
+    assert scores["validation"]["bits_per_byte"] == result["val_bits_per_byte"] and scores["step"] == 40
+    assert scores["tasks"]["copa"]["n"] == 100 and scores["tasks_spec"] == "copa"
+    assert scores["core"] == result["core"] == scores["tasks"]["copa"]["centered"]
+    rows = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+    assert rows[-1] == {"step": 40, "tasks": scores["tasks"], "core": scores["core"]}
+    assert f"tasks (copa): copa {scores['tasks']['copa']['accuracy']:.3f} | mean centered" in capsys.readouterr().out
     assert json.load(open(os.path.join(ckpt, "config.json")))["model"]["vocab_size"] > 256
     assert "lm_head.weight" not in load_file(os.path.join(ckpt, "model.safetensors"))  # tied: stored once
     state = load_training_state(ckpt)  # torch.load(weights_only=True)
@@ -268,3 +275,11 @@ def test_a_diverged_run_stops_without_a_nan_checkpoint(tiny_config, tmp_path, op
     for name in saved:
         assert all(torch.isfinite(t).all() for t in load_file(tmp_path / name / "model.safetensors").values())
     assert all(math.isfinite(r["loss"]) for r in map(json.loads, open(tmp_path / "metrics.jsonl")))
+
+
+def test_unknown_eval_task_is_refused_before_training(tiny_config, tmp_path):
+    from trainer.errors import InputError
+
+    with pytest.raises(InputError, match="--tasks: unknown task copaa"):
+        train(tiny_config(tmp_path / "run", "eval_tasks=copaa"))
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # refused before the first step
