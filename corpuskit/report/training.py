@@ -3,7 +3,8 @@
 A trainer run folder holds `metrics.jsonl` (one JSON object per line: training rows with
 `step, loss, lr, tokens, tok_per_s, ...`; evaluation rows with `step, val_loss,
 val_perplexity, val_bits_per_byte`) and `ckpt-NNNNNN/` folders whose `config.json` and
-`manifest.json` give the model settings and the shard set's bytes per token. That is
+`manifest.json` give the model settings and the shard set's bytes per token. A run with
+`eval_tasks` ends with a row `step, tasks: {NAME: {accuracy, chance, centered, n}}, core`. That is
 the trainer's documented output, read here as any other tool would read it.
 """
 
@@ -27,6 +28,7 @@ class TrainRun:
     evals: list[dict]  # rows with "val_loss"
     config: dict
     bytes_per_token: float | None  # of the train split, to turn loss into bits per byte
+    tasks: dict | None = None  # the last downstream task row ("tasks", "core"), if the run scored any
 
     @property
     def final(self) -> dict:
@@ -54,8 +56,9 @@ def load_train_run(path: str | Path, name: str | None = None) -> TrainRun:
         config = _json(ckpts[-1] / "config.json")
         manifest = _json(ckpts[-1] / "manifest.json")
         bpt = manifest.get("splits", {}).get("train", {}).get("bytes_per_token") or manifest.get("bytes_per_token")
+    scored = [r for r in rows if isinstance(r.get("tasks"), dict)]
     return TrainRun(name or root.name, root, [train[k] for k in sorted(train)], [evals[k] for k in sorted(evals)],
-                    config, bpt)
+                    config, bpt, scored[-1] if scored else None)
 
 
 def _json(path: Path) -> dict:
@@ -110,7 +113,23 @@ def training(runs: list[TrainRun]) -> str:
     head = ["run", "steps", "tokens", "last train loss", "val loss", "val perplexity", "val bits/byte",
             "train s", "model"]
     return ('<div class="grid">' + "".join(c for c in charts if c) + "</div><h3>final evaluation</h3>"
-            + table(head, rows, left=1))
+            + table(head, rows, left=1) + _tasks(runs))
+
+
+def _tasks(runs: list[TrainRun]) -> str:
+    """Downstream task accuracy per run (centered in brackets) and the mean centered accuracy."""
+    scored = [r for r in runs if r.tasks]
+    if not scored:
+        return ""
+    names = list(dict.fromkeys(n for r in scored for n in r.tasks["tasks"]))
+    rows = []
+    for r in scored:
+        got = r.tasks["tasks"]
+        rows.append([esc(r.name), *(f"{got[n]['accuracy']:.3f} ({got[n]['centered']:+.3f}), n={got[n]['n']}"
+                                    if n in got else "–" for n in names), _f(r.tasks.get("core"))])
+    return ("<h3>downstream tasks</h3><p>Accuracy by log-likelihood after training (centered accuracy "
+            "(accuracy − chance) / (1 − chance) in brackets); the last column is the mean centered accuracy "
+            "(CORE-style).</p>" + table(["run", *map(esc, names), "mean centered"], rows, left=1))
 
 
 def _f(x, digits: int = 4) -> str:

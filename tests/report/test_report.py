@@ -86,8 +86,8 @@ def test_train_overlays_two_real_runs(runs, tmp_path):
             "warmup_steps=2", "max_steps=8", "log_interval=1", "progress=false", "plot=false",
             "sample_tokens=0", "eval_interval=4", f"data={runs[0] / 'shards'}"]
     outs = []
-    for name, lr in (("small-lr", "1e-3"), ("big-lr", "1e-2")):
-        train(load_config(None, tiny + [f"out={tmp_path / name}", f"lr={lr}"]))
+    for name, lr, tasks in (("small-lr", "1e-3", ""), ("big-lr", "1e-2", "copa")):
+        train(load_config(None, tiny + [f"out={tmp_path / name}", f"lr={lr}", f"eval_tasks={tasks}"]))
         outs.append(tmp_path / name)
     path = write_report(runs[0], tmp_path / "r.html", outs)
     page = path.read_text()
@@ -95,9 +95,12 @@ def test_train_overlays_two_real_runs(runs, tmp_path):
         assert f'data-chart="{chart}"' in page, chart
     assert page.count("<polyline") >= 10  # five charts, two runs each
     for name in ("small-lr", "big-lr"):
-        final = [json.loads(x) for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()][-1]
-        assert f"{final['val_loss']:.4f}" in page
+        rows = [json.loads(x) for x in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+        assert f"{[r for r in rows if 'val_loss' in r][-1]['val_loss']:.4f}" in page
         assert f"<td class=\"s\">{name}</td>" in page
+    copa = rows[-1]["tasks"]["copa"]  # big-lr's downstream row: one table row, small-lr scored none
+    assert "<h3>downstream tasks</h3>" in page and page.count("n=100</td>") == 1
+    assert f"{copa['accuracy']:.3f} ({copa['centered']:+.3f}), n=100" in page
 
 
 def test_a_folder_that_is_no_run_keeps_its_report_html(runs, tmp_path):
