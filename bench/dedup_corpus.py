@@ -152,8 +152,8 @@ def write_band_stores(root: Path, n_docs: int, n_units: int, params: dict, membe
     # and each value of the other bands with probability J (at least one changed: not shared).
     src_sig = rng.integers(0, 2**32, (len(sizes), num_perm), dtype=np.uint32)[np.cumsum(first) - 1]
     sig = src_sig.copy()
-    keep_band = rng.random((len(members), bands)) < j[:, None] ** rows
-    keep_val = rng.random((len(members), num_perm)) < j[:, None]
+    keep_band = rng.random((len(members), bands), dtype=np.float32) < (j[:, None] ** rows).astype(np.float32)
+    keep_val = rng.random((len(members), num_perm), dtype=np.float32) < j[:, None].astype(np.float32)
     for k in range(bands):
         cols = slice(k * rows, (k + 1) * rows)
         kv = keep_val[:, cols]
