@@ -1,0 +1,1 @@
+"""`corpuskit ablate`: train the same small model on each data variant and compare (run.py)."""
