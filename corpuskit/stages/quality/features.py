@@ -95,4 +95,5 @@ def rule_stats(texts: list[str], max_chars: int) -> np.ndarray:
                       dup / max(len(text), 1),
                       sum(bool(_BULLET.match(line)) for line in lines) / n_lines,
                       len(set(map(str.lower, words))) / n)
+    out[:, [4, 7]] = np.log1p(out[:, [4, 7]])  # word and sentence length: long-tailed, on a log scale
     return out

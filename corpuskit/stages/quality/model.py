@@ -7,9 +7,9 @@ regressions trained on the same rows:
   (whitespace collapsed, first `max_chars` characters);
 - `stats_*`: a logistic regression over the standardized `rule_stats` of the text.
 
-The score is `sigmoid(ngram_logit / ngram_sd + stats_logit / stats_sd)`: each part's logit is
-divided by its spread on the training rows, so the two weigh the same whatever their L2
-made of their scale (docs/QUALITY.md: on the dev pages the sum beat either part). Higher is
+The score is `sigmoid(sum of (logit - center) / sd)` over the two parts: each part's logit is
+centered on its (label-balanced) mean and divided by its spread on the training rows, so the
+two weigh the same whatever their L2 made of their scale, and 0.5 sits between the labels (docs/QUALITY.md: on the dev pages the sum beat either part). Higher is
 better; the card's `threshold` is the default cut, chosen on dev pages.
 """
 
@@ -26,6 +26,9 @@ from corpuskit.stages.quality.features import STATS, normalize, rule_stats
 FORMAT = "corpuskit-quality/1"  # a card with another format was written by another version: refused
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent.parent / "models" / "quality"
 BATCH_DOCS = 64  # documents whose n-grams are counted in one numpy pass
+# standardized statistics are cut to this many spreads: a page unlike any training page (one 5,000-letter
+# "word") must not get an extreme score from a linear model extrapolating
+CLIP = 4.0
 
 
 class QualityModel:
@@ -41,7 +44,8 @@ class QualityModel:
                 {k[len("ngram_"):]: v for k, v in arrays.items() if k.startswith("ngram_")}, where)
             self.stats_mean, self.stats_sd = arrays["stats_mean"], arrays["stats_sd"]
             self.stats_w, self.stats_b = arrays["stats_w"].astype(np.float64), float(arrays["stats_b"])
-            self.scale = arrays["scale"].astype(np.float64)  # (ngram_sd, stats_sd) on the training rows
+            # (n-gram, statistics) logits' balanced mean and spread on the training rows
+            self.center, self.scale = arrays["center"].astype(np.float64), arrays["scale"].astype(np.float64)
         except (KeyError, ValueError, TypeError) as err:
             raise ModelError(f"{where}: not a quality model of this version ({err})") from None
         if list(self.card.get("stats", [])) != list(STATS) or self.stats_w.shape != (len(STATS),):
@@ -60,13 +64,13 @@ class QualityModel:
                 pos += len(t) + 1
             z, judged = self.ngram.logit_spans("\n".join(part), spans)
             out[a:a + len(part), 0] = np.where(judged, z, self.ngram.bias)
-        x = (rule_stats(texts, self.max_chars) - self.stats_mean) / self.stats_sd
-        out[:, 1] = x @ self.stats_w + self.stats_b
+        x = np.clip((rule_stats(texts, self.max_chars) - self.stats_mean) / self.stats_sd, -CLIP, CLIP)
+        out[:, 1] = (x * self.stats_w).sum(axis=1) + self.stats_b  # row by row: the same whatever the batch
         return out
 
     def score_texts(self, texts: list[str]) -> np.ndarray:
         """One score per text in [0, 1], higher is better."""
         if not texts:
             return np.zeros(0)
-        z = (self.parts(texts) / self.scale).sum(axis=1)
+        z = ((self.parts(texts) - self.center) / self.scale).sum(axis=1)
         return 1.0 / (1.0 + np.exp(-z))

@@ -21,7 +21,7 @@ from corpuskit.classify.model import save_model
 from corpuskit.errors import ConfigError
 from corpuskit.stages.quality.data import Row
 from corpuskit.stages.quality.features import STATS, normalize, rule_stats
-from corpuskit.stages.quality.model import FORMAT, QualityModel
+from corpuskit.stages.quality.model import CLIP, FORMAT, QualityModel
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,12 @@ def train_quality(rows: list[Row], dev: list[Row], out: str | Path, options: Tra
     stats = rule_stats([r.text for r in rows], options.max_chars)
     mean, sd = stats.mean(axis=0), stats.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
-    sw, sb = train.fit((stats - mean) / sd, labels, weights, steps=500, l2=options.stats_l2,
+    sw, sb = train.fit(np.clip((stats - mean) / sd, -CLIP, CLIP), labels, weights, steps=500, l2=options.stats_l2,
                        progress=lambda step: say("statistics classifier", step, 500))
     arrays = {"ngram_weights": w.astype(np.float16), "ngram_bias": np.float64(b), "ngram_idf": idf,
               "ngram_n_buckets": np.int64(options.n_buckets), "ngram_features": np.str_(FEATURES),
               "stats_mean": mean, "stats_sd": sd, "stats_w": sw, "stats_b": np.float64(sb),
-              "scale": np.ones(2)}
+              "center": np.zeros(2), "scale": np.ones(2)}
     card = {"format": FORMAT, "max_chars": options.max_chars, "stats": list(STATS),
             "features": {"ngram": FEATURES, "n_buckets": options.n_buckets,
                          "normalize": "whitespace runs to one space, first max_chars characters",
@@ -89,8 +89,10 @@ def train_quality(rows: list[Row], dev: list[Row], out: str | Path, options: Tra
                          "balance": "each source the same within its label, the labels the same"},
             "data": options.notes, "threshold": 0.5}
     save_model(out, card, **arrays)
-    # each part's spread on the training rows, from the model as written (float16 weights included)
+    # each part's balanced mean and spread on the training rows, from the model as written (float16
+    # weights included): centered, a score of 0.5 sits between the two labels as trained
     parts = QualityModel(out).parts([r.text for r in rows])
+    arrays["center"] = (parts * weights[:, None]).sum(axis=0) / weights.sum()
     arrays["scale"] = np.maximum(parts.std(axis=0), 1e-6)
     save_model(out, card, **arrays)
     if dev:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from helpers.quality import labelled, write_jsonl
@@ -18,3 +20,13 @@ def small_model(tmp_path_factory):
     card = train_command([str(base / "train.jsonl")], [], [], base / "model", dev_path=str(base / "dev.jsonl"),
                          steps=60, buckets=1 << 12, echo=lambda s: None)
     return base / "model", card
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any attempt to open a socket fails the test."""
+    def refuse(*a, **k):
+        raise AssertionError("the quality model tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
