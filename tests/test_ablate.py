@@ -93,7 +93,8 @@ def test_ablate_trains_every_variant_alike_and_writes_the_comparison(tmp_path):
     pipeline.write_text("stages:\n  - length_filter: {min_chars: 400, name: short_docs}\n")
     out = tmp_path / "ablation"
     args = ["ablate", f"clean={clean}", f"long={pipeline}", "--input", str(clean), "--output", str(out),
-            "--seeds", "1", "--tokens", "3000", "--vocab-size", "300", "--tasks", "none", "-w", "1"]
+            "--seeds", "1", "--tokens", "3000", "--vocab-size", "300", "--tasks", "copa,piqa", "--task-limit", "8",
+            "-w", "1"]
     for key in TINY:
         args += ["--train-arg", key]
     result = CliRunner().invoke(cli, args)
@@ -114,11 +115,19 @@ def test_ablate_trains_every_variant_alike_and_writes_the_comparison(tmp_path):
     # one tokenizer for both: the same file in both shard folders
     tok = [(out / "variants" / n / "shards" / "tokenizer.json").read_bytes() for n in ("clean", "long")]
     assert tok[0] == tok[1]
+    # the task suite, scored on each checkpoint: 8 items of each task, and the CORE-style mean
+    for v in report["variants"]:
+        assert sorted(v["tasks"]["tasks"]) == ["copa", "piqa"]
+        assert all(0 <= t["accuracy"] <= 1 for t in v["tasks"]["tasks"].values())
+        seed = v["seeds"][0]["tasks"]
+        assert {t["n"] for t in seed["tasks"].values()} == {8}
+        assert v["tasks"]["core"] == round(sum(t["centered"] for t in seed["tasks"].values()) / 2, 5)
     row = report["comparison"][0]
     assert row["variant"] == "long" and row["baseline"] == "clean"
     assert row["heldout"]["mean"]["verdict"] == "one seed: no noise estimate"
     html = (out / "report.html").read_text()
     assert "<th>clean</th>" in html and "<th>long</th>" in html and row["heldout"]["mean"]["verdict"] in html
+    assert "<th>copa</th>" in html
     # a rerun trains nothing again and gives the same figures
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()}
     again = CliRunner().invoke(cli, args)

@@ -163,7 +163,7 @@ def _checkpoint(run: Path) -> Path:
 def ablate(specs: list[str], output: str | Path, *, input_path: str | None = None, tokens: int = 2_000_000,
            seeds: int = 1, config: str | Path | None = None, vocab_size: int = 4096, tasks: str | None = "quick",
            heldout: dict[str, str] | None = None, workers: int = 2, trainer_args: tuple[str, ...] = (),
-           log: Callable[[str], None] = lambda m: None) -> dict:
+           task_limit: int = 0, log: Callable[[str], None] = lambda m: None) -> dict:
     """Run the ablation into `output` and return what ablation.json holds."""
     variants = parse_variants(specs)
     if tokens < 1 or seeds < 1:
@@ -182,11 +182,11 @@ def ablate(specs: list[str], output: str | Path, *, input_path: str | None = Non
     claim_folder(output, MARKER, "ablation")
     with folder_lock(output, "ablation"):
         return _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tasks, domains, workers,
-                       trainer_args, log)
+                       trainer_args, task_limit, log)
 
 
 def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tasks, domains, workers, trainer_args,
-            log) -> dict:
+            task_limit, log) -> dict:
     data: dict[str, Path] = {}
     for v in variants:
         if v.pipeline:
@@ -206,7 +206,7 @@ def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tas
     texts = _heldout_files(output, domains)
     with_tasks = bool(tasks) and _has_tasks()
     key_base = {"config": file_digest(config), "steps": steps, "trainer_args": list(trainer_args),
-                "heldout": {k: file_digest(p) for k, p in texts.items()}, "tasks": tasks if with_tasks else None}
+                "heldout": {k: file_digest(p) for k, p in texts.items()}, "tasks": tasks if with_tasks else None, "task_limit": task_limit}
     results = []
     for v in variants:
         shards = output / "variants" / v.name / "shards"
@@ -220,7 +220,7 @@ def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tas
             old = json.loads(path.read_text()) if path.is_file() else {}
             if old.get("key") != key:
                 old = _train_and_score(v.name, seed, shards, output / "variants" / v.name / f"seed-{seed}", config,
-                                       steps, trainer_args, texts, tasks if with_tasks else None, log)
+                                       steps, trainer_args, texts, tasks if with_tasks else None, task_limit, log)
                 old["key"] = key
                 path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_text(path, json.dumps(old, indent=1) + "\n")
@@ -236,7 +236,7 @@ def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tas
     return out
 
 
-def _train_and_score(name, seed, shards, run, config, steps, trainer_args, texts, tasks, log) -> dict:
+def _train_and_score(name, seed, shards, run, config, steps, trainer_args, texts, tasks, task_limit, log) -> dict:
     _run(_trainer("train", "--config", str(config), "--data", str(shards), "--out", str(run), "--overwrite",
                   f"seed={seed}", f"max_steps={steps}", *_TRAIN_FIXED, *trainer_args),
          f"train {name}, seed {seed}, {steps} steps", log)
@@ -248,7 +248,7 @@ def _train_and_score(name, seed, shards, run, config, steps, trainer_args, texts
                for domain, text in texts.items()}
     result = {"seed": seed, "heldout": heldout, "tasks": {}}
     if tasks:
-        out = _run(_trainer("eval", "--checkpoint", str(ckpt), "--tasks", tasks, "--json"),
+        out = _run(_trainer("eval", "--checkpoint", str(ckpt), "--tasks", tasks, "--limit", str(task_limit), "--json"),
                    f"tasks {name} seed {seed}", log)
         result["tasks"] = json.loads(out.strip().splitlines()[-1])
     return result

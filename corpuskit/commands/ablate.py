@@ -23,6 +23,8 @@ from corpuskit.commands._common import DEFAULT_WORKERS, verbose_option
               help="Vocabulary of the tokenizer shared by every variant.")
 @click.option("--tasks", default="quick", show_default=True,
               help="Task suite to score each checkpoint on (trainer eval --tasks); 'none' for held-out text only.")
+@click.option("--task-limit", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Score only each task's first N items (0: all).")
 @click.option("--heldout", multiple=True, metavar="NAME=FILE",
               help="Score on this text instead of the shipped books, web and textbook (repeatable).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
@@ -31,8 +33,8 @@ from corpuskit.commands._common import DEFAULT_WORKERS, verbose_option
               help="A trainer config override for every run (model.n_layer=2, batch_size=32); repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @verbose_option
-def command(variants, output, input_path, tokens, seeds, config, vocab_size, tasks, heldout, workers, trainer_args,
-            quiet):
+def command(variants, output, input_path, tokens, seeds, config, vocab_size, tasks, task_limit, heldout, workers,
+            trainer_args, quiet):
     """Did a data choice make a better model? Prepare each VARIANT, tokenize all with one tokenizer,
     train the same model with the same seeds and token budget on each, and score every run on the
     same held-out text (bits per byte: books, web, textbook) and the task suite.
@@ -58,7 +60,7 @@ def command(variants, output, input_path, tokens, seeds, config, vocab_size, tas
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     result = ablate(list(variants), output, input_path=input_path, tokens=tokens, seeds=seeds, config=config,
                     vocab_size=vocab_size, tasks=None if tasks == "none" else tasks, heldout=pairs or None,
-                    workers=workers, trainer_args=tuple(trainer_args), log=log)
+                    workers=workers, trainer_args=tuple(trainer_args), task_limit=task_limit, log=log)
     for v in result["variants"]:
         figures = ", ".join(f"{d} {b:.4f}" for d, b in v["heldout"].items())
         click.echo(f"{v['name']}: held-out bits per byte {figures}")
