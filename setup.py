@@ -13,6 +13,7 @@ Python could import that is not among the packages. Everything else is in pyproj
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["corpuskit*", "trainer*"]) + ["corpuskit.pipelines", "trainer.configs", "trainer.tasks"],
+    packages=find_packages(include=["corpuskit*", "trainer*"]) + ["corpuskit.pipelines", "trainer.configs", "trainer.tasks",
+                                                                       "corpuskit.ablation.heldout", "corpuskit.models.quality"],
     package_dir={"corpuskit.pipelines": "pipelines"},
 )

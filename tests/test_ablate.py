@@ -144,3 +144,23 @@ def test_a_folder_of_someone_elses_files_is_refused(tmp_path):
     result = CliRunner().invoke(cli, ["ablate", str(clean), "--output", str(mine), "--tasks", "none"])
     assert result.exit_code == 1 and "not created by corpuskit" in result.output
     assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_pipeline_variants_on_ray_and_training_on_two_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    clean = _docs(tmp_path / "clean", 0.0)
+    pipeline = tmp_path / "long.yaml"
+    pipeline.write_text("stages:\n  - length_filter: {min_chars: 400, name: short_docs}\n")
+    out = tmp_path / "ablation"
+    args = ["ablate", f"long={pipeline}", "--input", str(clean), "--output", str(out), "--seeds", "1",
+            "--tokens", "3000", "--vocab-size", "300", "--tasks", "none", "-w", "1", "--executor", "ray",
+            "--nproc", "2", "--train-arg", "dtype=float32"]
+    for key in TINY:
+        args += ["--train-arg", key]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "ablation.json").read_text())
+    assert report["nproc"] == 2 and report["tokens_per_step"] == 512 and report["steps"] == 6
+    assert "executor ray" in (out / "variants" / "long" / "data" / "logs" / "run.log").read_text()
+    metrics = [json.loads(line) for line in open(out / "variants" / "long" / "seed-1" / "metrics.jsonl")]
+    assert max(m.get("step", 0) for m in metrics) == 6

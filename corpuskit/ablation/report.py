@@ -73,7 +73,8 @@ def write_report(path, result: dict) -> None:
     task_names = sorted({t for v in result["variants"] if v["tasks"] for t in v["tasks"].get("tasks", {})})
     task_rows = "".join(
         f"<tr><th>{e(v['name'])}</th>" + "".join(
-            f"<td>{v['tasks']['tasks'][t]['accuracy']:.3f}</td>" if v["tasks"] and t in v["tasks"]["tasks"] else "<td></td>"
+            f"<td>{v['tasks']['tasks'][t]['accuracy']:.3f}</td>" if v["tasks"] and t in v["tasks"]["tasks"]
+            else "<td></td>"
             for t in task_names) + "</tr>" for v in result["variants"])
     tasks = (f"<h2>Tasks (accuracy, mean over seeds)</h2><table><tr><th></th>"
              f"{''.join(f'<th>{e(t)}</th>' for t in task_names)}</tr>{task_rows}</table>") if task_names else (

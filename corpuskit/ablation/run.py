@@ -163,11 +163,12 @@ def _checkpoint(run: Path) -> Path:
 def ablate(specs: list[str], output: str | Path, *, input_path: str | None = None, tokens: int = 2_000_000,
            seeds: int = 1, config: str | Path | None = None, vocab_size: int = 4096, tasks: str | None = "quick",
            heldout: dict[str, str] | None = None, workers: int = 2, trainer_args: tuple[str, ...] = (),
-           task_limit: int = 0, log: Callable[[str], None] = lambda m: None) -> dict:
+           task_limit: int = 0, executor: str = "local", nproc: int = 1,
+           log: Callable[[str], None] = lambda m: None) -> dict:
     """Run the ablation into `output` and return what ablation.json holds."""
     variants = parse_variants(specs)
-    if tokens < 1 or seeds < 1:
-        raise AblationError("--tokens and --seeds must be at least 1")
+    if tokens < 1 or seeds < 1 or nproc < 1:
+        raise AblationError("--tokens, --seeds and --nproc must be at least 1")
     config = Path(config) if config else default_config()
     if not config.is_file():
         raise AblationError(f"trainer config {config} not found")
@@ -181,17 +182,20 @@ def ablate(specs: list[str], output: str | Path, *, input_path: str | None = Non
     output = Path(output)
     claim_folder(output, MARKER, "ablation")
     with folder_lock(output, "ablation"):
+        run = _Runner(executor, nproc, log)
         return _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tasks, domains, workers,
-                       trainer_args, task_limit, log)
+                       trainer_args, task_limit, run)
 
 
 def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tasks, domains, workers, trainer_args,
-            task_limit, log) -> dict:
+            task_limit, run: "_Runner") -> dict:
+    log = run.log
     data: dict[str, Path] = {}
     for v in variants:
         if v.pipeline:
             run_dir = output / "variants" / v.name / "data"
-            cmd = _corpuskit("run", str(v.path), "--output", str(run_dir), "--workers", str(workers), "--quiet")
+            cmd = _corpuskit("run", str(v.path), "--output", str(run_dir), "--workers", str(workers), "--quiet",
+                             "--executor", run.executor)
             _run(cmd + (["--input", input_path] if input_path else []), f"prepare {v.name} ({v.path})", log)
             data[v.name] = run_dir
         else:
@@ -202,11 +206,13 @@ def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tas
     _run(_corpuskit("tokenizer", "train", str(tok_dir / "sample.jsonl"), str(tok_dir / "bpe"), "--vocab-size",
                     str(vocab_size), "--workers", str(workers), "--quiet"), "train the shared tokenizer", log)
     tokenizer = tok_dir / "bpe" / "tokenizer.json"
-    steps = max(1, math.ceil(tokens / tokens_per_step(config, trainer_args)))
+    per_step = tokens_per_step(config, trainer_args) * run.nproc  # each process reads its own batches
+    steps = max(1, math.ceil(tokens / per_step))
     texts = _heldout_files(output, domains)
     with_tasks = bool(tasks) and _has_tasks()
-    key_base = {"config": file_digest(config), "steps": steps, "trainer_args": list(trainer_args),
-                "heldout": {k: file_digest(p) for k, p in texts.items()}, "tasks": tasks if with_tasks else None, "task_limit": task_limit}
+    key_base = {"config": file_digest(config), "steps": steps, "nproc": run.nproc, "trainer_args": list(trainer_args),
+                "heldout": {k: file_digest(p) for k, p in texts.items()}, "tasks": tasks if with_tasks else None,
+                "task_limit": task_limit}
     results = []
     for v in variants:
         shards = output / "variants" / v.name / "shards"
@@ -220,7 +226,7 @@ def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tas
             old = json.loads(path.read_text()) if path.is_file() else {}
             if old.get("key") != key:
                 old = _train_and_score(v.name, seed, shards, output / "variants" / v.name / f"seed-{seed}", config,
-                                       steps, trainer_args, texts, tasks if with_tasks else None, task_limit, log)
+                                       steps, trainer_args, texts, tasks if with_tasks else None, task_limit, run)
                 old["key"] = key
                 path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_text(path, json.dumps(old, indent=1) + "\n")
@@ -228,7 +234,7 @@ def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tas
         results.append(_summary(v.name, per_seed, list(texts)))
     from corpuskit.ablation.report import compare, write_report
 
-    out = {"tokens": tokens, "steps": steps, "tokens_per_step": tokens_per_step(config, trainer_args),
+    out = {"tokens": tokens, "steps": steps, "tokens_per_step": per_step, "nproc": run.nproc,
            "seeds": seeds, "config": str(config), "trainer_args": list(trainer_args), "heldout": list(texts),
            "tasks": tasks if with_tasks else None, "variants": results, "comparison": compare(results)}
     atomic_write_text(output / "ablation.json", json.dumps(out, indent=1) + "\n")
@@ -236,11 +242,26 @@ def _ablate(variants, output, input_path, tokens, seeds, config, vocab_size, tas
     return out
 
 
-def _train_and_score(name, seed, shards, run, config, steps, trainer_args, texts, tasks, task_limit, log) -> dict:
-    _run(_trainer("train", "--config", str(config), "--data", str(shards), "--out", str(run), "--overwrite",
-                  f"seed={seed}", f"max_steps={steps}", *_TRAIN_FIXED, *trainer_args),
-         f"train {name}, seed {seed}, {steps} steps", log)
-    ckpt = _checkpoint(run)
+class _Runner:
+    """Where the steps run: pipelines on `executor` (local or ray), training in `nproc` processes
+    (torchrun's launcher when more than one)."""
+
+    def __init__(self, executor: str, nproc: int, log: Callable[[str], None]):
+        self.executor, self.nproc, self.log = executor, nproc, log
+
+    def train(self, *args: str) -> list[str]:
+        if self.nproc == 1:
+            return _trainer("train", *args)
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={self.nproc}",
+                "-m", "trainer", "train", *args]
+
+
+def _train_and_score(name, seed, shards, out, config, steps, trainer_args, texts, tasks, task_limit, run) -> dict:
+    log = run.log
+    _run(run.train("--config", str(config), "--data", str(shards), "--out", str(out), "--overwrite",
+                   f"seed={seed}", f"max_steps={steps}", *_TRAIN_FIXED, *trainer_args),
+         f"train {name}, seed {seed}, {steps} steps" + (f", {run.nproc} processes" if run.nproc > 1 else ""), log)
+    ckpt = _checkpoint(out)
     from trainer.evaluate import eval_checkpoint  # here, not per domain in a subprocess: torch loads once
 
     log(f"ablate: score {name}, seed {seed} on {', '.join(texts)}")

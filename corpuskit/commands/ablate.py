@@ -31,10 +31,14 @@ from corpuskit.commands._common import DEFAULT_WORKERS, verbose_option
               help="Worker processes for the pipeline variants and the tokenizer.")
 @click.option("--train-arg", "trainer_args", multiple=True, metavar="KEY=VALUE",
               help="A trainer config override for every run (model.n_layer=2, batch_size=32); repeatable.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the pipeline variants' units of work run (corpuskit run --executor).")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Training processes per run (torchrun's launcher when more than 1); the token budget is the same.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @verbose_option
 def command(variants, output, input_path, tokens, seeds, config, vocab_size, tasks, task_limit, heldout, workers,
-            trainer_args, quiet):
+            trainer_args, executor, nproc, quiet):
     """Did a data choice make a better model? Prepare each VARIANT, tokenize all with one tokenizer,
     train the same model with the same seeds and token budget on each, and score every run on the
     same held-out text (bits per byte: books, web, textbook) and the task suite.
@@ -60,7 +64,8 @@ def command(variants, output, input_path, tokens, seeds, config, vocab_size, tas
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     result = ablate(list(variants), output, input_path=input_path, tokens=tokens, seeds=seeds, config=config,
                     vocab_size=vocab_size, tasks=None if tasks == "none" else tasks, heldout=pairs or None,
-                    workers=workers, trainer_args=tuple(trainer_args), task_limit=task_limit, log=log)
+                    workers=workers, trainer_args=tuple(trainer_args), task_limit=task_limit, executor=executor,
+                    nproc=nproc, log=log)
     for v in result["variants"]:
         figures = ", ".join(f"{d} {b:.4f}" for d, b in v["heldout"].items())
         click.echo(f"{v['name']}: held-out bits per byte {figures}")
