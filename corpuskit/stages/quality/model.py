@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from corpuskit.classify.hashed import HashedClassifier, lowercase
+from corpuskit.classify.hashed import BATCH_CHARS, HashedClassifier, lowercase
 from corpuskit.classify.model import ModelError, load_model
 from corpuskit.stages.quality.features import STATS, normalize, rule_stats
 
 FORMAT = "corpuskit-quality/1"  # a card with another format was written by another version: refused
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent.parent / "models" / "quality"
-BATCH_DOCS = 64  # documents whose n-grams are counted in one numpy pass
 # standardized statistics are cut to this many spreads: a page unlike any training page (one 5,000-letter
 # "word") must not get an extreme score from a linear model extrapolating
 CLIP = 4.0
@@ -56,14 +55,20 @@ class QualityModel:
     def parts(self, texts: list[str]) -> np.ndarray:
         """(N, 2) logits of the n-gram and statistics classifiers."""
         out = np.zeros((len(texts), 2))
-        for a in range(0, len(texts), BATCH_DOCS):
-            part = [lowercase(normalize(t, self.max_chars)) for t in texts[a:a + BATCH_DOCS]]
+        low = [lowercase(normalize(t, self.max_chars)) for t in texts]
+        a = 0
+        while a < len(low):  # about BATCH_CHARS characters at a time: the arrays stay in cache
+            b, chars = a, 0
+            while b < len(low) and (b == a or chars + len(low[b]) <= BATCH_CHARS):
+                chars += len(low[b]) + 1
+                b += 1
             spans, pos = [], 0
-            for t in part:
+            for t in low[a:b]:
                 spans.append((pos, pos + len(t)))
                 pos += len(t) + 1
-            z, judged = self.ngram.logit_spans("\n".join(part), spans)
-            out[a:a + len(part), 0] = np.where(judged, z, self.ngram.bias)
+            z, judged = self.ngram.logit_spans("\n".join(low[a:b]), spans)
+            out[a:b, 0] = np.where(judged, z, self.ngram.bias)
+            a = b
         x = np.clip((rule_stats(texts, self.max_chars) - self.stats_mean) / self.stats_sd, -CLIP, CLIP)
         out[:, 1] = (x * self.stats_w).sum(axis=1) + self.stats_b  # row by row: the same whatever the batch
         return out
