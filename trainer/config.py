@@ -104,6 +104,7 @@ class TrainConfig:
     tensorboard: bool = False  # also write TensorBoard events (needs the tensorboard package)
     plot: bool = True  # write loss.png at the end (matplotlib)
     progress: bool = True  # a bar on a terminal; false (or stderr not a terminal): a line per log_interval (progress.py)
+    heldout: str = ""  # after training: comma-separated UTF-8 text files (.gz allowed) scored in bits per byte; "" none
     eval_tasks: str = ""  # after training: downstream tasks to score (core, quick or NAME[,NAME]; downstream.py); "" none
     sample_tokens: Annotated[int, AT_LEAST_0] = 64  # tokens generated at the end of training; 0 disables
     sample_prompt: str = "The"

@@ -4,6 +4,7 @@ Bits per byte = loss_nats_per_token / ln(2) / bytes_per_token, comparable across
 """
 
 import contextlib
+import gzip
 import math
 
 import numpy as np
@@ -68,21 +69,33 @@ def eval_checkpoint(checkpoint, text=None, split="validation", data=None, batch_
         check_same_tokenizer(path, shards)  # another tokenizer's ids would score as nonsense, silently
         loss, n = mean_loss(model, shards.tokens(split), block_size, batch_size, device, progress=progress)
         return {**summarize(loss, shards.bytes_per_token(split)), "tokens": n}
-    raw = read_text(text)
     tokenizer = Tokenizer.from_file(tokenizer_file(path))
     eot_id = load_manifest(path)["tokenizer"]["eot_id"]
+    return eval_text(model, tokenizer, eot_id, text, block_size, batch_size, device, progress=progress)
+
+
+def eval_text(model, tokenizer, eot_id, text, block_size, batch_size=16, device="cpu", autocast=None, progress=None):
+    """{loss, perplexity, bits_per_byte, tokens, bytes} of `model` on UTF-8 text file `text` (.gz
+    allowed), preceded by an end-of-text token so that every token is predicted."""
+    raw = read_text(text)
     ids = [eot_id] + tokenizer.encode(raw.decode("utf-8")).ids
     stream = _ListStream(ids)
-    loss, n = mean_loss(model, stream, block_size, batch_size, device, progress=progress)
+    loss, n = mean_loss(model, stream, block_size, batch_size, device, autocast, progress=progress)
     bits = loss * n / math.log(2)
     return {"loss": loss, "perplexity": math.exp(loss), "bits_per_byte": bits / max(len(raw), 1),
             "tokens": n, "bytes": len(raw)}
 
 
 def read_text(path):
-    """The bytes of UTF-8 text file `path`, or InputError naming it (empty, or not UTF-8)."""
+    """The bytes of UTF-8 text file `path` (gzip-decompressed if it ends in .gz), or InputError
+    naming it (empty, or not UTF-8)."""
     with open(path, "rb") as f:
         raw = f.read()
+    if path.endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise InputError(f"{path}: not a gzip file ({e})") from None
     if not raw:  # no token to predict: the loss would be 0 / 0
         raise InputError(f"{path}: the file is empty; there is nothing to evaluate")
     try:

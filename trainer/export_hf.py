@@ -206,6 +206,9 @@ def model_card(path, cfg, arch, manifest, n_params):
     val = scores["validation"]
     lines.append(f"After {scores['step']} steps, on the shard set's validation split (documents held out from "
                  f"training): {val['bits_per_byte']:.4f} bits per byte (loss {val['loss']:.4f} nats per token).")
+    if "heldout" in scores:
+        lines += ["", "Held-out text (files the shard set never saw), bits per byte: "
+                  + ", ".join(f"{k} {v:.4f}" for k, v in scores["heldout"].items()) + "."]
     if "tasks" in scores:
         lines += ["", f"Downstream tasks (`--tasks {scores.get('tasks_spec', '?')}`; accuracy by log-likelihood, "
                       "centered = (accuracy - chance) / (1 - chance)):", "",

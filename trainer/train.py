@@ -25,7 +25,7 @@ from .config import apply_overrides
 from .data import Batches, Shards
 from .errors import ConfigError, DivergedError
 from .downstream import evaluate_tasks, task_config, task_names
-from .evaluate import mean_loss, summarize
+from .evaluate import eval_text, mean_loss, summarize
 from .files import folder_lock, remove_temporaries
 from .metrics import MetricsLog, keep_metrics_until, peak_flops, plot_losses
 from .model import build_model
@@ -111,8 +111,12 @@ def _train(cfg, resume, state, new_length, overwrite):
     device_type = "cuda" if device.startswith("cuda") else "cpu"
 
     shards = Shards(cfg.data)
-    if cfg.eval_tasks:  # a misspelt task is refused now, not after the training it would follow
+    if cfg.eval_tasks:  # a misspelt task or a missing file is refused now, not after the training it would follow
         task_names(cfg.eval_tasks, task_config())
+    heldout = [p.strip() for p in cfg.heldout.split(",") if p.strip()]
+    for p in heldout:
+        if not os.path.isfile(p):
+            raise ConfigError(f"heldout: {p} is not a file")
     init_path = None
     if cfg.init_from and state is None:  # transfer: the architecture comes with the weights; dropout stays ours
         init_path = resolve_checkpoint(cfg.init_from)
@@ -317,33 +321,42 @@ def _train(cfg, resume, state, new_length, overwrite):
     train_time = time.perf_counter() - t_start
     metrics = evaluate(0)  # the whole validation split
     scores = {"step": step, "validation": metrics}  # the final checkpoint's scores.json (export-hf's card)
+    if cfg.heldout and d.master:  # text the shard set never saw: bits per byte of each file, and their mean
+        tokenizer = Tokenizer.from_file(shards.tokenizer_path)
+        scores["heldout"] = {os.path.basename(p).split(".")[0]: eval_text(
+            raw_model, tokenizer, shards.eot_id, p, cfg.model.block_size, cfg.batch_size, device, autocast)["bits_per_byte"]
+            for p in heldout}
+        scores["heldout"]["mean"] = sum(scores["heldout"].values()) / len(heldout)
     if cfg.eval_tasks and d.master:
         scores.update(tasks_spec=cfg.eval_tasks, **evaluate_tasks(raw_model, Tokenizer.from_file(shards.tokenizer_path),
                                                                   shards.eot_id, cfg.eval_tasks, device=device))
     path = checkpoint(f"ckpt-{step:06d}", scores)
     result = {"checkpoint": path, "step": step, "train_time": train_time,
-              **{f"val_{k}": v for k, v in metrics.items()}, **({"tasks": scores["tasks"], "core": scores["core"]}
-                                                                if "tasks" in scores else {})}
+              **{f"val_{k}": v for k, v in metrics.items()}, **{k: scores[k] for k in ("heldout", "tasks", "core")
+                                                                if k in scores}}
     if d.master:
         log.log(step=step, **{f"val_{k}": v for k, v in metrics.items()})
-        if "tasks" in scores:
-            log.log(step=step, tasks=scores["tasks"], core=scores["core"])
+        if "tasks" in scores or "heldout" in scores:
+            log.log(step=step, **{k: scores[k] for k in ("heldout", "tasks", "core") if k in scores})
         log.close()
         if cfg.plot:
             plot_losses(log.path, os.path.join(cfg.out, "loss.png"))
         progress.say(f"checkpoint: {path}")
-        progress.say(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
-                     f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
-        if "tasks" in scores:
-            progress.say(f"tasks ({cfg.eval_tasks}): " + " | ".join(f"{name} {r['accuracy']:.3f}" for name, r in
-                                                                   scores["tasks"].items())
-                         + f" | mean centered {scores['core']:.4f}")
         if cfg.sample_tokens:
             tokenizer = Tokenizer.from_file(shards.tokenizer_path)
             text = complete(raw_model.eval(), tokenizer, cfg.sample_prompt, shards.eot_id, cfg.sample_tokens,
                             seed=cfg.seed)[0]
             result["sample"] = text
             progress.say(f"sample: {text}")
+        # the scores last, where a person looks when the run ends
+        progress.say(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
+                     f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
+        if "heldout" in scores:
+            progress.say("held-out bits per byte: " + " | ".join(f"{k} {v:.4f}" for k, v in scores["heldout"].items()))
+        if "tasks" in scores:
+            progress.say(f"tasks ({cfg.eval_tasks}): " + " | ".join(f"{name} {r['accuracy']:.3f}" for name, r in
+                                                                   scores["tasks"].items())
+                         + f" | mean centered {scores['core']:.4f}")
         progress.close()
     if d.world_size > 1:
         dist.destroy_process_group()

@@ -124,10 +124,11 @@ def test_export_card_lists_the_recorded_scores(shards, tmp_path):
     cfg = load_config_from(ckpt)
     scores = {"step": 7, "validation": {"loss": 3.5, "perplexity": 33.1, "bits_per_byte": 1.2345},
               "tasks_spec": "quick", "tasks": {"copa": {"accuracy": 0.56, "chance": 0.5, "centered": 0.12, "n": 100}},
-              "core": 0.12}
+              "core": 0.12, "heldout": {"books": 2.5, "web": 2.75, "mean": 2.625}}
     save_checkpoint(str(tmp_path / "scored"), model, cfg, Shards(shards), scores=scores)
     export(str(tmp_path / "scored"), str(tmp_path / "hf"))
     card = (tmp_path / "hf" / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers\n")
     assert "After 7 steps, on the shard set's validation split (documents held out from training): 1.2345 bits per byte" in card
+    assert "bits per byte: books 2.5000, web 2.7500, mean 2.6250." in card
     assert "| copa | 100 | 0.5600 | 0.500 | 0.1200 |" in card and "Mean centered accuracy (CORE-style): 0.1200" in card

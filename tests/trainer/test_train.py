@@ -21,7 +21,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def test_gpt_loss_falls_and_checkpoint_is_complete(tiny_config, losses, tmp_path, capsys):
-    result = train(tiny_config(tmp_path / "run", "max_steps=40", "plot=true", "sample_tokens=8", "eval_tasks=copa"))
+    book = tmp_path / "book.txt.gz"
+    book.write_bytes(__import__("gzip").compress(b"The cat sat on the mat. The dog ran under a big red house.\n" * 20))
+    result = train(tiny_config(tmp_path / "run", "max_steps=40", "plot=true", "sample_tokens=8", "eval_tasks=copa",
+                               f"heldout={book}"))
     curve = losses(tmp_path / "run")
     assert len(curve) == 40
     assert sum(curve[-5:]) / 5 < sum(curve[:5]) / 5 - 1.0
@@ -34,9 +37,12 @@ def test_gpt_loss_falls_and_checkpoint_is_complete(tiny_config, losses, tmp_path
     assert scores["validation"]["bits_per_byte"] == result["val_bits_per_byte"] and scores["step"] == 40
     assert scores["tasks"]["copa"]["n"] == 100 and scores["tasks_spec"] == "copa"
     assert scores["core"] == result["core"] == scores["tasks"]["copa"]["centered"]
+    assert scores["heldout"] == result["heldout"] and 0 < scores["heldout"]["book"] == scores["heldout"]["mean"] < 4
     rows = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
-    assert rows[-1] == {"step": 40, "tasks": scores["tasks"], "core": scores["core"]}
-    assert f"tasks (copa): copa {scores['tasks']['copa']['accuracy']:.3f} | mean centered" in capsys.readouterr().out
+    assert rows[-1] == {"step": 40, "heldout": scores["heldout"], "tasks": scores["tasks"], "core": scores["core"]}
+    out = capsys.readouterr().out
+    assert f"held-out bits per byte: book {scores['heldout']['book']:.4f} | mean " in out
+    assert f"tasks (copa): copa {scores['tasks']['copa']['accuracy']:.3f} | mean centered" in out
     assert json.load(open(os.path.join(ckpt, "config.json")))["model"]["vocab_size"] > 256
     assert "lm_head.weight" not in load_file(os.path.join(ckpt, "model.safetensors"))  # tied: stored once
     state = load_training_state(ckpt)  # torch.load(weights_only=True)
