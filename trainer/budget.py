@@ -113,7 +113,7 @@ class TimeBudget:
         self.t0 = None
 
     def start(self, step):
-        self.t0 = self.clock()
+        self.t0 = self.prev = self.clock()
         self._restart(step, self.t0)
 
     def _restart(self, step, now):
@@ -127,10 +127,13 @@ class TimeBudget:
 
     def stepped(self, step):
         now = self.clock()
+        last, self.prev = now - self.prev, now
+        if now - self.t0 + last > self.max_time:
+            # planned or not, a step that would end past the budget is not begun: on a machine so
+            # slow that one step is a large share of it, the plan may come too late
+            self.plan = Plan(step, self.plan.batch_size)
+            return self.plan
         if step < self.first:
-            # even untimed, a step must not carry the run past its budget
-            if now - self.t0 >= self.max_time:
-                self.plan = Plan(step, self.plan.batch_size)
             return self.plan
         if step == self.first:
             self.marks = collections.deque([(now, step)], maxlen=self.WINDOW + 1)
@@ -141,6 +144,9 @@ class TimeBudget:
         per_step = self.per_step()
         fitted = steps_within_time(step, self.cap, per_step, now - self.t0, self.max_time, self.val_tokens,
                                    self.plan.batch_size * self.tokens_per_row, at_least=0)  # 0: stop now
+        if fitted <= step:  # out of time: stop here (a smaller batch could not be timed any more)
+            self.plan = Plan(step, self.plan.batch_size)
+            return self.plan
         if not self.batch_settled and fitted < self.min_steps:
             # Too few steps for this batch: halve it, and time it afresh before the next plan. Until
             # then the run may not end, but it is still held to its budget.

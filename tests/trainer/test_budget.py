@@ -112,3 +112,10 @@ def test_set_length_bends_the_decay_without_a_jump():
     assert s2(40) == 1.0 and s2(50) == pytest.approx(0.5) and s2(60) == 0.0
     short = Schedule(apply_overrides(cfg, ["max_steps=10"]))  # warmup_steps=10 capped at a fifth: 2
     assert [short(i) for i in range(3)] == [0.5, 1.0, 1.0] and short(10) == 0.0
+
+
+@pytest.mark.parametrize("seconds", [7.0, 20.0, 45.0])
+def test_a_machine_where_one_step_is_a_large_share_of_the_budget_stops_in_time(seconds):
+    # before the plan (step 5) too: a step that would end past the budget is not begun
+    steps, elapsed, *_ = simulate(60.0, lambda step, t, b: seconds, min_steps=100)
+    assert elapsed <= 60.0 and steps == int(60.0 // seconds)
