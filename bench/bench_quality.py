@@ -10,9 +10,13 @@ its options, so its dev figures are not held-out figures; the 2-fold line below 
   low-quality dev pages, as shipped and with `quality: {}` appended;
 - what the default book pipeline (pipelines/clean.yaml) keeps of the embedded books, and what
   share of book documents the model alone would keep;
-- the scorer's speed in MB/s of UTF-8 text over the books, one process and two.
+- the scorer's speed in MB/s of UTF-8 text over the books, one process and two;
+- with `--embedding` (the `embed` extra and ../shared/corpora/quality): a logistic head on
+  all-MiniLM-L6-v2 embeddings (layers 6 and 3, first 128 tokens) trained on 1,000 documents per
+  training source, alone, added to the shipped model's logit, and as a cascade that embeds only
+  the pages whose fast score falls in the uncertain middle; and the encoder's speed.
 
-    python bench/bench_quality.py [--dev ../shared/corpora/dev/dclm_quality_dev.jsonl]
+    python bench/bench_quality.py [--dev ../shared/corpora/dev/dclm_quality_dev.jsonl] [--embedding [--cache DIR]]
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ def book_documents() -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dev", type=Path, default=CORPORA / "dev" / "dclm_quality_dev.jsonl")
+    ap.add_argument("--embedding", action="store_true", help="Also the MiniLM head and cascade (minutes of CPU).")
+    ap.add_argument("--cache", default=None, help="Folder to keep the embeddings in between runs.")
     args = ap.parse_args()
     need(args.dev, what="the DCLM dev pages; --dev FILE")
     rows = [json.loads(line) for line in args.dev.read_text(encoding="utf-8").splitlines()]
@@ -132,6 +138,10 @@ def main() -> int:
     for n in (1, 2):
         print(f"speed: {speed(books, n):.1f} MB/s with {n} process{'es' if n > 1 else ''} (the books, "
               f"{sum(len(t.encode()) for t in books) / 1e6:.1f} MB)")
+    if args.embedding:
+        from _quality_embedding import embedding_figures
+
+        embedding_figures(texts, y, scores, model.threshold, args.cache)
     return 0
 
 
