@@ -123,8 +123,10 @@ def _partitions(corpus: Corpus, task: BandTask, tmp: Path):
     """The band's (hashes, numbers) in partitions by hash value, numbers ascending in each."""
     if task.partitions == 1:
         parts = list(_slices(corpus, task.band))
-        yield (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])) if parts else \
-            (np.zeros(0, np.uint64), np.zeros(0, np.int64))
+        h = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint64)
+        g = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+        del parts  # this frame lives on while the caller works: hold nothing but what it gets
+        yield h, g
         return
     files = [open(tmp / f"part-{p:05d}.bin", "wb") for p in range(task.partitions)]
     try:
@@ -143,7 +145,10 @@ def _partitions(corpus: Corpus, task: BandTask, tmp: Path):
         path = tmp / f"part-{q:05d}.bin"
         rec = np.fromfile(path, dtype=[("h", "<u8"), ("g", "<i8")])
         path.unlink()
-        yield rec["h"].copy(), rec["g"].copy()
+        h, g = rec["h"].copy(), rec["g"].copy()
+        del rec
+        yield h, g
+        del h, g
 
 
 def bucket_pairs(h: np.ndarray, g: np.ndarray, n: int, n_indexed: int) -> np.ndarray:
