@@ -98,8 +98,9 @@ class TimeBudget:
     grad_accum x world size); `val_tokens` what the final validation reads.
     """
 
-    SKIP = 2  # untimed steps after a (re)start: first kernels, allocator growth
+    SKIP = 2  # untimed steps at the start: first kernels, allocator growth
     TIMED = 3  # timed steps before the first plan: the length is decided early, not at the end of warmup
+    RETIME = (1, 2)  # untimed and timed steps of a halved batch: on a slow machine each one is dear
     WINDOW = 20  # steps whose mean time plans the rest
     RECENT = 3  # ... unless the last few were slower: a machine that slows down is believed at once
 
@@ -114,10 +115,10 @@ class TimeBudget:
 
     def start(self, step):
         self.t0 = self.prev = self.clock()
-        self._restart(step, self.t0)
+        self._restart(step, self.t0, self.SKIP, self.TIMED)
 
-    def _restart(self, step, now):
-        self.first = step + self.SKIP  # the step whose end starts the timing
+    def _restart(self, step, now, skip, timed):
+        self.first, self.timed = step + skip, timed  # first: the step whose end starts the timing
         self.marks = collections.deque([(now, step)], maxlen=self.WINDOW + 1)
 
     def per_step(self):
@@ -139,7 +140,7 @@ class TimeBudget:
             self.marks = collections.deque([(now, step)], maxlen=self.WINDOW + 1)
             return self.plan
         self.marks.append((now, step))
-        if step - self.first < self.TIMED:
+        if step - self.first < self.timed:
             return self.plan
         per_step = self.per_step()
         fitted = steps_within_time(step, self.cap, per_step, now - self.t0, self.max_time, self.val_tokens,
@@ -150,9 +151,9 @@ class TimeBudget:
         if not self.batch_settled and fitted < self.min_steps:
             # Too few steps for this batch: halve it, and time it afresh before the next plan. Until
             # then the run may not end, but it is still held to its budget.
-            self.plan = Plan(max(fitted, step + self.SKIP + self.TIMED + 1), self.plan.batch_size // 2)
+            self.plan = Plan(max(fitted, step + sum(self.RETIME) + 1), self.plan.batch_size // 2)
             self.batch_settled = self.plan.batch_size < 2 * self.min_batch
-            self._restart(step, now)
+            self._restart(step, now, *self.RETIME)
             return self.plan
         self.batch_settled = True  # halving stops here: a later slowdown shortens the run, not the batch
         self.plan = Plan(fitted, self.plan.batch_size)
