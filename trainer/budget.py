@@ -16,6 +16,7 @@ Both are plain objects driven by step numbers and a clock: tests drive them with
 
 import collections
 import math
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -54,6 +55,8 @@ class Schedule:
         if max_steps == self.max_steps:
             return
         multiplier, decaying = self(step), self.anchor is not None or step > self.decay_start()
+        if step >= self.warmup_steps():  # a finished warmup stays finished when the run grows
+            self.warmup = self.warmup_steps()
         self.max_steps = max_steps
         if decaying or step > self.decay_start():  # a shorter run may begin its decay at once
             self.anchor = (step, multiplier)
@@ -101,8 +104,10 @@ class TimeBudget:
     SKIP = 2  # untimed steps at the start: first kernels, allocator growth
     TIMED = 3  # timed steps before the first plan: the length is decided early, not at the end of warmup
     RETIME = (1, 2)  # untimed and timed steps of a halved batch: on a slow machine each one is dear
-    WINDOW = 20  # steps whose mean time plans the rest
-    RECENT = 3  # ... unless the last few were slower: a machine that slows down is believed at once
+    WINDOW = 20  # steps whose mean time (less the slowest one) plans the rest
+    RECENT = 3  # ... unless the median of the last few is slower: a machine that slows down is believed
+    # within two steps, while one step stalled by another process (seen: 17 s among 0.2 s steps) moves
+    # neither figure, and cannot end the run before its decay
 
     def __init__(self, max_time, cap_steps, batch_size, tokens_per_row, val_tokens, min_steps=0, min_batch=1,
                  clock=None):
@@ -122,9 +127,10 @@ class TimeBudget:
         self.marks = collections.deque([(now, step)], maxlen=self.WINDOW + 1)
 
     def per_step(self):
-        (t0, s0), (t1, s1) = self.marks[0], self.marks[-1]
-        recent = list(self.marks)[-self.RECENT - 1:]
-        return max((t1 - t0) / (s1 - s0), (t1 - recent[0][0]) / (s1 - recent[0][1]))
+        marks = list(self.marks)
+        times = [(t1 - t0) / (s1 - s0) for (t0, s0), (t1, s1) in zip(marks, marks[1:])]  # seconds a step
+        trimmed = sorted(times)[:-1] if len(times) > 2 else times
+        return max(sum(trimmed) / len(trimmed), statistics.median(times[-self.RECENT:]))
 
     def stepped(self, step):
         now = self.clock()

@@ -119,3 +119,12 @@ def test_a_machine_where_one_step_is_a_large_share_of_the_budget_stops_in_time(s
     # before the plan (step 5) too: a step that would end past the budget is not begun
     steps, elapsed, *_ = simulate(60.0, lambda step, t, b: seconds, min_steps=100)
     assert elapsed <= 60.0 and steps == int(60.0 // seconds)
+
+
+def test_one_stalled_step_does_not_end_the_run_before_its_decay():
+    # 0.2 s steps, one of 17 s at 40% of the budget (another process held the cores): the run must
+    # still use its budget and decay, not stop at once as if every step would now take seconds
+    steps, elapsed, lrs, final, _ = simulate(225.0, lambda step, t, b: 17.0 if step == 400 else 0.2,
+                                             val_tokens=128 * 128 * 76)
+    assert elapsed <= 225.0 and steps > 800
+    assert_warms_holds_decays(lrs, final)
