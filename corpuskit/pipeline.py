@@ -51,6 +51,9 @@ class StageSpec:
     type: str  # registry name or package.module:Class
     name: str  # unique within the pipeline; used in stats and rejected records
     params: dict = field(default_factory=dict)
+    # Stage.content_key of the built stage (the files it reads, hashed), set by the runner: a
+    # rerun after an eval file or model changed in place redoes the stage
+    content: str | None = None
 
     def build(self):
         return build_stage(self.type, dict(self.params), name=self.name)
@@ -78,7 +81,9 @@ class PipelineConfig:
         if self.unit_bytes == field_default(PipelineConfig, "unit_bytes"):
             del d["unit_bytes"]  # as before the option existed; the units themselves are in config.json
         d["reader"] = given_dict(self.reader)
-        d["stages"] = [dataclasses.asdict(s) for s in self.stages]
+        # `content` only where a stage has one: records of runs from before it stay comparable
+        d["stages"] = [{k: v for k, v in dataclasses.asdict(s).items() if k != "content" or v is not None}
+                       for s in self.stages]
         for section in ("tokenizer", "shards"):
             d[section] = given_dict(d[section]) if d[section] is not None else None
         return d

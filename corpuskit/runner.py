@@ -41,7 +41,7 @@ from corpuskit.io import atomic_write_text, is_url
 from corpuskit.layout import RunError, RunPaths, check_apart
 from corpuskit.pipeline import POST_SECTIONS, PipelineConfig, StageSpec, documents_fingerprint, first_changed_stage
 from corpuskit.readers import READ_STAGE, Source, list_sources, plan_units, unit_size
-from corpuskit.stage import GlobalStage, check_stage_errors
+from corpuskit.stage import GlobalStage, Stage, check_stage_errors
 from corpuskit.stages.registry import stage_class
 from corpuskit.stats import StageStats, merge_stats
 from corpuskit.summary import load_stats, nothing_kept, summary_table  # re-exported: callers import them from here
@@ -275,6 +275,9 @@ def run_pipeline(
         cfg = dataclasses.replace(cfg, output=str(work_dir(url)))
     check_apart(cfg.input, cfg.output)
     sources = plan_units(list_sources(cfg.input, cfg.reader.glob), cfg.unit_bytes)
+    for spec in cfg.stages:  # the files a stage reads (eval sets, a model) are part of its configuration
+        if stage_class(spec.type).content_key is not Stage.content_key:
+            spec.content = spec.build().content_key()
     paths = RunPaths(Path(cfg.output), cfg.format)
     paths.claim()
     notes: list[str] = []

@@ -82,6 +82,12 @@ class Stage:
         self.stats = StageStats()
         self.reject: RejectFn = _discard
 
+    def content_key(self) -> str | None:
+        """A digest of what the stage reads besides the documents and its parameters (eval files,
+        a model's weights), or None. The runner records it with the stage's configuration, so a
+        rerun after such a file changed in place redoes this stage and what follows."""
+        return None
+
     def prepare(self, ctx: StageContext) -> None:
         """Once per run, before the first pass and before the workers start (`uses_workdir`): build
         what every unit shares; forked workers inherit what it loaded."""
@@ -211,3 +217,35 @@ class GlobalStage(Stage):
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
         raise TypeError(f"{self.name} is a global stage: the runner drives it with index, reduce and apply")
+
+
+def files_digest(*paths: str | Path) -> str:
+    """sha256 over the named files (a folder: every file under it, by relative name), for
+    `Stage.content_key`. A missing path counts as missing, not as an error: the stage says
+    what is wrong with it."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in paths:
+        p = Path(path)
+        files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else []
+        h.update(f"{p}\0{len(files)}\0".encode())
+        for f in files:
+            h.update(f.relative_to(p).as_posix().encode() + b"\0" if f != p else b"\0")
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()
+
+
+def files_stamp(*paths: str | Path) -> tuple:
+    """(name, size, modification time) of every file under `paths`: a cheap key for a cache of
+    what was loaded from them, which a file replaced in place changes."""
+    out = []
+    for path in paths:
+        p = Path(path)
+        for f in [p] if p.is_file() else sorted(p.rglob("*")) if p.is_dir() else []:
+            if f.is_file():
+                st = f.stat()
+                out.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(out)

@@ -77,6 +77,9 @@ class Decontaminate(Stage):
                   "max_items": self.max_items, "version": 4}
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
+    def content_key(self) -> str:
+        return self.index_key()  # the eval files' sha256 and the settings: a changed file redoes the stage
+
     def eval_index(self, workdir: Path):
         from corpuskit.stages.decontaminate.index import Index, build, build_once
 

@@ -26,7 +26,7 @@ import numpy as np
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_bytes, atomic_write_text
 from corpuskit.schema import Fraction
-from corpuskit.stage import GlobalStage, StageContext
+from corpuskit.stage import GlobalStage, StageContext, files_digest, files_stamp
 
 BATCH = 256  # documents scored together
 BANDS = 10  # the report's score bands of 0.1, each with a few example pages
@@ -35,8 +35,9 @@ SNIPPET = 300  # characters of an example page
 
 
 @lru_cache(maxsize=4)
-def load_quality_model(folder: str):
-    """The model of `folder` ('' for the shipped one), one copy per process."""
+def load_quality_model(folder: str, stamp: tuple = ()):
+    """The model of `folder` ('' for the shipped one), one copy per process; `stamp` (`files_stamp`
+    of the folder) is only part of the key: a model replaced in place is loaded again."""
     from corpuskit.stages.quality.model import DEFAULT_MODEL, QualityModel
 
     return QualityModel(folder or DEFAULT_MODEL)
@@ -63,9 +64,14 @@ class QualityFilter(GlobalStage):
         self._threshold = threshold
         self.model  # now: a missing or damaged model folder fails at load, before any work
 
+    def content_key(self) -> str:
+        from corpuskit.stages.quality.model import DEFAULT_MODEL
+
+        return files_digest(self.model_dir or DEFAULT_MODEL)  # a model replaced in place redoes the stage
+
     @property
     def model(self):
-        return load_quality_model(self.model_dir)
+        return load_quality_model(self.model_dir, files_stamp(self.model_dir) if self.model_dir else ())
 
     @property
     def threshold(self) -> float:

@@ -86,8 +86,10 @@ class CascadeScorer:
 
 
 @lru_cache(maxsize=8)
-def load_scorer(name: str, model: str = "", wordlist: str = "", cut: float = 0.0):
-    """A ready scorer; cached so that every unit of work in a process shares one copy."""
+def load_scorer(name: str, model: str = "", wordlist: str = "", cut: float = 0.0, stamp: tuple = ()):
+    """A ready scorer; cached so that every unit of work in a process shares one copy. `stamp`
+    (`files_stamp` of the model and word list) is only part of the key: files replaced in place
+    are loaded again."""
     if name not in SCORERS:
         raise ValueError(f"scorer must be one of {', '.join(SCORERS)}; got {name!r}")
     if name == "hf":

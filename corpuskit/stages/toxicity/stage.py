@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from corpuskit.document import Document
-from corpuskit.stage import Stage
+from corpuskit.stage import Stage, files_digest, files_stamp
 from corpuskit.stages.toxicity.aggregate import AGGREGATES, UNITS, DocScore, redact, split_units
 
 ACTIONS = ("drop", "redact", "annotate")
@@ -66,6 +66,11 @@ class ToxicityFilter(Stage):
         self.doc_threshold, self.action, self.cascade_cut = doc_threshold, action, cascade_cut
         self._scorer = None
 
+    def content_key(self) -> str | None:
+        # a model or word list of the user's, replaced in place, redoes the stage
+        given = [p for p in (self.model, self.wordlist) if p]
+        return files_digest(*given) if given else None
+
     @property
     def scorer(self):
         if self._scorer is None:  # loaded on first use, so building a pipeline stays cheap
@@ -74,7 +79,8 @@ class ToxicityFilter(Stage):
 
             try:
                 self._scorer = load_scorer(self.scorer_name, self.model, self.wordlist,
-                                           self.cascade_cut if self.scorer_name == "cascade" else 0.0)
+                                           self.cascade_cut if self.scorer_name == "cascade" else 0.0,
+                                           files_stamp(*(p for p in (self.model, self.wordlist) if p)))
             except ValueError as err:  # a model or word list the scorer cannot use: the user's file
                 raise ConfigError(f"stage 'toxicity': {err}") from None
         return self._scorer

@@ -234,3 +234,19 @@ def test_killed_at_any_moment_the_rerun_gives_the_same_bytes(tmp_path):
     assert done.returncode == 0, done.stderr
     assert outputs(out) == expected
     assert kills >= 3
+
+
+def test_an_eval_file_changed_in_place_redoes_the_stage_on_rerun(tmp_path):
+    # the same pipeline, the same path: the file's new content decides, not a unit done before it
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "d.jsonl").write_text(json.dumps({"id": "page", "text": f"{PAGE}\n\n{STORY}"}) + "\n")
+    evalfile = tmp_path / "ev.jsonl"
+    evalfile.write_text(json.dumps({"text": "an unrelated item about the chemistry of weathering rocks"}) + "\n")
+    cfg = command_pipeline(str(tmp_path / "in"), str(tmp_path / "out"), [{"decontaminate": {"eval": [str(evalfile)]}}],
+                           "jsonl")
+    run_pipeline(cfg, workers=1, quiet=True)
+    assert [r["id"] for r in rows(tmp_path / "out")] == ["page"]
+    evalfile.write_text(json.dumps({"text": STORY}) + "\n")
+    run_pipeline(cfg, workers=1, quiet=True)
+    assert rows(tmp_path / "out") == []
+    assert [r["reason"] for r in rows(tmp_path / "out" / "rejected")] == ["contaminated"]

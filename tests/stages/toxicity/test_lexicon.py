@@ -103,3 +103,21 @@ def test_memoized_chunks_still_find_phrases_and_words():
     from corpuskit.stages.toxicity.aggregate import split_units
 
     assert lex.score_spans(text, split_units(text)) == [0.0, lex.score("fuck it.")] != [0.0, 0.0]
+
+
+def test_a_wordlist_changed_in_place_redoes_the_toxicity_stage_on_rerun(tmp_path):
+    from corpuskit.presets import command_pipeline
+    from corpuskit.runner import run_pipeline
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "d.jsonl").write_text('{"id": "a", "text": "what a gronk you are, said the neighbour"}\n')
+    words = tmp_path / "words.txt"
+    words.write_text("zib zab\t0.9\n", encoding="utf-8")
+    stage = {"toxicity": {"scorer": "lexicon", "wordlist": str(words), "threshold": 0.5}}
+    cfg = command_pipeline(str(tmp_path / "in"), str(tmp_path / "out"), [stage], "jsonl")
+    run_pipeline(cfg, workers=1, quiet=True)
+    assert (tmp_path / "out" / "part-00000.jsonl").read_text().count('"id": "a"') == 1
+    words.write_text("gronk\t0.9\n", encoding="utf-8")  # same path, new words
+    run_pipeline(cfg, workers=1, quiet=True)
+    rejected = list((tmp_path / "out" / "rejected").glob("*.jsonl"))
+    assert rejected and '"reason": "toxic"' in rejected[0].read_text()
