@@ -105,6 +105,15 @@ def test_paragraph_breaks_headings_and_list_items_are_kept():
     assert out == f"The storm has passed\n\n{S1}\n\nWhat broke\n\n- The pier\n\n- Two cranes\n\n{S2}\n\n{S3}"
 
 
+def test_a_url_shown_as_text_is_not_taken_for_a_paragraph_without_spaces():
+    # a block of one long "word" is article text in Chinese or Japanese, not when it is a path
+    cards = "".join(f"<div><p>/luggage/carry-on/spinner-{i}/78255XXXX.html?dwvar_78255XXXX_color=7</p>"
+                    f"<p>Now $174.99, discount of 30%</p></div>" for i in range(6))
+    assert text(cards) == ""
+    cjk = "港口在暴风雨过后于星期二重新开放，第一批渔船在中午之前随着潮水驶入港口，渔民们说码头的损坏没有预想的那么严重。"
+    assert text(f"<h1>港口重新开放</h1><p>{cjk}</p>") == f"港口重新开放\n\n{cjk}"
+
+
 def test_the_block_rules_are_what_the_signal_tests_rely_on(monkeypatch):
     # the navigation test's page, with link density switched off, keeps the menu: that test can fail
     monkeypatch.setattr(classify, "MAX_LINK_DENSITY", 1.0)
