@@ -114,6 +114,11 @@ def test_a_url_shown_as_text_is_not_taken_for_a_paragraph_without_spaces():
     assert text(f"<h1>港口重新开放</h1><p>{cjk}</p>") == f"港口重新开放\n\n{cjk}"
 
 
+def test_a_page_inside_a_noscript_left_open_is_read():
+    # the `</noscript>` closes nothing while the `<div>` is open: the whole page ends up inside it
+    assert text(f"<noscript><div id='nojs'></noscript>{STORY}").startswith("The storm has passed\n\n" + S1)
+
+
 def test_the_block_rules_are_what_the_signal_tests_rely_on(monkeypatch):
     # the navigation test's page, with link density switched off, keeps the menu: that test can fail
     monkeypatch.setattr(classify, "MAX_LINK_DENSITY", 1.0)

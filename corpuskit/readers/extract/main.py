@@ -37,5 +37,8 @@ def extract_tree(tree) -> str:
     if not rendered.strip():  # its class-name rules can hide a whole page (a wrapper named "comment-..."):
         rendered = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, alt_texts=False,
                                       form_fields=False, noscript=False)  # all the text; the blocks decide
+    if not rendered.strip():  # `<noscript><div></noscript>`: the end tag is ignored (the parser's rule for
+        rendered = extract_plain_text(tree, preserve_formatting="minimal_html", links=True, alt_texts=False,
+                                      form_fields=False, noscript=True)  # a misnested tag): the page is in it
     kept = [b for b in classify(blocks(rendered)) if b.label == "good"]
     return "\n\n".join(("- " + b.text) if b.kind == "li" else b.text for b in kept)
