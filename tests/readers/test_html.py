@@ -114,6 +114,13 @@ def test_a_url_shown_as_text_is_not_taken_for_a_paragraph_without_spaces():
     assert text(f"<h1>港口重新开放</h1><p>{cjk}</p>") == f"港口重新开放\n\n{cjk}"
 
 
+def test_an_article_the_main_content_rules_hide_is_found_in_all_the_text():
+    # resiliparse's class-name rules drop `hidden-xs` (Bootstrap: hidden on phones only), which
+    # leaves a rendering with no article text: then all the text is rendered and classified
+    out = text(f"<div><p>Welcome to the site</p></div><div class='hidden-xs'>{STORY}</div>")
+    assert f"The storm has passed\n\n{S1}\n\n{S2}" in out and out.endswith(S4)
+
+
 def test_a_page_inside_a_noscript_left_open_is_read():
     # the `</noscript>` closes nothing while the `<div>` is open: the whole page ends up inside it
     assert text(f"<noscript><div id='nojs'></noscript>{STORY}").startswith("The storm has passed\n\n" + S1)
