@@ -28,7 +28,7 @@ class TrainRun:
     evals: list[dict]  # rows with "val_loss"
     config: dict
     bytes_per_token: float | None  # of the train split, to turn loss into bits per byte
-    tasks: dict | None = None  # the last downstream task row ("tasks", "core"), if the run scored any
+    tasks: dict | None = None  # the last row of scores after training ("heldout", "tasks", "core"), if any
 
     @property
     def final(self) -> dict:
@@ -56,7 +56,7 @@ def load_train_run(path: str | Path, name: str | None = None) -> TrainRun:
         config = _json(ckpts[-1] / "config.json")
         manifest = _json(ckpts[-1] / "manifest.json")
         bpt = manifest.get("splits", {}).get("train", {}).get("bytes_per_token") or manifest.get("bytes_per_token")
-    scored = [r for r in rows if isinstance(r.get("tasks"), dict)]
+    scored = [r for r in rows if isinstance(r.get("tasks"), dict) or isinstance(r.get("heldout"), dict)]
     return TrainRun(name or root.name, root, [train[k] for k in sorted(train)], [evals[k] for k in sorted(evals)],
                     config, bpt, scored[-1] if scored else None)
 
@@ -117,19 +117,24 @@ def training(runs: list[TrainRun]) -> str:
 
 
 def _tasks(runs: list[TrainRun]) -> str:
-    """Downstream task accuracy per run (centered in brackets) and the mean centered accuracy."""
+    """Held-out bits per byte and downstream task accuracy per run (centered in brackets), and the
+    mean centered accuracy."""
     scored = [r for r in runs if r.tasks]
     if not scored:
         return ""
-    names = list(dict.fromkeys(n for r in scored for n in r.tasks["tasks"]))
+    texts = list(dict.fromkeys(n for r in scored for n in r.tasks.get("heldout", {})))
+    names = list(dict.fromkeys(n for r in scored for n in r.tasks.get("tasks", {})))
     rows = []
     for r in scored:
-        got = r.tasks["tasks"]
-        rows.append([esc(r.name), *(f"{got[n]['accuracy']:.3f} ({got[n]['centered']:+.3f}), n={got[n]['n']}"
-                                    if n in got else "–" for n in names), _f(r.tasks.get("core"))])
-    return ("<h3>downstream tasks</h3><p>Accuracy by log-likelihood after training (centered accuracy "
-            "(accuracy − chance) / (1 − chance) in brackets); the last column is the mean centered accuracy "
-            "(CORE-style).</p>" + table(["run", *map(esc, names), "mean centered"], rows, left=1))
+        held, got = r.tasks.get("heldout", {}), r.tasks.get("tasks", {})
+        rows.append([esc(r.name), *(_f(held.get(n)) for n in texts),
+                     *(f"{got[n]['accuracy']:.3f} ({got[n]['centered']:+.3f}), n={got[n]['n']}"
+                       if n in got else "–" for n in names), _f(r.tasks.get("core"))])
+    return ("<h3>held-out text and downstream tasks</h3><p>After training: bits per byte on text the shard set "
+            "never saw (the held-out columns), accuracy by log-likelihood on each task (centered accuracy "
+            "(accuracy − chance) / (1 − chance) in brackets), and the mean centered accuracy (CORE-style).</p>"
+            + table(["run", *(f"held-out {esc(n)} bits/byte" for n in texts), *map(esc, names), "mean centered"],
+                    rows, left=1))
 
 
 def _f(x, digits: int = 4) -> str:

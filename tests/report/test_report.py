@@ -86,8 +86,11 @@ def test_train_overlays_two_real_runs(runs, tmp_path):
             "warmup_steps=2", "max_steps=8", "log_interval=1", "progress=false", "plot=false",
             "sample_tokens=0", "eval_interval=4", f"data={runs[0] / 'shards'}"]
     outs = []
+    book = tmp_path / "book.txt"
+    book.write_text("The cat sat on the mat.\n" * 20)
     for name, lr, tasks in (("small-lr", "1e-3", ""), ("big-lr", "1e-2", "copa")):
-        train(load_config(None, tiny + [f"out={tmp_path / name}", f"lr={lr}", f"eval_tasks={tasks}"]))
+        train(load_config(None, tiny + [f"out={tmp_path / name}", f"lr={lr}", f"eval_tasks={tasks}",
+                                        f"heldout={book if tasks else ''}"]))
         outs.append(tmp_path / name)
     path = write_report(runs[0], tmp_path / "r.html", outs)
     page = path.read_text()
@@ -99,7 +102,8 @@ def test_train_overlays_two_real_runs(runs, tmp_path):
         assert f"{[r for r in rows if 'val_loss' in r][-1]['val_loss']:.4f}" in page
         assert f"<td class=\"s\">{name}</td>" in page
     copa = rows[-1]["tasks"]["copa"]  # big-lr's downstream row: one table row, small-lr scored none
-    assert "<h3>downstream tasks</h3>" in page and page.count("n=100</td>") == 1
+    assert "<h3>held-out text and downstream tasks</h3>" in page and page.count("n=100</td>") == 1
+    assert "held-out book bits/byte" in page and f"{rows[-1]['heldout']['book']:.4f}" in page
     assert f"{copa['accuracy']:.3f} ({copa['centered']:+.3f}), n=100" in page
 
 
