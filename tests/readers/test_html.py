@@ -89,6 +89,16 @@ def test_the_article_element_is_taken_over_a_long_sidebar():
     assert out.startswith("The storm has passed") and S4 in out and "newsletter" not in out
 
 
+def test_a_body_class_name_is_taken_over_a_long_sidebar():
+    # no `<article>`: the class name the content system gives the article's body singles it out
+    sidebar = ("<div><p>Our newsletter brings you the best of the week's stories from the coast, every Friday "
+               "morning, with photographs from readers and a weather outlook for the weekend ahead.</p>"
+               "<p>Sign-ups are free and you can leave at any time from the link at the foot of each letter, "
+               "no questions asked, and we never share your address with anyone else.</p></div>")
+    out = text(f"<div class='post entry-content clearfix'>{STORY}</div>{sidebar}")
+    assert out.startswith("The storm has passed") and out.endswith(S4) and "newsletter" not in out
+
+
 def test_a_listing_of_article_teasers_is_not_taken_for_one_article():
     from resiliparse.parse.html import HTMLTree
 

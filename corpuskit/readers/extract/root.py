@@ -1,5 +1,6 @@
-"""Where the article is in the DOM: the page's own hints (`<article>`, `<main>`, schema.org's
-articleBody), believed only when they single out one element holding the text.
+"""Where the article is in the DOM: the page's own hints (schema.org's articleBody, the class
+names content systems give the article's body, `<article>`), believed only when they single
+out one element holding the text.
 
 The hints fail in known ways, each checked here: a listing page marks every teaser as an
 `<article>` (none holds most of the text: no root); an infinite-scroll page stacks the next
@@ -10,7 +11,15 @@ hint around a few words only (a byline in `<article>`) is ignored.
 
 from __future__ import annotations
 
-HINTS = ('[itemprop="articleBody"]', "article")  # `<main>` measured worse: often the whole page
+# The class names content systems give the article's body (WordPress's `entry-content`, ...;
+# trafilatura's first content rule looks for the same kind): on the tune half +0.0044 F1
+# (precision 0.880 to 0.890) and must-not-contain absent 90.7% to 92.7%, 17 pages better.
+# Each name costs a pass of the selector (about 0.05 ms a page): trafilatura's whole list of
+# 26 names scored 0.9012 at twice this list's cost; after `<article>` instead of before, 0.9006.
+BODY_CLASSES = ("entry-content", "post-content", "post-body", "article-content", "article-body", "article__content",
+                "article__body", "story-body")
+HINTS = ('[itemprop="articleBody"]', ", ".join(f'[class*="{name}"]' for name in BODY_CLASSES),
+         "article")  # `<main>` measured worse: often the whole page
 MIN_CHARS = 400  # a hint around less text than this is a teaser or a byline
 MAX_HINTS = 50  # a listing with more teasers than this is not one article: measuring them all costs
 MIN_SHARE = 0.5  # and it must hold this share of the text its kind holds on the page
