@@ -17,6 +17,7 @@ removals (unique documents or cluster sources removed), and copies below 0.8 rem
     python bench/bench_dedup_scale.py --mode text --docs 1000000 --workers 2
     python bench/bench_dedup_scale.py --mode bands --docs 10000000,100000000 --memory 8GB
     python bench/bench_dedup_scale.py ... --record runs.jsonl --plot docs/dedup_scale.svg
+    python bench/bench_dedup_scale.py --record runs.jsonl --plot docs/dedup_scale.svg --replot
 
 `--record FILE` appends each row as JSON; `--plot FILE` draws wall time and peak memory
 against documents, log-log, from every row in the record file (needs matplotlib).
@@ -206,6 +207,8 @@ def plot(records: Path, dest: Path) -> None:
         print(f"no plot: matplotlib is not installed ({dest} not written)")
         return
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: a small, diffable file
+    matplotlib.rcParams["svg.hashsalt"] = "corpuskit"  # the same ids every time
     import matplotlib.pyplot as plt
 
     rows = [json.loads(line) for line in records.read_text().splitlines() if line.strip()]
@@ -217,13 +220,19 @@ def plot(records: Path, dest: Path) -> None:
         x = [r["docs"] for r in rs]
         axes[0].loglog(x, [r["wall"] for r in rs], marker=marker, label=mode)
         axes[1].loglog(x, [max(r["driver_mb"], r["other_mb"]) for r in rs], marker=marker, label=mode)
+    for limit in sorted({r["memory"] for r in rows if r.get("memory")}):
+        from corpuskit.stages.dedup.spill import MB, parse_memory
+
+        axes[1].axhline(parse_memory(limit) / MB, linestyle="--", color="grey", linewidth=1)
+        axes[1].annotate(f"--memory {limit}", (min(r["docs"] for r in rows), parse_memory(limit) / MB * 1.1),
+                         color="grey", fontsize=8)
     axes[0].set(xlabel="documents", ylabel="wall seconds", title="time")
     axes[1].set(xlabel="documents", ylabel="peak RSS of any process, MB", title="memory")
     for ax in axes:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(dest)
+    fig.savefig(dest, metadata={"Date": None} if str(dest).endswith(".svg") else None)
     print(f"plot: {dest}")
 
 
@@ -237,11 +246,15 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, help="seconds per run before it is killed")
     ap.add_argument("--record", help="append each row as JSON to this file")
     ap.add_argument("--plot", help="write a log-log plot of every row in --record here")
+    ap.add_argument("--replot", action="store_true", help="only draw --plot from --record, run nothing")
     ap.add_argument("--reduce", help=argparse.SUPPRESS)
     ap.add_argument("--units", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.reduce:
         reduce_only(Path(args.reduce), args.units, args.workers, args.memory)
+        return
+    if args.replot:
+        plot(Path(args.record), Path(args.plot))
         return
     modes = ["text", "bands"] if args.mode == "both" else [args.mode]
     print(f"MinHash dedup at scale: workers={args.workers}, memory={args.memory or 'not set'}; "
