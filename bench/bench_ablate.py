@@ -8,7 +8,7 @@ Both variants are trained by `corpuskit ablate` with the same tokenizer, seeds a
 scored on the shipped held-out books, web and textbook text. Printed: each variant's bits per
 byte per domain and mean, the difference, the seed noise, the verdict, and the wall time.
 
-    python bench/bench_ablate.py                 # 2 seeds, 2 layers x 128, 1.2M tokens a run
+    python bench/bench_ablate.py                 # 2 seeds, 2 layers x 128, 2.4M tokens a run (~7 min)
     python bench/bench_ablate.py --seeds 3 --tokens 4000000 --config trainer/configs/default.yaml
 """
 
@@ -56,7 +56,7 @@ def write(folder: Path, docs: list[str]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--tokens", type=int, default=1_200_000)
+    ap.add_argument("--tokens", type=int, default=2_400_000)
     ap.add_argument("--config", help="trainer config (default: the trainer's default with a smaller model)")
     ap.add_argument("--junk", type=float, default=0.3)
     ap.add_argument("--keep", help="write the ablation here instead of a temporary folder")
