@@ -59,7 +59,7 @@ def cluster(corpus: Corpus, bands: int, threshold: float, verify: bool, workdir:
     for u, v in spill.edges(folder, plan.ranges, max(n, 1), plan.edge_chunk):
         union(labels, u, v)
     candidates = sum(c["candidates"] for c in counts)
-    rejected = sum(c["rejected"] for c in counts)
+    rejected = sum(c["rejected_pairs"] for c in counts)
     return labels, {"candidate_pairs": candidates, "verified_pairs": candidates - rejected,
                     "rejected_pairs": rejected, "spill_partitions": plan.partitions,
                     "spill_ranges": plan.ranges}, folder

@@ -225,7 +225,7 @@ def run_range(task: RangeTask) -> dict:
     tmp = edges.with_name(f".{edges.name}.tmp-{os.getpid()}")
     keys[ok].tofile(tmp)
     tmp.replace(edges)
-    result = {"candidates": int(len(keys)), "rejected": int((~ok).sum())}
+    result = {"candidates": int(len(keys)), "rejected_pairs": int((~ok).sum())}
     tmp = done.with_name(f".{done.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(result))
     tmp.replace(done)
