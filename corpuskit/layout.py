@@ -61,9 +61,8 @@ def claim_folder(folder: Path, marker: str, what: str) -> None:
     if folder.exists():
         if not folder.is_dir():
             raise RunError(f"{folder} is a file, not a folder; choose a folder for the {what}")
-        if any(not is_lock_file(p.name) for p in folder.iterdir()):  # a writer's lock alone: still empty
-            if (folder / marker).is_file():  # another corpuskit process marked it since the first look
-                return
+        # a writer's lock alone: still empty; the marker looked for again: another corpuskit process may have made it
+        if any(not is_lock_file(p.name) for p in folder.iterdir()) and not (folder / marker).is_file():
             raise RunError(f"{folder} is not empty and was not created by corpuskit; refusing to write "
                            f"the {what} there (choose a new or empty folder)")
     folder.mkdir(parents=True, exist_ok=True)
