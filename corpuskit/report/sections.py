@@ -233,6 +233,11 @@ def _clusters(run: RunData) -> str:
             caption += (f"; {num(report['rejected_pairs'])} of {num(report.get('candidate_pairs', 0))} candidate "
                         f"pairs below the threshold not linked; {num(report.get('chained_removals', 0))} removed "
                         "through a chain (less similar to the kept document than the threshold)")
+        largest = report.get("largest_clusters") or []
+        if largest:  # by their kept documents; one far larger than max_cluster_size is flagged
+            caption += "; largest: " + ", ".join(
+                f"{num(c['size'])} documents kept as {c.get('keeper', '?')}"
+                + (" (over max_cluster_size)" if c.get("giant") else "") for c in largest[:3])
         chart = svg.histogram([("clusters", bins)], "near-duplicate cluster sizes", "documents in the cluster")
         if not chart:  # no clusters: an empty axis says so plainly
             chart = svg.histogram([("clusters", [(2, 3, 0)])], "near-duplicate cluster sizes (none found)",

@@ -31,6 +31,7 @@ from corpuskit.stages.dedup.unionfind import labels_array, union
 __all__ = ["BandTask", "Corpus", "Decision", "decide"]
 log = logging.getLogger("corpuskit.dedup")
 _SCAN = 1 << 24  # labels compared per slice when looking for clustered documents
+LARGEST = 10  # clusters listed by size in the report
 
 
 @dataclass
@@ -117,6 +118,12 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
     # it is similar to B, a member it is linked to by a verified pair; counted so that it is visible.
     chained = int((sim < threshold).sum())
     size_hist = Counter(sizes.tolist())
+    # the largest clusters, for the report: a template page repeated a million times shows here,
+    # by its kept document (its id is looked up by the stage)
+    top = np.argsort(-sizes, kind="stable")[:LARGEST]
+    keepers = keeper_of[np.searchsorted(members, heads[top])] if len(top) else np.zeros(0, np.int64)
+    largest = [{"keeper_index": int(k), "size": int(sizes[t]), "giant": bool(sizes[t] > max_cluster_size)}
+               for k, t in zip(keepers.tolist(), top.tolist())]
     units = corpus.stores[1:] if corpus.n_indexed else corpus.stores  # the index store comes first
     report = {
         "documents": corpus.n - corpus.n_indexed,
@@ -128,6 +135,7 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
         "clusters": len(heads),
         "removed": len(removed),
         "cluster_sizes": {str(k): size_hist[k] for k in sorted(size_hist)},
+        "largest_clusters": largest,
         "giant_clusters": len(giant),
         "giant_cluster_documents_kept": rescued,
         "spill": {k: pairs[k] for k in ("spill_partitions", "spill_ranges")},

@@ -149,6 +149,10 @@ class MinhashDedup(GlobalStage):
                           run_map=ctx.map, workdir=ctx.workdir, limit=self.memory)
 
         kept_ids = corpus.ids(decision.keeper)  # read store by store: no id table of the whole corpus
+        largest = decision.report["largest_clusters"]
+        for cluster, keeper in zip(largest, corpus.ids(np.array([c.pop("keeper_index") for c in largest],
+                                                                 dtype=np.int64))):
+            cluster["keeper"] = keeper
         first_unit = len(stores) - len(units)
         for u in range(len(units)):
             lo, hi = corpus.offsets[first_unit + u], corpus.offsets[first_unit + u + 1]

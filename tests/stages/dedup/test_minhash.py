@@ -46,6 +46,9 @@ def test_near_duplicates_removed_with_duplicate_of(corpus, tmp_path):
     report = json.loads((out / "reports" / "minhash_dedup.json").read_text())
     assert report["clusters"] == 3 and report["removed"] == 4
     assert report["cluster_sizes"] == {"2": 2, "3": 1}
+    assert report["largest_clusters"] == [{"size": 3, "giant": False, "keeper": "a0"},
+                                          {"size": 2, "giant": False, "keeper": "a5"},
+                                          {"size": 2, "giant": False, "keeper": "c_short"}]
     assert {"kept": "a0", "removed": "b_near0"} == {k: report["examples"][0][k] for k in ("kept", "removed")}
     assert not (out / "dedup_report.json").exists()  # one report, where the run folder's layout puts it
 
@@ -143,6 +146,7 @@ def test_giant_cluster_keeps_documents_unlike_the_keeper(tmp_path):
     run_stages(tmp_path / "in", tmp_path / "out", [{"minhash_dedup": loose}])
     report = json.loads((tmp_path / "out" / "reports" / "minhash_dedup.json").read_text())
     assert report["giant_clusters"] == 1 and report["giant_cluster_documents_kept"] >= 1
+    assert report["largest_clusters"] == [{"size": 8, "giant": True, "keeper": "c0"}]
     assert "c7" in kept_ids(tmp_path / "out")
 
 
@@ -233,3 +237,14 @@ def test_report_page_shows_rejected_pairs_and_chaining(tmp_path):
     run_stages(tmp_path / "in", tmp_path / "out", [{"minhash_dedup": loose}])
     assert "1 of 1 candidate pairs below the threshold not linked; 0 removed through a chain" in \
         render_report(tmp_path / "out")
+
+
+def test_report_page_names_the_largest_clusters_and_flags_a_giant_one(tmp_path):
+    from corpuskit.report.build import render_report
+
+    base = prose(11)
+    copies = [("orig", base)] + [(f"copy{i}", edit(base, 1, seed=i)) for i in range(5)]
+    write_jsonl(tmp_path / "in" / "x.jsonl", copies + [("other", prose(12)), ("other2", edit(prose(12), 1, seed=1))])
+    run_stages(tmp_path / "in", tmp_path / "out", [{"minhash_dedup": {"max_cluster_size": 4}}])
+    page = render_report(tmp_path / "out")
+    assert "largest: 6 documents kept as orig (over max_cluster_size), 2 documents kept as other" in page
