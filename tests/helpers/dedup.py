@@ -67,3 +67,21 @@ def kept_docs(out: Path) -> dict[str, str]:
         t = pq.read_table(p, columns=["id", "text"])
         docs.update(zip(t["id"].to_pylist(), t["text"].to_pylist()))
     return docs
+
+
+def reference_components(n: int, edges) -> list[int]:
+    """Plain in-memory union-find, each node labelled by the smallest node of its component:
+    what the out-of-core clustering must agree with."""
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return [find(x) for x in range(n)]

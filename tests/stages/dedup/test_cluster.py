@@ -12,7 +12,7 @@ from corpuskit.stages.dedup import spill
 from corpuskit.stages.dedup.cluster import Corpus, decide, remove_spill
 from corpuskit.stages.dedup.store import Store, StoreWriter
 from corpuskit.stages.dedup.unionfind import labels_array, union
-from helpers.dedup import edit, prose, rejected, run_stages, write_jsonl
+from helpers.dedup import edit, prose, reference_components, rejected, run_stages, write_jsonl
 
 PARAMS = {"test": True}
 
@@ -57,22 +57,6 @@ def test_similar_pair_still_removed_and_chaining_counted(tmp_path):
     assert d.report["rejected_pairs"] == 1  # the pair (d0, d2) that shares a bucket
 
 
-def _reference(n, edges):
-    parent = list(range(n))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return [find(x) for x in range(n)]
-
-
 def _chunked(n, u, v, rng):
     """Labels from edges fed to `union` in random-sized chunks, as they are streamed from disk."""
     labels = labels_array(n)
@@ -99,7 +83,7 @@ def test_chunked_union_find_matches_reference_on_random_graphs_chain_and_star():
     for n, e in graphs:
         u = np.array([a for a, _ in e], dtype=np.int64)
         v = np.array([b for _, b in e], dtype=np.int64)
-        assert _chunked(n, u, v, rng).tolist() == _reference(n, e)
+        assert _chunked(n, u, v, rng).tolist() == reference_components(n, e)
     assert (_chunked(n, u, v, rng) == 0).all()  # the star and the chain are one component each
 
 

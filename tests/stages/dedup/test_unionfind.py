@@ -3,22 +3,7 @@ import random
 import numpy as np
 
 from corpuskit.stages.dedup.unionfind import components
-
-
-def _reference(n, edges):
-    parent = list(range(n))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return [find(x) for x in range(n)]
+from helpers.dedup import reference_components
 
 
 def test_components_match_reference_and_use_smallest_label():
@@ -29,7 +14,7 @@ def test_components_match_reference_and_use_smallest_label():
         u = np.array([e[0] for e in edges], dtype=np.int64)
         v = np.array([e[1] for e in edges], dtype=np.int64)
         labels = components(n, u, v)
-        ref = _reference(n, edges)
+        ref = reference_components(n, edges)
         assert labels.tolist() == ref
         assert all(labels[x] <= x for x in range(n))
 
