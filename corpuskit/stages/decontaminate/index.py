@@ -280,6 +280,38 @@ class Index:
         rows = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
         return rows, np.repeat(start, n)
 
+    def search_many(self, texts: list[str]) -> tuple[list[list[Hit]], list[int]]:
+        """`search` of each text, asked for many at once, and each text's number of words: the
+        texts are hashed as one buffer and their n-grams looked up together, so numpy's cost per
+        call is paid per batch; only the (text, item) pairs with `min_hits` probe hits go on to
+        the per-item clustering. The same hits, in the same order, as
+        `search(word_hashes(text))` for each text."""
+        out: list[list[Hit]] = [[] for _ in texts]
+        if not texts:
+            return out, []
+        hashes, text_of = hash_texts(texts)
+        n_words = np.bincount(text_of, minlength=len(texts)).tolist()
+        if not len(self.keys):
+            return out, n_words
+        h, start = ngram_hashes(hashes, self.probe)
+        inside = text_of[start] == text_of[start + self.probe - 1]  # no window across two texts
+        rows, where = self._rows(h[inside], start[inside])
+        if not len(rows):
+            return out, n_words
+        doc = text_of[where]
+        doc_pos = where - np.searchsorted(text_of, doc)  # text_of never decreases: a text's first word
+        n_items = len(self.item_row)
+        pair = doc * n_items + np.asarray(self.row_item[rows]).astype(np.int64)
+        order = np.argsort(pair, kind="stable")  # grouped by (text, item); in document order within
+        pairs, first, counts = np.unique(pair[order], return_index=True, return_counts=True)
+        ipos = np.asarray(self.row_pos[rows]).astype(np.int64)
+        enough = counts >= self.min_hits[pairs % n_items]
+        for p, a, c in zip(pairs[enough].tolist(), first[enough].tolist(), counts[enough].tolist()):
+            d, it = divmod(p, n_items)
+            sel = order[a:a + c]
+            out[d] += self._clusters(it, doc_pos[sel], ipos[sel])
+        return [sorted(hits, key=lambda x: (x.start, x.bench, x.item)) for hits in out], n_words
+
     def search(self, hashes: np.ndarray) -> list[Hit]:
         """The eval items a document holds, given its word hashes; in the order they start in it."""
         if len(hashes) < self.probe or not len(self.keys):

@@ -90,14 +90,19 @@ class Decontaminate(Stage):
 
     def find(self, text: str, idx) -> list[dict]:
         """The eval items `text` holds: benchmark, item, characters [start, end), coverage."""
-        from corpuskit.stages.decontaminate.text import word_bounds, word_hashes
+        from corpuskit.stages.decontaminate.text import word_hashes
 
         hashes = word_hashes(text)
-        hits = idx.search(hashes)
+        return self._places(text, idx.search(hashes), len(hashes), idx)
+
+    def _places(self, text: str, hits: list, n_words: int, idx) -> list[dict]:
+        """The hits (in words) of `text`, which has `n_words` words, as `find` gives them (in characters)."""
+        from corpuskit.stages.decontaminate.text import word_bounds
+
         if not hits:
             return []
         bounds = word_bounds(text)
-        bounds = bounds if bounds is not None and len(bounds[0]) == len(hashes) else None
+        bounds = bounds if bounds is not None and len(bounds[0]) == n_words else None
         out = []
         for h in hits:
             start, end = (int(bounds[0][h.start]), int(bounds[1][h.end - 1])) if bounds else (0, len(text))
@@ -130,16 +135,14 @@ class Decontaminate(Stage):
         yield from self._run_batch(batch)
 
     def _run_batch(self, batch: list[tuple[int, Document]]) -> Iterator[Document]:
-        try:  # which documents may hold an item, asked for the batch at once (most hold none)
-            maybe = self._idx.maybe_found([doc.text for _, doc in batch])
+        try:  # the batch hashed and looked up at once (most documents hold no item)
+            hits, n_words = self._idx.search_many([doc.text for _, doc in batch])
         except Exception:  # a bad record: each document is searched alone below, the bad one dropped
-            maybe = [True] * len(batch)
-        for (pos, doc), may in zip(batch, maybe):
-            if not may:
-                yield doc
-                continue
+            hits = n_words = None
+        for i, (pos, doc) in enumerate(batch):
             try:
-                found = self.find(doc.text, self._idx)
+                found = (self.find(doc.text, self._idx) if hits is None
+                         else self._places(doc.text, hits[i], n_words[i], self._idx))
             except Exception as err:  # one bad record: dropped as stage_error, the run goes on
                 self.failed(doc, err)
                 continue

@@ -121,6 +121,21 @@ def test_the_batch_lookup_passes_every_document_the_search_finds_something_in(tm
     assert maybe[0] is False and maybe[5] is False  # and it rules out ordinary text
 
 
+def test_the_batch_search_finds_what_the_search_of_each_document_finds(tmp_path):
+    from corpuskit.stages.decontaminate.text import word_hashes
+
+    stage = Decontaminate(eval=[str(FIXTURES)])
+    idx = stage.eval_index(tmp_path)
+    edited = QUESTION.upper().replace("bean", "tomato")
+    # two items in one document, an edited one, non-ASCII text, texts shorter than an n-gram
+    texts = [PAGE, PAGE + QUESTION + PAGE + QUESTION, "", "Question", PAGE + edited + " how water affects plant growth",
+             "Caf\u00e9 \uff21\uff22 na\u00efve \u2014 " + QUESTION, QUESTION[:40], "\0" + QUESTION]
+    hits, n_words = idx.search_many(texts)
+    assert hits == [idx.search(word_hashes(t)) for t in texts]
+    assert n_words == [len(word_hashes(t)) for t in texts]
+    assert [len(h) for h in hits] == [0, 2, 0, 0, 1, 1, 0, 1]
+
+
 def test_a_bad_document_in_a_batch_is_dropped_alone(tmp_path):
     from corpuskit.document import Document
 
