@@ -236,14 +236,45 @@ def _clusters(run: RunData) -> str:
         largest = report.get("largest_clusters") or []
         if largest:  # by their kept documents; one far larger than max_cluster_size is flagged
             caption += "; largest: " + ", ".join(
-                f"{num(c['size'])} documents kept as {c.get('keeper', '?')}"
+                f"{num(c['size'])} documents kept as {_kept_id(c)}"
                 + (" (over max_cluster_size)" if c.get("giant") else "") for c in largest[:3])
         chart = svg.histogram([("clusters", bins)], "near-duplicate cluster sizes", "documents in the cluster")
         if not chart:  # no clusters: an empty axis says so plainly
             chart = svg.histogram([("clusters", [(2, 3, 0)])], "near-duplicate cluster sizes (none found)",
                                   "documents in the cluster")
-        return figure(chart, caption, "clusters")
+        return figure(chart, caption, "clusters") + _largest_clusters(largest)
     return ""
+
+
+def _kept_id(cluster: dict) -> str:
+    kept = cluster.get("kept")
+    return kept.get("id", "?") if isinstance(kept, dict) else cluster.get("keeper", "?")  # before: the id alone
+
+
+def _largest_clusters(largest: list[dict]) -> str:
+    """The largest near-duplicate clusters, each with the start of its kept document and of a few
+    removed members (reports/<stage>.json, `largest_clusters`)."""
+    def doc(d: dict, label: str, kept: bool) -> str:
+        text = d.get("text")
+        if text is None:  # a kept document from the persistent index (earlier runs)
+            body = '<span class="muted">no text kept (a document of the index)</span>'
+        else:
+            body = esc(text) + ("…" if (d.get("chars") or 0) > len(text) else "")
+        return (f'<div class="ex{" kept" if kept else ""}"><div class="meta">{label} <span class="mono">'
+                f'{esc(d.get("id"))}</span> · {num(d.get("chars"))} chars</div><pre>{body}</pre></div>')
+
+    parts = []
+    for c in largest:
+        if not isinstance(c.get("kept"), dict):
+            continue
+        head = (f'{num(c.get("size"))} documents, {num(c.get("removed"))} removed, kept '
+                f'<span class="mono">{esc(c["kept"].get("id"))}</span>'
+                + (' · <span class="reason">over max_cluster_size</span>' if c.get("giant") else ""))
+        docs = [doc(c["kept"], "kept", True)] + [doc(m, f'removed (similarity {esc(m.get("similarity"))})', False)
+                                                 for m in c.get("examples", [])]
+        parts.append(f'<details{" open" if not parts else ""}><summary>{head}</summary>'
+                     f'<div class="pair">{"".join(docs)}</div></details>')
+    return "<h3>largest near-duplicate clusters</h3>" + "".join(parts) if parts else ""
 
 
 def decontamination(run: RunData) -> str:

@@ -32,6 +32,7 @@ __all__ = ["BandTask", "Corpus", "Decision", "decide"]
 log = logging.getLogger("corpuskit.dedup")
 _SCAN = 1 << 24  # labels compared per slice when looking for clustered documents
 LARGEST = 10  # clusters listed by size in the report
+EXAMPLES = 2  # removed members shown per listed cluster
 
 
 @dataclass
@@ -100,7 +101,7 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
     else:  # keep="first": the smallest number in the cluster
         keeper_of = member_label
     gone = (keeper_of != members) & (members >= corpus.n_indexed)
-    removed, keeper = members[gone], keeper_of[gone]
+    removed, keeper, removed_label = members[gone], keeper_of[gone], member_label[gone]
     sim = similarity(corpus, removed, keeper, exact=verify)
 
     # Giant clusters usually come from chaining (A~B~C~...~Z with A and Z unrelated):
@@ -110,7 +111,7 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
     if len(giant):
         rescue = np.isin(member_label[gone], giant) & (sim < threshold)
         rescued = int(rescue.sum())
-        removed, keeper, sim = removed[~rescue], keeper[~rescue], sim[~rescue]
+        removed, keeper, sim, removed_label = removed[~rescue], keeper[~rescue], sim[~rescue], removed_label[~rescue]
         log.warning("minhash: %d cluster(s) larger than max_cluster_size=%d (largest %d documents); "
                     "%d of their documents were not similar enough to the kept one and were kept",
                     len(giant), max_cluster_size, int(sizes.max()), rescued)
@@ -118,12 +119,7 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
     # it is similar to B, a member it is linked to by a verified pair; counted so that it is visible.
     chained = int((sim < threshold).sum())
     size_hist = Counter(sizes.tolist())
-    # the largest clusters, for the report: a template page repeated a million times shows here,
-    # by its kept document (its id is looked up by the stage)
-    top = np.argsort(-sizes, kind="stable")[:LARGEST]
-    keepers = keeper_of[np.searchsorted(members, heads[top])] if len(top) else np.zeros(0, np.int64)
-    largest = [{"keeper_index": int(k), "size": int(sizes[t]), "giant": bool(sizes[t] > max_cluster_size)}
-               for k, t in zip(keepers.tolist(), top.tolist())]
+    largest = _largest(heads, sizes, members, keeper_of, removed, removed_label, sim, max_cluster_size)
     units = corpus.stores[1:] if corpus.n_indexed else corpus.stores  # the index store comes first
     report = {
         "documents": corpus.n - corpus.n_indexed,
@@ -141,6 +137,21 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
         "spill": {k: pairs[k] for k in ("spill_partitions", "spill_ranges")},
     }
     return Decision(removed=removed, keeper=keeper, similarity=sim, report=report, spill=folder)
+
+
+def _largest(heads, sizes, members, keeper_of, removed, removed_label, sim, max_cluster_size: int) -> list[dict]:
+    """The LARGEST clusters, for the report: a template page repeated a million times shows here.
+    Each by its kept document and its first EXAMPLES removed members (smallest numbers) with their
+    similarity to it, as global numbers; the stage looks up their ids and snippets."""
+    top = np.argsort(-sizes, kind="stable")[:LARGEST]
+    out = []
+    for t in top.tolist():
+        head = heads[t]
+        mine = np.flatnonzero(removed_label == head)  # removed is ascending: the first members
+        out.append({"keeper_index": int(keeper_of[np.searchsorted(members, head)]), "size": int(sizes[t]),
+                    "removed": len(mine), "giant": bool(sizes[t] > max_cluster_size),
+                    "member_index": [(int(removed[i]), round(float(sim[i]), 4)) for i in mine[:EXAMPLES]]})
+    return out
 
 
 def remove_spill(decision: Decision) -> None:

@@ -74,6 +74,12 @@ class Corpus:
                         break
         return out
 
+    def snippets(self, g: np.ndarray) -> list[str | None]:
+        """The first characters of documents `g` (store.SNIPPET), None where a store kept none
+        (an index generation): a few seeks each, for the report's largest clusters."""
+        which, rows = self.locate(np.asarray(g, dtype=np.int64))
+        return [self.stores[s].snippet(r) for s, r in zip(which.tolist(), rows.tolist())]
+
     def shingle_set(self, g: int) -> np.ndarray | None:
         s, row = (int(x[0]) for x in self.locate(np.array([g])))
         store = self.stores[s]

@@ -103,7 +103,8 @@ class MinhashDedup(GlobalStage):
     # -- phase 1 ---------------------------------------------------------------------------
     def index(self, docs: Iterable[Document], ctx: StageContext) -> None:
         hasher = MinHasher(self.num_perm, self.seed)
-        writer = StoreWriter(_unit_dir(ctx.workdir, ctx.unit), self.bands, self.num_perm, self.verify, self.params)
+        writer = StoreWriter(_unit_dir(ctx.workdir, ctx.unit), self.bands, self.num_perm, self.verify, self.params,
+                             with_snippets=True)
         try:
             batch: list[Document] = []
             chars = 0
@@ -126,7 +127,7 @@ class MinhashDedup(GlobalStage):
         sig = hasher.signatures(hashes, offsets)
         sets = [np.unique(hashes[offsets[i]: offsets[i + 1]]) for i in range(len(batch))] if self.verify else None
         writer.add([d.id for d in batch], band_hashes(sig, self.bands, self.rows), sig, np.diff(offsets),
-                   np.fromiter((len(t) for t in texts), np.int64, count=len(texts)), sets)
+                   np.fromiter((len(t) for t in texts), np.int64, count=len(texts)), sets, texts)
 
     # -- phase 2 ---------------------------------------------------------------------------
     def reduce(self, ctx: StageContext) -> dict | None:
@@ -149,10 +150,7 @@ class MinhashDedup(GlobalStage):
                           run_map=ctx.map, workdir=ctx.workdir, limit=self.memory)
 
         kept_ids = corpus.ids(decision.keeper)  # read store by store: no id table of the whole corpus
-        largest = decision.report["largest_clusters"]
-        for cluster, keeper in zip(largest, corpus.ids(np.array([c.pop("keeper_index") for c in largest],
-                                                                 dtype=np.int64))):
-            cluster["keeper"] = keeper
+        _name_largest(corpus, decision.report["largest_clusters"])
         first_unit = len(stores) - len(units)
         for u in range(len(units)):
             lo, hi = corpus.offsets[first_unit + u], corpus.offsets[first_unit + u + 1]
@@ -238,6 +236,20 @@ class MinhashDedup(GlobalStage):
         no_words = meta.get("no_words", 0)
         if no_words:
             self.stats.inc("no_words", no_words)
+
+
+def _name_largest(corpus: Corpus, largest: list[dict]) -> None:
+    """Give the report's largest clusters (cluster._largest) the ids, lengths and first characters
+    of their kept document and example members: a few dozen lookups, whatever the corpus size."""
+    g = [c["keeper_index"] for c in largest] + [m for c in largest for m, _ in c["member_index"]]
+    g = np.array(g, dtype=np.int64)
+    found = zip(corpus.ids(g), corpus.gather(Store.length, g).tolist() if len(g) else [], corpus.snippets(g))
+    docs = [{"id": i, "chars": int(n), "text": t} for i, n, t in found]
+    keepers, members = docs[:len(largest)], iter(docs[len(largest):])
+    for cluster, keeper in zip(largest, keepers):
+        del cluster["keeper_index"]
+        cluster["kept"] = keeper
+        cluster["examples"] = [{**next(members), "similarity": s} for _, s in cluster.pop("member_index")]
 
 
 def _unit_dir(workdir: Path, unit: int) -> Path:

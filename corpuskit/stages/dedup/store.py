@@ -10,6 +10,10 @@ Layout (raw little-endian arrays, so the reduce step can memory-map one band at 
     ids.txt            document ids, JSON-encoded one per line (ids may hold any character)
     shingles.u32       optional: each document's sorted unique shingle hashes, concatenated
     shingle_off.i64    optional: offsets into shingles.u32 (n_docs + 1 entries)
+    snippets.txt       optional: the first SNIPPET characters of each document, UTF-8, concatenated,
+    snippet_off.i64    and their byte offsets (n_docs + 1): the report's cluster examples
+                       (written by the index pass, which reads the texts anyway; an index
+                       generation has none)
 
 Files are appended batch by batch while a unit streams, inside a temporary folder that
 is renamed into place when complete, so a crash never leaves a half-written store.
@@ -26,7 +30,9 @@ import numpy as np
 
 from corpuskit.io import atomic_write_text
 
-_RAW = {"sig": np.uint32, "nshingles": np.int64, "length": np.int64, "shingles": np.uint32, "shingle_off": np.int64}
+_RAW = {"sig": np.uint32, "nshingles": np.int64, "length": np.int64, "shingles": np.uint32, "shingle_off": np.int64,
+        "snippet_off": np.int64}
+SNIPPET = 200  # characters of each document kept for the report's cluster examples
 _EXT = {np.uint32: "u32", np.int64: "i64", np.uint64: "u64"}
 _COPY_ROWS = 1 << 16  # rows per slice in copy_rows: ~30 MB of signatures at 112 permutations
 
@@ -38,7 +44,8 @@ def _raw_name(key: str) -> str:
 class StoreWriter:
     """Streams batches of document data into `final` (written under a temporary name)."""
 
-    def __init__(self, final: Path, bands: int, num_perm: int, with_shingles: bool, params: dict):
+    def __init__(self, final: Path, bands: int, num_perm: int, with_shingles: bool, params: dict,
+                 with_snippets: bool = False):
         self.final = Path(final)
         self.tmp = self.final.with_name(f".{self.final.name}.tmp-{os.getpid()}")
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -54,10 +61,24 @@ class StoreWriter:
         self._ids = open(self.tmp / "ids.txt", "w", encoding="utf-8")
         if with_shingles:
             self._files["shingle_off.i64"].write(np.zeros(1, np.int64).tobytes())
+        self.with_snippets = with_snippets
+        self._snippet_bytes = 0
+        if with_snippets:
+            self._snippets = open(self.tmp / "snippets.txt", "wb")
+            self._files["snippet_off.i64"] = open(self.tmp / "snippet_off.i64", "wb")
+            self._files["snippet_off.i64"].write(np.zeros(1, np.int64).tobytes())
 
     def add(self, ids: list[str], bands: np.ndarray, sig: np.ndarray, nshingles: np.ndarray,
-            lengths: np.ndarray, shingle_sets: list[np.ndarray] | None = None) -> None:
-        """Append a batch: `bands` is (n x bands) uint64, `sig` (n x num_perm) uint32."""
+            lengths: np.ndarray, shingle_sets: list[np.ndarray] | None = None,
+            texts: list[str] | None = None) -> None:
+        """Append a batch: `bands` is (n x bands) uint64, `sig` (n x num_perm) uint32; `texts`,
+        the documents' texts, for a writer `with_snippets`."""
+        if self.with_snippets:
+            cut = [t[:SNIPPET].encode("utf-8", "surrogatepass") for t in texts]
+            self._snippets.write(b"".join(cut))
+            offs = self._snippet_bytes + np.cumsum([len(c) for c in cut], dtype=np.int64)
+            self._snippet_bytes = int(offs[-1]) if len(offs) else self._snippet_bytes
+            self._files["snippet_off.i64"].write(offs.tobytes())
         for k in range(self.bands):
             self._files[f"band-{k:02d}.u64"].write(np.ascontiguousarray(bands[:, k], dtype=np.uint64).tobytes())
         self._files["sig.u32"].write(np.ascontiguousarray(sig, dtype=np.uint32).tobytes())
@@ -74,20 +95,22 @@ class StoreWriter:
         self.n_no_words += int((np.asarray(nshingles) == 0).sum())
         self.n_docs += len(ids)
 
-    def commit(self, extra: dict | None = None) -> None:
-        for fh in self._files.values():
+    def _close(self) -> None:
+        for fh in list(self._files.values()) + [self._ids] + ([self._snippets] if self.with_snippets else []):
             fh.close()
-        self._ids.close()
+
+    def commit(self, extra: dict | None = None) -> None:
+        self._close()
         meta = {"n_docs": self.n_docs, "no_words": self.n_no_words, "bands": self.bands, "num_perm": self.num_perm,
-                "shingles": self.with_shingles, "params": self.params, **(extra or {})}
+                "shingles": self.with_shingles, "snippets": self.with_snippets, "params": self.params,
+                **(extra or {})}
         (self.tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
         if self.final.exists():
             shutil.rmtree(self.final)
         os.replace(self.tmp, self.final)
 
     def abort(self) -> None:
-        for fh in list(self._files.values()) + [self._ids]:
-            fh.close()
+        self._close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -124,6 +147,15 @@ class Store:
 
     def shingles(self) -> tuple[np.ndarray, np.ndarray]:
         return self._map("shingles.u32", np.uint32), self._map("shingle_off.i64", np.int64)
+
+    def snippet(self, row: int) -> str | None:
+        """The first SNIPPET characters of document `row`, or None when the store kept none."""
+        if not self.meta.get("snippets"):
+            return None
+        lo, hi = (int(x) for x in self._map("snippet_off.i64", np.int64)[row:row + 2])
+        with open(self.path / "snippets.txt", "rb") as fh:
+            fh.seek(lo)
+            return fh.read(hi - lo).decode("utf-8", "surrogatepass")
 
 
 def damage(path: Path, n_docs: int) -> str | None:

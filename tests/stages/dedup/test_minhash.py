@@ -46,9 +46,16 @@ def test_near_duplicates_removed_with_duplicate_of(corpus, tmp_path):
     report = json.loads((out / "reports" / "minhash_dedup.json").read_text())
     assert report["clusters"] == 3 and report["removed"] == 4
     assert report["cluster_sizes"] == {"2": 2, "3": 1}
-    assert report["largest_clusters"] == [{"size": 3, "giant": False, "keeper": "a0"},
-                                          {"size": 2, "giant": False, "keeper": "a5"},
-                                          {"size": 2, "giant": False, "keeper": "c_short"}]
+    largest = report["largest_clusters"]
+    assert [(c["size"], c["removed"], c["giant"], c["kept"]["id"], [m["id"] for m in c["examples"]])
+            for c in largest] == [(3, 2, False, "a0", ["b_near0", "c_near0"]), (2, 1, False, "a5", ["b_near5"]),
+                                  (2, 1, False, "c_short", ["c_short2"])]
+    # the start of each text, and the similarity the rejected row gives
+    assert largest[0]["kept"] == {"id": "a0", "chars": len(prose(0)), "text": prose(0)[:200]}
+    near = largest[0]["examples"][0]
+    assert near["text"] == edit(prose(0), 3, seed=1)[:200] and len(near["text"]) == 200
+    assert rej["b_near0"]["detail"] == f"estimated_jaccard={near['similarity']:.3f}"
+    assert largest[2]["examples"][0]["text"] == "Tiny, note!"
     assert {"kept": "a0", "removed": "b_near0"} == {k: report["examples"][0][k] for k in ("kept", "removed")}
     assert not (out / "dedup_report.json").exists()  # one report, where the run folder's layout puts it
 
@@ -73,6 +80,8 @@ def test_identical_output_for_1_and_2_workers_and_reruns(corpus, tmp_path):
     one = _part_bytes(tmp_path / "w1")
     assert len(one) == 3 + 2  # three parts, rejected files for the two units with duplicates
     assert one == _part_bytes(tmp_path / "w2") == _part_bytes(tmp_path / "again")
+    report = [(tmp_path / run / "reports" / "minhash_dedup.json").read_bytes() for run in ("w1", "w2", "again")]
+    assert b'"examples"' in report[0] and report[0] == report[1] == report[2]  # cluster examples too
 
 
 def test_keep_longest_and_verify(corpus, tmp_path):
@@ -146,7 +155,9 @@ def test_giant_cluster_keeps_documents_unlike_the_keeper(tmp_path):
     run_stages(tmp_path / "in", tmp_path / "out", [{"minhash_dedup": loose}])
     report = json.loads((tmp_path / "out" / "reports" / "minhash_dedup.json").read_text())
     assert report["giant_clusters"] == 1 and report["giant_cluster_documents_kept"] >= 1
-    assert report["largest_clusters"] == [{"size": 8, "giant": True, "keeper": "c0"}]
+    [cluster] = report["largest_clusters"]
+    assert (cluster["size"], cluster["giant"], cluster["kept"]["id"]) == (8, True, "c0")
+    assert cluster["removed"] == 8 - 1 - report["giant_cluster_documents_kept"]  # the rescued ones stay
     assert "c7" in kept_ids(tmp_path / "out")
 
 
@@ -248,3 +259,26 @@ def test_report_page_names_the_largest_clusters_and_flags_a_giant_one(tmp_path):
     run_stages(tmp_path / "in", tmp_path / "out", [{"minhash_dedup": {"max_cluster_size": 4}}])
     page = render_report(tmp_path / "out")
     assert "largest: 6 documents kept as orig (over max_cluster_size), 2 documents kept as other" in page
+
+
+def test_template_repeated_far_past_max_cluster_size_is_reported_with_examples(tmp_path):
+    """A template page in 300 copies (max_cluster_size 10) is the largest cluster, flagged, with
+    the start of its kept text and of two removed copies, in the JSON and on the report page."""
+    from corpuskit.report.build import render_report
+
+    template = "<b>Cookies & consent</b> " + prose(7, words=60)
+    docs = [(f"u{i}", prose(900 + i)) for i in range(20)]
+    docs[5:5] = [(f"t{i}", f"{template} Page {i}.") for i in range(300)]  # digits fold: the same shingles
+    docs += [("u0-copy", edit(prose(900), 2, seed=4))]
+    write_jsonl(tmp_path / "in" / "x.jsonl", docs)
+    run_stages(tmp_path / "in", tmp_path / "out", [{"minhash_dedup": {"max_cluster_size": 10}}])
+    report = json.loads((tmp_path / "out" / "reports" / "minhash_dedup.json").read_text())
+    top, second = report["largest_clusters"]
+    assert (top["size"], top["removed"], top["giant"]) == (300, 299, True)  # reported, not silently collapsed
+    assert top["kept"] == {"id": "t0", "chars": len(template) + 8, "text": (template + " Page 0.")[:200]}
+    assert [(m["id"], m["similarity"], m["text"]) for m in top["examples"]] == [
+        ("t1", 1.0, (template + " Page 1.")[:200]), ("t2", 1.0, (template + " Page 2.")[:200])]
+    assert (second["kept"]["id"], [m["id"] for m in second["examples"]]) == ("u0", ["u0-copy"])
+    page = render_report(tmp_path / "out")
+    assert "300 documents, 299 removed, kept" in page and "over max_cluster_size" in page
+    assert "&lt;b&gt;Cookies &amp; consent&lt;/b&gt; " + prose(7, words=60)[:40] in page  # escaped
