@@ -187,21 +187,40 @@ def _char_spans(text: str, at: int) -> list[tuple[int, int]]:
 
 def word_bounds(text: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(starts, ends) in `text` of the words `words(text)` gives, as arrays: `word_spans` with no
-    Python code per word where NFKC and case folding keep every character in place (ASCII text,
-    and most other text): a word is then a run of characters that are `isalnum`, which is what
-    `WORD` matches. None where `word_spans` is."""
+    Python code per word. A character is a word character when what NFKC and case folding make
+    of it alone is letters and digits (`ﬁ`, `Ｆ`), a break when it is none (`…`, a no-break
+    space); that holds for the whole text unless a character becomes both (`½`) or is a
+    combining mark (NFKC joins it to its letter), and is checked by the number of words.
+    Otherwise `word_spans`, character by character; None where `word_spans` is."""
     if text.isascii():  # a byte is a character
         is_word = np.frombuffer(text.encode("ascii").translate(_ASCII_BREAKS), dtype=np.uint8) != 32
     else:
-        folded = text.casefold()
-        if len(folded) != len(text) or not unicodedata.is_normalized("NFKC", text):
-            spans = word_spans(text)
-            return None if spans is None else (np.array([a for a, _ in spans], dtype=np.int64),
-                                               np.array([b for _, b in spans], dtype=np.int64))
-        code = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32)
+        code = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         is_word = _ASCII_WORD[np.minimum(code, 127)]
         high = np.flatnonzero(code > 127)  # the few distinct other characters: asked one by one
         distinct, where = np.unique(code[high], return_inverse=True)
-        is_word[high] = np.array([chr(c).isalnum() for c in distinct.tolist()], dtype=bool)[where]
+        kinds = [_char_kind(c) for c in distinct.tolist()]
+        if None in kinds:
+            return _spans_as_arrays(text)
+        is_word[high] = np.array(kinds, dtype=bool)[where]
     edges = np.flatnonzero(np.diff(np.concatenate(([0], is_word, [0])).astype(np.int8)))
-    return edges[0::2], edges[1::2]
+    starts, ends = edges[0::2], edges[1::2]
+    if not _in_place(text) and len(starts) != len(words(text)):  # NFKC joined or split words
+        return _spans_as_arrays(text)
+    return starts, ends
+
+
+def _char_kind(code: int) -> bool | None:
+    """Whether the character is a word character once normalised alone; None when it is neither
+    (it becomes letters and breaks) or a combining mark."""
+    char = chr(code)
+    if unicodedata.combining(char):
+        return None
+    kinds = {c.isalnum() for c in normalize(char)}
+    return None if len(kinds) > 1 else kinds == {True}
+
+
+def _spans_as_arrays(text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    spans = word_spans(text)
+    return None if spans is None else (np.array([a for a, _ in spans], dtype=np.int64),
+                                       np.array([b for _, b in spans], dtype=np.int64))

@@ -35,7 +35,10 @@ def test_word_spans_point_into_the_original_text():
 
 def test_word_bounds_are_word_spans_as_arrays():
     for text in ["Answer:  THE cat's_tail -- (b) 12.5%\x00end\n", "  lead and trail  ", "", "...",
-                 "Ｆｕｌｌ width and cafe\u0301 here", "Straße ǅemal ①"]:
+                 "Ｆｕｌｌ width and cafe\u0301 here", "Straße ǅemal ①",
+                 # NFKC changes these, one character at a time: no-break space, ellipsis, ligature,
+                 # a fraction (letters and a break), a half-width sound mark (joins its letter)
+                 "wait\u2026 no\u00a0break \ufb01ne \u00bd cup \uff76\uff9e"]:
         starts, ends = word_bounds(text)
         assert list(zip(starts.tolist(), ends.tolist())) == word_spans(text), text
 
