@@ -36,7 +36,7 @@ def test_default_pipeline_opens_with_the_clean_stages(repo):
 
 
 def test_embedded_books_are_kept(repo, tmp_path):
-    """Classic prose is not junk: at least 97% of the default reader's documents survive."""
+    """Classic prose is not junk: at least 99.7% of the default reader's documents survive."""
     cfg = load_pipeline(repo / "pipelines" / "default.yaml", {"output": str(tmp_path / "out")})
     cfg.stages = _clean_specs(cfg)
     cfg.tokenizer = cfg.shards = None
@@ -44,7 +44,7 @@ def test_embedded_books_are_kept(repo, tmp_path):
     summary = json.loads((tmp_path / "out" / "stats.json").read_text())
     kept = summary["documents_out"] / summary["documents_in"]
     assert summary["documents_in"] > 5000
-    assert kept >= 0.97, summary["stages"]
+    assert kept >= 0.997, summary["stages"]
     # Tiny Shakespeare (short verse lines, speaker labels) is the hardest case for line rules.
     rejected = pq.read_table(tmp_path / "out" / "rejected").to_pylist()
     shakespeare = [r for r in rejected if "tinyshakespeare" in r["source"]]

@@ -88,17 +88,24 @@ def test_clean_then_dedup_then_stats(prose_dir, tmp_path):
     assert as_json["documents_out"] == 2
 
 
-def test_clean_defaults_drop_short_documents_with_a_reason(prose_dir, tmp_path):
-    result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "o"), "-w", "1", "-q"])
+def test_clean_defaults_drop_non_prose_with_a_reason(prose_dir, tmp_path):
+    # two-sentence paragraphs are prose: the book list asks one sentence of a document (#34)
+    result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "p"), "-w", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "break.txt").write_text("* * * * *\n", encoding="utf-8")
+    (junk / "menu.txt").write_text("Home\nAbout us\nContact\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["clean", str(junk), str(tmp_path / "o"), "-w", "1", "-q"])
     assert result.exit_code == 1, result.output  # every document dropped: loud (#39)
     reasons = {r["reason"] for p in (tmp_path / "o" / "rejected").glob("*.parquet") for r in pq.read_table(p).to_pylist()}
-    assert reasons == {"c4_too_few_sentences"}  # two-sentence documents, under the default minimum of 3
+    assert reasons == {"c4_too_few_sentences", "empty"}  # no sentence at all; the menu's lines removed
 
 
 def test_jsonl_format_option(prose_dir, tmp_path):
     result = CliRunner().invoke(cli, ["clean", str(prose_dir), str(tmp_path / "o"), "--format", "jsonl", "-q", "-w", "1"])
-    assert result.exit_code == 1, result.output  # all dropped (too few sentences); the outputs are still written
-    assert (tmp_path / "o" / "part-00000.jsonl").exists()
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o" / "part-00000.jsonl").read_text().startswith('{"id":')
 
 
 def test_stats_on_a_folder_that_is_not_a_run(tmp_path):

@@ -23,6 +23,9 @@ import numpy as np
 TERMINAL_PUNCT = (".", "!", "?", '"', "'", "\u201d", "\u2019", "\u2026")
 
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
+# A sentence ends in . ! ? or an ellipsis, possibly inside closing quotes or brackets,
+# followed by whitespace or the end of the text (C4's sentence count uses it too).
+SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
 # Words as datatrove's Gopher filters see them (spaCy's English tokenizer): punctuation
 # is a token of its own ("factoring", "."), while "you're", "U.S.", "3.5", "9/11" and
 # "1,000" stay whole and "..." is one token. On the dev pages this regex gives spaCy's
@@ -142,8 +145,9 @@ class TextAnalysis:
         cache[n] = h
         return h
 
-    def top_ngram_char_count(self, n: int) -> int:
-        """Characters of the most frequent n-gram (words joined by spaces) times its count."""
+    def top_ngram_char_count(self, n: int, repeated_only: bool = False) -> int:
+        """Characters of the most frequent n-gram (words joined by spaces) times its count;
+        with `repeated_only`, 0 when no n-gram occurs twice."""
         h = self.ngram_hashes(n)
         if len(h) < 2:
             return 0
@@ -152,6 +156,8 @@ class TextAnalysis:
         counts = np.diff(np.append(starts, len(s)))
         best = int(np.argmax(counts))
         if counts[best] < 2:
+            if repeated_only:
+                return 0
             # As datatrove (the published rule's reference code) counts it: with no repeat the
             # "most frequent" n-gram is the first one, once. Only very short texts trip on it.
             return int(self.word_lengths[:n].sum()) + n - 1
@@ -194,29 +200,39 @@ def is_label(line: str) -> bool:
     return line.endswith(":") and len(line) <= 40 and len(line.split(None, 4)) <= 4
 
 
+def is_separator(line: str) -> bool:
+    """A section break with no letter or digit ("* * * * *"): a book repeats it by nature."""
+    return not any(c.isalnum() for c in line)
+
+
 def without_labels(lines: list[str]) -> list[str]:
-    return [s for s in lines if not (s.endswith(":") and is_label(s))]
+    """The lines that are content: speaker labels and section breaks left out."""
+    return [s for s in lines if not ((s.endswith(":") and is_label(s)) or is_separator(s))]
 
 
 def terminal_punct_ratio(text: str, wrap_width: int = 0) -> tuple[int, int]:
     """(lines ending in terminal punctuation, lines counted).
 
     With `wrap_width` > 0 and no line longer than it, the text is taken as hard-wrapped
-    (books wrapped at ~70 columns, verse): a line that runs on into the next non-empty
-    line is the same sentence, so only the last line of each run is counted.
+    (books wrapped at ~70 columns, verse): a run of lines with no blank line between them
+    is one paragraph and counts once. A run of two or more lines counts as punctuated when a
+    sentence ends anywhere in it: in wrapped prose sentences end mid-line, and a paragraph
+    ending in "said:--" or a footnote mark is still prose. A menu or list does not wrap, so
+    its one-line runs are still judged by how they end.
     """
     raw = text.split("\n")
     stripped = [s.strip() for s in raw]
-    wrapped = wrap_width > 0 and max(map(len, stripped), default=0) <= wrap_width
+    if not (wrap_width > 0 and max(map(len, stripped), default=0) <= wrap_width):
+        counted = [s for s in stripped if s]
+        return sum(1 for s in counted if s.endswith(TERMINAL_PUNCT)), len(counted)
     ends = total = 0
-    for i, s in enumerate(stripped):
-        if not s:
+    for run in _PARAGRAPH_SPLIT.split(text):
+        lines = [s for s in (s.strip() for s in run.split("\n")) if s]
+        if not lines:
             continue
-        if s.endswith(TERMINAL_PUNCT):
+        total += 1
+        if lines[-1].endswith(TERMINAL_PUNCT) or (len(lines) > 1 and SENTENCE_END.search(" ".join(lines))):
             ends += 1
-            total += 1
-        elif not (wrapped and i + 1 < len(stripped) and stripped[i + 1]):
-            total += 1
     return ends, total
 
 

@@ -12,11 +12,8 @@ from typing import Annotated
 from corpuskit.document import Document
 from corpuskit.schema import NonNegative, Range
 from corpuskit.stage import Filter
-from corpuskit.stages.analysis import analyze
+from corpuskit.stages.analysis import SENTENCE_END, analyze
 
-# A sentence ends in . ! ? or an ellipsis, possibly inside closing quotes or brackets,
-# followed by whitespace or the end of the text.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
 _LONG_WORD = "(?<!\\S)\\S{%d,}"
 
 
@@ -46,7 +43,7 @@ class C4Quality(Filter):
             return False, "c4_curly_bracket"
         if self.min_sentences:
             count = 0
-            for _ in _SENTENCE_END.finditer(text):
+            for _ in SENTENCE_END.finditer(text):
                 count += 1
                 if count >= self.min_sentences:
                     break

@@ -30,7 +30,8 @@ class FineWebQuality(Filter):
       new_line_ratio: 0.3         drop when newlines per word exceed this (lists)
       wrap_width: 0               > 0: a text whose lines are all at most this long is hard-wrapped,
                                   and a line running on into the next is not counted for line_punct_thr
-      skip_label_lines: false     leave speaker labels ("ROMEO:") out of the duplicate-line count
+      skip_label_lines: false     leave speaker labels ("ROMEO:") out of the short-line, duplicate-line
+                                  and newline counts
     """
 
     name = "fineweb_quality"
@@ -58,15 +59,17 @@ class FineWebQuality(Filter):
         ratio = ends / counted_lines
         if ratio < self.line_punct_thr and not (ratio == 0 and self.line_punct_exclude_zero):
             return False, "fineweb_line_punct_ratio"
-        if sum(1 for s in lines if len(s) <= self.short_line_length) / n > self.short_line_thr:
+        # A play's speaker labels are short lines of their own, one per speech: structure,
+        # like a web page's paragraph breaks, so they count as neither short lines nor lines.
+        content = without_labels(lines) if self.skip_label_lines else lines
+        if content and sum(1 for s in content if len(s) <= self.short_line_length) / len(content) > self.short_line_thr:
             return False, "fineweb_short_line_ratio"
-        counted = without_labels(lines) if self.skip_label_lines else lines
-        if self.min_dup_line_chars:
-            counted = [s for s in counted if len(s) >= self.min_dup_line_chars]
+        counted = [s for s in content if len(s) >= self.min_dup_line_chars] if self.min_dup_line_chars else content
         _, dup_chars = duplicate_stats(counted)
         total = sum(map(len, lines))
         if total and dup_chars / total > self.char_duplicates_ratio:
             return False, "fineweb_char_dup_ratio"
-        if a.n_words and doc.text.count("\n") / a.n_words > self.new_line_ratio:
+        newlines = doc.text.count("\n") - 2 * (n - len(content))  # a label's own break and the blank line before it
+        if a.n_words and newlines / a.n_words > self.new_line_ratio:
             return False, "fineweb_list_ratio"
         return True

@@ -15,12 +15,13 @@ from typing import Annotated
 from corpuskit.document import Document
 from corpuskit.schema import Fraction, NonEmptyStr, NonNegative, Range, check_order
 from corpuskit.stage import Filter
-from corpuskit.stages.analysis import analyze, duplicate_stats, without_labels
+from corpuskit.stages.analysis import analyze, duplicate_stats, is_separator, without_labels
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _BULLETS = ("\u2022", "-", "*", "\u25cf", "\u25aa", "\u2023", "\u2043")
 _ELLIPSES = ("...", "\u2026")
 _LETTER = re.compile(r"[^\W\d_]")
+_DOT_RUN = re.compile(r"\.{3,}")
 # An n-gram size: Gopher uses 2 to 10. Each n caches one 8-byte hash per word of the document
 # (analysis.ngram_hashes), so a large n costs memory for no published rule.
 NGram = Annotated[int, Range(1, 32)]
@@ -109,7 +110,8 @@ class GopherQuality(Filter):
         text = doc.text
         if text.count("#") / n > self.max_symbol_word_ratio:
             return False, "gopher_hash_ratio"
-        if (text.count("...") + text.count("\u2026")) / n > self.max_symbol_word_ratio:
+        # A run of dots is one ellipsis: a dot leader ("Romeo........ Mr. Garrick.") is not a dozen
+        if (len(_DOT_RUN.findall(text)) + text.count("\u2026")) / n > self.max_symbol_word_ratio:
             return False, "gopher_ellipsis_ratio"
         lines = a.lines
         if lines:
@@ -139,7 +141,11 @@ class GopherRepetition(Filter):
 
     Fractions of characters are of the document's length. `top_n_grams` and `dup_n_grams`
     are lists of [n, max_fraction] pairs. `skip_label_lines` (false) leaves speaker labels
-    ("ROMEO:") out of the duplicate-line counts: a play repeats them by nature.
+    ("ROMEO:") and section breaks ("* * *") out of the duplicate line and paragraph counts: a
+    play and a book repeat them by nature. `top_n_gram_repeats_only` (false) measures the top
+    n-gram only when it occurs twice: datatrove counts a text with no repeat by its first
+    n-gram, which drops any text under ~25 words as repetitive (web pages that short fail
+    Gopher's 50-word minimum first).
     """
 
     name = "gopher_repetition"
@@ -148,20 +154,21 @@ class GopherRepetition(Filter):
                  max_dup_line_frac: Fraction = 0.3, max_dup_line_char_frac: Fraction = 0.2,
                  top_n_grams: tuple[NGramRule, ...] = ((2, 0.2), (3, 0.18), (4, 0.16)),
                  dup_n_grams: tuple[NGramRule, ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)),
-                 skip_label_lines: bool = False):
+                 skip_label_lines: bool = False, top_n_gram_repeats_only: bool = False):
         super().__init__()
         self.max_dup_para_frac, self.max_dup_para_char_frac = max_dup_para_frac, max_dup_para_char_frac
         self.max_dup_line_frac, self.max_dup_line_char_frac = max_dup_line_frac, max_dup_line_char_frac
         self.top_n_grams = [(int(n), float(f)) for n, f in top_n_grams]
         self.dup_n_grams = sorted((int(n), float(f)) for n, f in dup_n_grams)
-        self.skip_label_lines = skip_label_lines
+        self.skip_label_lines, self.top_n_gram_repeats_only = skip_label_lines, top_n_gram_repeats_only
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         a = analyze(doc.text)
         size = len(doc.text) or 1
         lines = without_labels(a.lines) if self.skip_label_lines else a.lines
+        paragraphs = [p for p in a.paragraphs if not is_separator(p)] if self.skip_label_lines else a.paragraphs
         for kind, pieces, max_frac, max_char_frac in (
-            ("para", a.paragraphs, self.max_dup_para_frac, self.max_dup_para_char_frac),
+            ("para", paragraphs, self.max_dup_para_frac, self.max_dup_para_char_frac),
             ("line", lines, self.max_dup_line_frac, self.max_dup_line_char_frac),
         ):
             if pieces:
@@ -171,7 +178,7 @@ class GopherRepetition(Filter):
                 if chars / size > max_char_frac:
                     return False, f"gopher_dup_{kind}_char_frac"
         for n, frac in self.top_n_grams:
-            if a.n_words > n and a.top_ngram_char_count(n) / size > frac:
+            if a.n_words > n and a.top_ngram_char_count(n, self.top_n_gram_repeats_only) / size > frac:
                 return False, f"gopher_top_{n}_gram"
         if self.dup_n_grams:
             # A repeated n-gram (n > 5) contains repeated 5-grams, so coverage only shrinks
