@@ -143,6 +143,21 @@ def test_the_block_rules_are_what_the_signal_tests_rely_on(monkeypatch):
     assert "Home page" in text(nav + STORY)
 
 
+
+def test_blocks_keep_link_text_line_breaks_and_preformatted_text_apart():
+    # resiliparse's minimal HTML as blocks.py reads it: link characters per block, a line break
+    # ends a block, an `<a>` left open ends with its block, a named anchor is not a link
+    from corpuskit.readers.extract.blocks import blocks
+
+    rendered = ('<h2><a href="/x">The storm</a></h2>\n\n<p>Some <a href="/a">linked words</a> here<br>\n'
+                'second &amp; last line</p>\n\n<li>open <a href="/b">teaser never closed</li>\n\n'
+                '<p><a href="">anchor</a> not a link</p>\n\n<pre>a &lt;b&gt;\n  c</pre>\n\n<p>plain</p>')
+    assert [(b.text, b.kind, b.link_chars) for b in blocks(rendered)] == [
+        ("The storm", "h", 9), ("Some linked words here", "p", 12), ("second & last line", "p", 0),
+        ("open teaser never closed", "li", 19), ("anchor not a link", "p", 0), ("a <b>\n  c", "pre", 0),
+        ("plain", "p", 0)]
+
+
 # ---- the extractor choice
 
 def test_the_extractor_is_the_readers_choice_and_recorded(tmp_path):
@@ -230,6 +245,32 @@ def test_a_legacy_page_without_a_header_charset_is_detected(head):
     body = page(f"<p>{S1} Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e, na\u00efve fa\u00e7ade.</p><p>{S2}</p>", head)
     legacy = body.decode().encode("cp1252")
     assert "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e, na\u00efve fa\u00e7ade." in extract_page(legacy).text
+
+
+
+def test_a_list_in_a_legacy_charset_page_is_kept():
+    # not UTF-8: the `<ul>` is renamed on the decoded text, not on the bytes
+    body = page(f"<h1>The storm has passed</h1><p>{S1} Caf\u00e9.</p><ul><li>The pier</li><li>Two cranes</li></ul>"
+                f"<p>{S2}</p>").decode().encode("cp1252")
+    assert "- The pier\n\n- Two cranes" in extract_page(body, charset="windows-1252").text
+
+
+def test_the_bytes_of_a_ul_tag_inside_iso_2022_jp_text_are_left_alone():
+    # in ISO-2022-JP the characters 受貍 are the bytes `<ul>`: renaming them on the bytes would garble them
+    jp = "嵐が過ぎた後、火曜日に港が再び開かれ、最初の漁船が正午前に潮に乗って戻ってきた。漁師たちは桟橋の被害は思ったより小さかったと話した。受貍"
+    body = page(f"<p>{jp}</p>").decode().encode("iso2022_jp")
+    assert b"<ul>" in body
+    assert extract_page(body, charset="iso-2022-jp").text == jp
+
+
+@pytest.mark.parametrize("divs", [30, 100])
+def test_the_depth_check_is_exact_on_both_sides_of_its_quick_first_step(divs):
+    # html > body > divs: a page `divs + 2` deep, checked below and above the SHALLOW pre-check
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse("<div>" * divs + "x")
+    assert not html_reader.deeper_than(tree, divs + 2) and html_reader.deeper_than(tree, divs + 1)
+    assert not html_reader.deeper_than(tree, 1000)
 
 
 def test_a_huge_page_is_rejected_before_it_is_parsed(tmp_path):

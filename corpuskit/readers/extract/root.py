@@ -18,8 +18,12 @@ from __future__ import annotations
 # 26 names scored 0.9012 at twice this list's cost; after `<article>` instead of before, 0.9006.
 BODY_CLASSES = ("entry-content", "post-content", "post-body", "article-content", "article-body", "article__content",
                 "article__body", "story-body")
-HINTS = ('[itemprop="articleBody"]', ", ".join(f'[class*="{name}"]' for name in BODY_CLASSES),
-         "article")  # `<main>` measured worse: often the whole page
+_BODY_CLASS = ", ".join(f'[class*="{name}"]' for name in BODY_CLASSES)
+# Each hint finds its elements in the body, in page order. `[itemprop="articleBody"]` is read
+# by attribute lookup: the same elements at a third of the selector's cost.
+HINTS = (lambda body: body.get_elements_by_attr("itemprop", "articleBody"),
+         lambda body: body.query_selector_all(_BODY_CLASS),
+         lambda body: body.query_selector_all("article"))  # `<main>` measured worse: often the whole page
 MIN_CHARS = 400  # a hint around less text than this is a teaser or a byline
 MAX_HINTS = 50  # a listing with more teasers than this is not one article: measuring them all costs
 MIN_SHARE = 0.5  # and it must hold this share of the text its kind holds on the page
@@ -30,11 +34,13 @@ def article_root(tree):
     body = tree.body
     if body is None:
         return None
-    for selector in HINTS:
-        nodes = body.query_selector_all(selector)
+    for hint in HINTS:
+        nodes = hint(body)
         if not len(nodes):
             continue
-        sizes = [(len(nodes[i].text), nodes[i]) for i in range(min(len(nodes), MAX_HINTS))]
+        # `item(i)`, not `nodes[i]`: resiliparse's indexing walks the whole list each time (50
+        # teasers of a 1,000-teaser listing: 0.24 s against 0.1 ms)
+        sizes = [(len(node.text), node) for node in map(nodes.item, range(min(len(nodes), MAX_HINTS)))]
         total = sum(size for size, _ in sizes)  # a nested one counts twice: the outer still dominates
         big = [(size, n) for size, n in sizes if size >= MIN_CHARS]
         if not big:
@@ -49,10 +55,5 @@ def keep_only(node) -> None:
     """Remove everything in the body but `node` and its ancestors (their other children go)."""
     while node.parent is not None and node.tag not in ("body", "html"):
         parent = node.parent
-        child = parent.first_child
-        while child is not None:
-            nxt = child.next
-            if child != node:
-                parent.remove_child(child)
-            child = nxt
+        parent.replace_children(node)  # in C: a loop over the siblings here cost 0.2 ms a page
         node = parent
