@@ -11,16 +11,26 @@ Where the budget allows fewer than `min_steps` optimizer steps, a handful of hug
 less than more, smaller ones (trainer/README.md: 82 steps at batch 256 lost to 164 at batch 128),
 so the batch is halved and timed again until the plan reaches `min_steps` (or the batch its floor).
 
+The budget bounds the whole run, not only its training: the clock starts when the process did
+(start-up counts), and the scoring after training (final validation, held-out text, tasks, the
+sample) gets a reserve MEASURED at the first plan on this machine as it is then: one batch of each
+kind timed, times the batches each will need, plus RESERVE_MARGIN. Later refits scale it with the
+seconds a training token takes, so a machine that slows down keeps enough for the scoring too.
+
 Both are plain objects driven by step numbers and a clock: tests drive them with a fake clock.
 """
 
 import collections
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass
 
+from .errors import ConfigError
+
 WARMUP_MAX_FRAC = 0.2  # warmup never takes more than this share of the run (warmup_steps is a cap)
+RESERVE_MARGIN = 0.25  # on top of the measured scoring time: one timed batch of each kind is a noisy sample
 
 
 def now():
@@ -86,6 +96,37 @@ def steps_within_time(step, max_steps, per_step, elapsed, max_time, val_tokens, 
     return max(step + at_least, min(max_steps, step + int(left / per_step)))
 
 
+def process_started(clock=None):
+    """The clock's reading when this process started (Linux /proc), so a budget also covers the
+    interpreter's and torch's start-up; None where that is unknown."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime, counted after the name
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (clock or now)() - max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+
+
+@dataclass
+class Reserve:
+    """The seconds kept for the scoring after training: `parts` ({"validation": s, ...}) as timed at
+    the first plan, when a training token took `token_time` seconds."""
+    parts: dict
+    token_time: float
+
+    def seconds(self, token_time):
+        """The reserve now that a training token takes `token_time`: the scoring slows down (or speeds
+        up) with the machine, so it is scaled by the same factor, plus the margin."""
+        scale = token_time / self.token_time if self.token_time > 0 and token_time > 0 else 1.0
+        return sum(self.parts.values()) * (1 + RESERVE_MARGIN) * scale
+
+    def describe(self):
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in self.parts.items())
+        return f"{self.seconds(self.token_time):.1f} s ({parts}, +{RESERVE_MARGIN:.0%} margin)"
+
+
 @dataclass
 class Plan:
     max_steps: int
@@ -98,7 +139,9 @@ class TimeBudget:
     Call start(step) when training starts, then stepped(step) after every optimizer step: it
     returns the Plan to follow from now on (the same one again when nothing changed).
     `tokens_per_row` is the tokens one sequence of the batch adds to a step (block_size x
-    grad_accum x world size); `val_tokens` what the final validation reads.
+    grad_accum x world size); `val_tokens` what the final validation reads. `measure`, if given, is
+    called once at the first plan and returns {part: seconds} of the scoring after training, timed
+    then (see Reserve); without it the final validation is estimated from `val_tokens`.
     """
 
     SKIP = 2  # untimed steps at the start: first kernels, allocator growth
@@ -110,17 +153,42 @@ class TimeBudget:
     # neither figure, and cannot end the run before its decay
 
     def __init__(self, max_time, cap_steps, batch_size, tokens_per_row, val_tokens, min_steps=0, min_batch=1,
-                 clock=None):
+                 clock=None, measure=None):
         self.max_time, self.cap, self.clock = max_time, cap_steps, clock or now
+        self.measure, self.reserve, self.kept = measure, None, 0.0
         self.tokens_per_row, self.val_tokens = tokens_per_row, val_tokens
         self.min_steps, self.min_batch = min_steps, max(1, min_batch)
         self.plan = Plan(cap_steps, batch_size)
         self.batch_settled = min_steps == 0 or batch_size < 2 * self.min_batch
         self.t0 = None
 
-    def start(self, step):
-        self.t0 = self.prev = self.clock()
-        self._restart(step, self.t0, self.SKIP, self.TIMED)
+    def start(self, step, started=None):
+        """Training starts at `step`; the budget counts from `started` (a clock reading: when the
+        process started, see process_started), or from now."""
+        self.prev = self.clock()
+        self.t0 = self.prev if started is None else min(started, self.prev)
+        self._restart(step, self.prev, self.SKIP, self.TIMED)
+
+    def reserved(self, per_step):
+        """Seconds kept free for the scoring after training (0 until measured)."""
+        if self.reserve is None:
+            return 0.0
+        return self.reserve.seconds(per_step / (self.plan.batch_size * self.tokens_per_row))
+
+    def _measure(self, now, step):
+        """Time the scoring at the first plan; the seconds it took are shifted out of the step timing."""
+        parts = self.measure()
+        spent = self.clock() - now
+        self.marks = collections.deque([(t + spent, s) for t, s in self.marks], maxlen=self.WINDOW + 1)
+        self.prev += spent
+        self.reserve = Reserve(parts, self.per_step() / (self.plan.batch_size * self.tokens_per_row))
+        elapsed, reserved = self.clock() - self.t0, self.reserved(self.per_step())
+        if elapsed + reserved >= self.max_time:
+            raise ConfigError(
+                f"max_time={self.max_time:g}s leaves no time to train: {elapsed:.1f} s spent by step {step} and "
+                f"{self.reserve.describe()} reserved for the scoring after training; raise max_time, or set "
+                f"eval_tasks= / heldout= empty")
+        return self.clock()
 
     def _restart(self, step, now, skip, timed):
         self.first, self.timed = step + skip, timed  # first: the step whose end starts the timing
@@ -135,9 +203,12 @@ class TimeBudget:
     def stepped(self, step):
         now = self.clock()
         last, self.prev = now - self.prev, now
-        if now - self.t0 + last > self.max_time:
+        if now - self.t0 + last > self.max_time - self.kept:  # kept: the reserve as of the last fit
             # planned or not, a step that would end past the budget is not begun: on a machine so
             # slow that one step is a large share of it, the plan may come too late
+            if self.measure is not None and self.reserve is None:  # ... but the scoring must fit all the same
+                self.marks.append((now, step))
+                self._measure(now, step)
             self.plan = Plan(step, self.plan.batch_size)
             return self.plan
         if step < self.first:
@@ -148,9 +219,13 @@ class TimeBudget:
         self.marks.append((now, step))
         if step - self.first < self.timed:
             return self.plan
+        if self.measure is not None and self.reserve is None:
+            now = self._measure(now, step)
         per_step = self.per_step()
-        fitted = steps_within_time(step, self.cap, per_step, now - self.t0, self.max_time, self.val_tokens,
-                                   self.plan.batch_size * self.tokens_per_row, at_least=0)  # 0: stop now
+        self.kept = self.reserved(per_step)
+        val_tokens = 0 if self.reserve else self.val_tokens  # measured, or estimated by steps_within_time
+        fitted = steps_within_time(step, self.cap, per_step, now - self.t0, self.max_time - self.kept,
+                                   val_tokens, self.plan.batch_size * self.tokens_per_row, at_least=0)  # 0: stop now
         if fitted <= step:  # out of time: stop here (a smaller batch could not be timed any more)
             self.plan = Plan(step, self.plan.batch_size)
             return self.plan

@@ -18,6 +18,7 @@ from tokenizers import Tokenizer
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .autotune import DTYPES, choose_compile, choose_dtype, resolve_device
+from . import budget as budgeting
 from .budget import Schedule, TimeBudget, steps_within_time  # noqa: F401 (steps_within_time: as before)
 from .checkpoint import (check_out, check_same_tokenizer, load_autotune, load_config_from, load_training_state,
                          load_weights, remove_previous_run, resolve_checkpoint, save_checkpoint)
@@ -31,6 +32,7 @@ from .metrics import MetricsLog, keep_metrics_until, peak_flops, plot_losses
 from .model import build_model
 from .optim import make_optimizer
 from .progress import Progress
+from .reserve import scoring_parts
 from .sample import complete
 
 
@@ -79,11 +81,13 @@ def gather_rng_states(d, device):
     return states
 
 
-def train(cfg, resume=None, overrides=(), overwrite=False):
+def train(cfg, resume=None, overrides=(), overwrite=False, started=None):
     """Train per `cfg` (or continue checkpoint `resume`, whose config `overrides` may amend).
     A folder `cfg.out` that holds another run is refused unless `overwrite` (which deletes that
-    run's checkpoints and metrics first). Returns a dict with the final checkpoint path and
-    validation metrics (on rank 0)."""
+    run's checkpoints and metrics first). `max_time` counts from `started` (a reading of
+    budget.now(); the command line passes the process's start), else from this call. Returns a
+    dict with the final checkpoint path and validation metrics (on rank 0)."""
+    started = budgeting.now() if started is None else started
     state, new_length = None, False
     if resume:
         resume = resolve_checkpoint(resume)
@@ -99,10 +103,10 @@ def train(cfg, resume=None, overrides=(), overwrite=False):
     master = os.environ.get("RANK", "0") == "0"
     with folder_lock(cfg.out) if master else contextlib.nullcontext():
         check_out(cfg.out, resume, cfg.init_from, overwrite)  # in every process, before any of them writes
-        return _train(cfg, resume, state, new_length, overwrite)
+        return _train(cfg, resume, state, new_length, overwrite, started)
 
 
-def _train(cfg, resume, state, new_length, overwrite):
+def _train(cfg, resume, state, new_length, overwrite, started):
     """train()'s work, in the run folder it holds."""
     d = setup_distributed(cfg.device)
     device = resolve_device(cfg.device, d.local_rank if d.world_size > 1 else None)
@@ -233,9 +237,16 @@ def _train(cfg, resume, state, new_length, overwrite):
     t_start = time.perf_counter()
     budget = None
     if cfg.max_time > 0:  # plan, refit and stop (budget.py); rank 0 decides for every rank
+        def measure():
+            tokenizer = Tokenizer.from_file(shards.tokenizer_path) if heldout or cfg.eval_tasks or cfg.sample_tokens \
+                else None
+            return scoring_parts(raw_model, cfg, val, heldout, tokenizer, shards.eot_id, device, autocast,
+                                 d.world_size, budgeting.now)
+
         budget = TimeBudget(cfg.max_time, cfg.max_steps, cfg.batch_size, tokens_per_step // cfg.batch_size, len(val),
-                            cfg.min_steps, max(1, cfg.batch_size // 16))
-        budget.start(step)
+                            cfg.min_steps, max(1, cfg.batch_size // 16), measure=measure if d.master else None)
+        budget.start(step, started)
+        reserve_told = False
     tokens = step * tokens_per_step
     t_last, step_last = time.perf_counter(), step
     model.train()
@@ -265,6 +276,12 @@ def _train(cfg, resume, state, new_length, overwrite):
         if budget is not None:
             plan = budget.stepped(step) if d.master else None
             plan = (plan.max_steps, plan.batch_size) if plan else (0, 0)
+            if d.master and budget.reserve and not reserve_told:  # where a user sees what the budget kept back
+                reserve_told = True
+                progress.say(f"step {step}: max_time={cfg.max_time:g}s counts from the process start; "
+                             f"{budget.reserve.describe()} reserved for the scoring after training")
+                log.log(step=step, reserve={**budget.reserve.parts, "margin": budgeting.RESERVE_MARGIN,
+                                            "total": budget.kept})
             if d.world_size > 1:  # every rank must stop at the same step, with the same batch
                 t = torch.tensor(plan, device=device)
                 dist.broadcast(t, src=0)
@@ -319,6 +336,7 @@ def _train(cfg, resume, state, new_length, overwrite):
     if bar is not None:
         bar.close()
     train_time = time.perf_counter() - t_start
+    scoring_from = budgeting.now()
     metrics = evaluate(0)  # the whole validation split
     scores = {"step": step, "validation": metrics}  # the final checkpoint's scores.json (export-hf's card)
     if cfg.heldout and d.master:  # text the shard set never saw: bits per byte of each file, and their mean
@@ -330,6 +348,10 @@ def _train(cfg, resume, state, new_length, overwrite):
     if cfg.eval_tasks and d.master:
         scores.update(tasks_spec=cfg.eval_tasks, **evaluate_tasks(raw_model, Tokenizer.from_file(shards.tokenizer_path),
                                                                   shards.eot_id, cfg.eval_tasks, device=device))
+    if budget is not None and budget.reserve is not None:  # the reserve beside what the scoring took
+        scores["budget"] = {"max_time": cfg.max_time, "before_scoring": round(scoring_from - budget.t0, 2),
+                            "reserved": round(budget.kept, 2), "parts": budget.reserve.parts,
+                            "scoring": round(budgeting.now() - scoring_from, 2)}
     path = checkpoint(f"ckpt-{step:06d}", scores)
     result = {"checkpoint": path, "step": step, "train_time": train_time,
               **{f"val_{k}": v for k, v in metrics.items()}, **{k: scores[k] for k in ("heldout", "tasks", "core")
@@ -349,6 +371,10 @@ def _train(cfg, resume, state, new_length, overwrite):
             result["sample"] = text
             progress.say(f"sample: {text}")
         # the scores last, where a person looks when the run ends
+        if "budget" in scores:
+            b = scores["budget"]
+            progress.say(f"time: {budgeting.now() - budget.t0:.0f} s of max_time={cfg.max_time:g}s since the process "
+                         f"started; scoring took {b['scoring']:.0f} s of the {b['reserved']:.0f} s reserved")
         progress.say(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
                      f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
         if "heldout" in scores:

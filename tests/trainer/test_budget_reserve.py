@@ -1,0 +1,165 @@
+"""The time budget bounds the whole run: start-up before it, and a reserve for the scoring after
+training measured at the first plan. Driven by a fake clock: no assertion depends on the machine."""
+
+import gzip
+import json
+import math
+import os
+
+import pytest
+
+from trainer.budget import RESERVE_MARGIN, Schedule, TimeBudget, process_started
+from trainer.config import TrainConfig, apply_overrides
+from trainer.data import Shards
+from trainer.errors import ConfigError
+from trainer.train import train
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def run(max_time, step_time, parts, started=0.0, measure_takes=0.0, schedule="wsd"):
+    """Drive a Schedule and a TimeBudget as train() does, with a measurement that reports `parts`
+    and takes `measure_takes` fake seconds. Returns (budget, steps, clock, LR multipliers, final one)."""
+    cfg = apply_overrides(TrainConfig(), ["lr=1.0", "min_lr=0", "warmup_steps=30", f"schedule={schedule}",
+                                          "decay_frac=0.4", "max_steps=100000"])
+    clock, sched = FakeClock(), Schedule(cfg)
+
+    def measure():
+        clock.t += measure_takes
+        return dict(parts)
+
+    budget = TimeBudget(max_time, 100000, 128, 128, 0, clock=clock, measure=measure)
+    budget.start(0, started)
+    step, max_steps, lrs = 0, 100000, []
+    while step < max_steps:
+        lrs.append(sched(step))
+        clock.t += step_time(step, clock.t)
+        step += 1
+        plan = budget.stepped(step)
+        if plan.max_steps != max_steps:
+            sched.set_length(plan.max_steps, step)
+            max_steps = plan.max_steps
+    return budget, step, clock.t, lrs, sched(step)
+
+
+def test_the_plan_reserves_time_in_proportion_to_the_measured_scoring():
+    ends = {}
+    for scoring in (0.0, 4.0, 8.0):  # seconds the scoring after training measured at the first plan
+        budget, steps, t, _, final = run(20.0, lambda step, t: 0.1, {"validation": scoring / 2, "tasks": scoring / 2})
+        assert budget.kept == pytest.approx(scoring * (1 + RESERVE_MARGIN))
+        assert t <= 20.0 - budget.kept + 1e-9 and final == 0.0  # training ends, decayed, where the reserve begins...
+        ends[scoring] = steps
+    # ... and not much earlier: each measured second (x the margin) costs 10 steps of 0.1 s
+    assert ends[0.0] >= 195
+    for scoring in (4.0, 8.0):
+        assert ends[0.0] - ends[scoring] == pytest.approx(scoring * (1 + RESERVE_MARGIN) / 0.1, abs=2)
+
+
+def test_the_reserve_follows_a_slowdown_and_a_stall_does_not_move_it():
+    # the measurement at 0.1 s a step; the machine is 3x slower from 8 s on: the scoring will be too
+    budget, _, t, _, final = run(30.0, lambda step, t: 0.1 if t < 8 else 0.3, {"validation": 2.0})
+    assert budget.kept == pytest.approx(2.0 * (1 + RESERVE_MARGIN) * 3, rel=0.05)
+    assert t <= 30.0 - budget.kept + 1e-9 and final == 0.0
+    # one step stalled for 3 s among 0.1 s ones leaves the reserve as measured
+    budget, _, t, _, _ = run(30.0, lambda step, t: 3.0 if step == 60 else 0.1, {"validation": 2.0})
+    assert budget.kept == pytest.approx(2.5) and t <= 30.0 - 2.5 + 1e-9
+
+
+def test_time_before_training_and_the_measurement_itself_count():
+    # 6 s of start-up before training (started=-6) and 1 s spent timing the scoring: both come off
+    budget, steps, t, _, _ = run(20.0, lambda step, t: 0.1, {"validation": 1.0}, started=-6.0, measure_takes=1.0)
+    assert t + 6.0 <= 20.0 - budget.kept + 1e-9 and steps >= (20.0 - 6.0 - 1.0 - 1.25) / 0.1 - 3
+    # the measurement's second is not taken for a slow step: the reserve is the measured one, unscaled
+    assert budget.kept == pytest.approx(1.25)
+
+
+def test_a_reserve_larger_than_the_budget_is_a_clear_error():
+    with pytest.raises(ConfigError) as e:
+        run(20.0, lambda step, t: 0.1, {"validation": 6.0, "tasks": 12.0})
+    msg = str(e.value)
+    assert msg.startswith("max_time=20s leaves no time to train:")
+    assert "validation 6.0 s, tasks 12.0 s, +25% margin" in msg and "eval_tasks=" in msg
+
+
+@pytest.mark.parametrize("max_time", [4.0, 10.0, 60.0, 600.0])
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.6])  # the measured scoring as a share of the budget
+@pytest.mark.parametrize("schedule", ["wsd", "cosine"])
+def test_any_budget_with_a_reserve_warms_up_holds_and_decays(max_time, share, schedule):
+    budget, steps, t, lrs, final = run(max_time, lambda step, t: 0.01, {"validation": share * max_time / 1.25},
+                                       schedule=schedule)
+    assert t <= max_time - budget.kept + 1e-9
+    assert max(lrs) == 1.0 and final == 0.0 and lrs[-1] < 0.1  # warmed up, then decayed to min_lr at the end
+    peak = lrs.index(1.0)
+    assert all(b <= a + 1e-12 for a, b in zip(lrs[peak:], lrs[peak + 1:]))
+
+
+def test_process_started_is_before_now():
+    started = process_started()
+    if started is None:  # not Linux: the budget counts from train() instead
+        pytest.skip("no /proc")
+    import trainer.budget as budget_module
+    assert 0.0 <= budget_module.now() - started < 3600
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """The budget's clock, advanced by the batches training draws (0.05 s) and by each
+    validation-sized batch the scoring reads (0.5 s): the reserve is then this arithmetic."""
+    import trainer.budget as budget_module
+    import trainer.evaluate as evaluate_module
+    import trainer.reserve as reserve_module
+    import trainer.train as train_module
+
+    clock = {"t": 0.0}
+    real_next, real_mean_loss = train_module.Batches.next, evaluate_module.mean_loss
+
+    def next_batch(self):
+        clock["t"] += 0.05
+        return real_next(self)
+
+    def mean_loss(model, stream, block_size, batch_size, *args, max_windows=0, **kwargs):
+        n = len(evaluate_module.eval_windows(stream, block_size, max_windows))
+        clock["t"] += 0.5 * math.ceil(n / batch_size)
+        return real_mean_loss(model, stream, block_size, batch_size, *args, max_windows=max_windows, **kwargs)
+
+    monkeypatch.setattr(train_module.Batches, "next", next_batch)
+    monkeypatch.setattr(reserve_module, "mean_loss", mean_loss)
+    monkeypatch.setattr(budget_module, "now", lambda: clock["t"])
+    return clock
+
+
+def test_train_records_the_measured_reserve_and_ends_within_max_time(tiny_config, shards, tmp_path, fake_clock,
+                                                                     capsys):
+    book = tmp_path / "book.txt.gz"
+    book.write_bytes(gzip.compress(b"Call me Ishmael. Some years ago, never mind how long precisely. " * 40))
+    result = train(tiny_config(tmp_path / "run", "max_steps=100000", "max_time=30", "schedule=wsd", "min_lr=0",
+                               f"heldout={book}", "eval_tasks=copa", "sample_tokens=4"))
+    scores = json.load(open(os.path.join(result["checkpoint"], "scores.json")))
+    parts, block, batch = scores["budget"]["parts"], 32, 8
+    val_batches = math.ceil(math.ceil((len(Shards(str(shards)).tokens("validation")) - 1) / block) / batch)
+    assert parts["validation"] == pytest.approx(0.5 * val_batches)  # one timed batch x the batches it will read
+    assert set(parts) == {"validation", "heldout", "tasks", "sample"} and parts["heldout"] >= 0.5
+    assert scores["budget"]["reserved"] == pytest.approx(sum(parts.values()) * (1 + RESERVE_MARGIN), rel=0.05)
+    # training stopped where the reserve began: the final validation's fake seconds fit in what was left
+    assert scores["budget"]["before_scoring"] <= 30 - scores["budget"]["reserved"] + 1e-6
+    assert scores["budget"]["before_scoring"] + scores["budget"]["scoring"] <= 30
+    rows = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+    assert [r["reserve"]["validation"] for r in rows if "reserve" in r] == [parts["validation"]]
+    out = capsys.readouterr().out
+    assert "max_time=30s counts from the process start;" in out and "reserved for the scoring after training" in out
+    assert "time: " in out and f"s of the {scores['budget']['reserved']:.0f} s reserved" in out
+
+
+def test_a_run_stopped_before_its_first_plan_still_measures_the_scoring():
+    # 8 s steps in a 20 s budget: the budget stops at step 2, before any plan; the scoring is timed
+    # there and, at 16 s already spent, cannot fit: an error, not a run that overshoots its budget
+    with pytest.raises(ConfigError, match=r"max_time=20s leaves no time to train: 16.0 s spent by step 2"):
+        run(20.0, lambda step, t: 8.0, {"validation": 4.0})
+    budget, steps, t, _, _ = run(20.0, lambda step, t: 8.0, {"validation": 0.5})  # it fits: it is reserved
+    assert steps == 2 and budget.reserve.parts == {"validation": 0.5}
