@@ -125,7 +125,8 @@ def train(config_path, data, out, resume, init_from, overwrite, print_config, ov
     run_train = _library("train").train
     with _user_errors(ValueError, ImportError):
         cfg = load_config(config_path, extra) if config_path else None
-        run_train(cfg, resume=resume, overrides=() if config_path else extra, overwrite=overwrite)
+        run_train(cfg, resume=resume, overrides=() if config_path else extra, overwrite=overwrite,
+                  started=_library("budget").process_started())  # max_time counts start-up too
 
 
 @cli.command("eval")
