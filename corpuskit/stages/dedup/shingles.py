@@ -135,8 +135,10 @@ def _powers(base: np.uint64, n: int) -> np.ndarray:
 
 
 # Normalized bytes hashed at once: the prefix sums cost ~40 bytes a byte, so a huge document is
-# cut at spaces into pieces of this size (a word's hash does not depend on where it sits).
-_CHUNK = 1 << 22
+# cut at spaces into pieces of this size (a word's hash does not depend on where it sits), and
+# short texts are hashed in groups of this size. 128 KB keeps the ~5 MB of temporaries near the
+# cache: 20% less CPU than 4 MB groups, with or without AVX-512.
+_CHUNK = 1 << 17
 
 
 def _word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-# Shingles per block of the (shingles x permutations) matrix: ~2 MB at 112 permutations, so a
-# block stays in cache through multiply, add and min (4x faster than 64k blocks here).
-_BLOCK = 4096
+# Shingles per block of the (num_perm x shingles) matrix: 7 MB at 112 permutations, reused
+# from block to block. Permutations are rows, so multiply, add and the per-document minimum
+# (reduceat along a row) all run over contiguous memory: 1.7x faster here than shingles as
+# rows (a strided reduceat), and a larger block means fewer numpy calls per batch.
+_BLOCK = 16384
 
 
 def lsh_params(threshold: float | None, num_perm: int, bands: int | None, rows: int | None) -> tuple[int, int]:
@@ -73,36 +75,44 @@ class MinHasher:
         MinHash); callers must not band such rows, or all empty documents would collide.
         """
         n_docs = len(offsets) - 1
-        sig = np.full((n_docs, self.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+        sig = np.full((self.num_perm, n_docs), np.uint32(0xFFFFFFFF), dtype=np.uint32)  # transposed at the end
         nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
         if len(nonempty) == 0:
-            return sig
-        mixed = _fmix32(hashes.astype(np.uint32))
+            return np.ascontiguousarray(sig.T)
+        mixed = _fmix32(np.asarray(hashes, dtype=np.uint32))
+        a, b = self.a[:, None], self.b[:, None]
+        buf = np.empty(self.num_perm * min(_BLOCK, int(offsets[-1])), dtype=np.uint32)
         # Whole documents per block, so that one reduceat sees all of each; a document longer
         # than a block is reduced block by block into a running minimum, so one huge document
-        # never needs its (shingles x num_perm) matrix (100 MB of text: ~8 GB) at once.
+        # never needs its (num_perm x shingles) matrix (100 MB of text: ~8 GB) at once.
         starts, ends = offsets[nonempty], offsets[nonempty + 1]
         i = 0
         while i < len(nonempty):
             j = max(int(np.searchsorted(ends, starts[i] + _BLOCK, side="right")), i + 1)
             lo, hi = int(starts[i]), int(offsets[nonempty[j - 1] + 1])
             if hi - lo > _BLOCK:  # one document, longer than a block
-                sig[nonempty[i]] = self._long_signature(mixed[lo:hi])
+                sig[:, nonempty[i]] = self._long_signature(mixed[lo:hi], buf)
             else:
-                block = mixed[lo:hi, None] * self.a[None, :]  # (S, P) uint32, wraps mod 2**32
-                block += self.b[None, :]
-                sig[nonempty[i:j]] = np.minimum.reduceat(block, starts[i:j] - lo, axis=0)
+                block = _permute(mixed[lo:hi], a, b, buf)
+                sig[:, nonempty[i:j]] = np.minimum.reduceat(block, starts[i:j] - lo, axis=1)
             i = j
-        return sig
+        return np.ascontiguousarray(sig.T)
 
-    def _long_signature(self, mixed: np.ndarray) -> np.ndarray:
+    def _long_signature(self, mixed: np.ndarray, buf: np.ndarray) -> np.ndarray:
         """One document's signature from its mixed shingle hashes, _BLOCK at a time."""
         out = np.full(self.num_perm, np.uint32(0xFFFFFFFF), dtype=np.uint32)
         for lo in range(0, len(mixed), _BLOCK):
-            block = mixed[lo:lo + _BLOCK, None] * self.a[None, :]
-            block += self.b[None, :]
-            np.minimum(out, block.min(axis=0), out=out)
+            block = _permute(mixed[lo:lo + _BLOCK], self.a[:, None], self.b[:, None], buf)
+            np.minimum(out, block.min(axis=1), out=out)
         return out
+
+
+def _permute(mixed: np.ndarray, a: np.ndarray, b: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """(num_perm x shingles) `a * h + b mod 2**32` of mixed shingle hashes, written into `buf`."""
+    block = buf[: len(a) * len(mixed)].reshape(len(a), len(mixed))
+    np.multiply(a, mixed[None, :], out=block)  # uint32: wraps mod 2**32, as datasketch's affine32
+    block += b
+    return block
 
 
 def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from datasketch import MinHash
 
 from corpuskit.stages.dedup.shingles import normalize_words, shingle_hashes
@@ -108,13 +109,36 @@ def test_a_document_longer_than_a_block_gets_datasketchs_signature():
     """A long document's signature is a running minimum over blocks of shingles: the same values."""
     from helpers.dedup import prose
 
-    texts = ["short one here", prose(5, words=12_000), prose(6, words=40), prose(7, words=9_000)]
+    from corpuskit.stages.dedup.signatures import _BLOCK
+
+    texts = ["short one here", prose(5, words=2 * _BLOCK + 99), prose(6, words=40), prose(7, words=_BLOCK + 4)]
     hashes, offsets = shingle_hashes(texts, 5)
     sig = MinHasher(112, seed=1).signatures(hashes, offsets)
     for i in range(len(texts)):
         ref = MinHash(num_perm=112, seed=1, hashfunc=lambda x: x)
         ref.update_batch([int(h) for h in hashes[offsets[i]:offsets[i + 1]]])
         assert sig[i].tolist() == ref.hashvalues.tolist()
+
+
+@pytest.mark.parametrize("block", [64, 1000, None])
+def test_a_batch_cut_into_blocks_gets_datasketchs_signatures(monkeypatch, block):
+    """Many documents of every length (empty, shorter than n, across block edges, longer than a
+    block): each row is datasketch's signature, whatever the block size."""
+    import random
+
+    from corpuskit.stages.dedup import signatures
+    from helpers.dedup import prose
+
+    if block:
+        monkeypatch.setattr(signatures, "_BLOCK", block)
+    rng = random.Random(block)
+    texts = [prose(i, words=rng.choice([0, 1, 3, 40, 63, 64, 65, 300, 1100])) for i in range(120)]
+    hashes, offsets = shingle_hashes(texts, 5)
+    sig = MinHasher(112, seed=3).signatures(hashes, offsets)
+    for i in range(len(texts)):
+        ref = MinHash(num_perm=112, seed=3, hashfunc=lambda x: x)
+        ref.update_batch([int(h) for h in hashes[offsets[i]:offsets[i + 1]]])
+        assert sig[i].tolist() == ref.hashvalues.tolist(), i
 
 
 def test_text_cut_into_pieces_hashes_the_same(monkeypatch):
