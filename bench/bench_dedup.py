@@ -16,9 +16,11 @@ permutations, `update_batch`) over the same word 5-gram shingles, signatures com
 `MinHashLSH` query-then-insert in input order. Imports are outside the clock for both.
 
 Figures: recall (planted duplicates with Jaccard >= 0.8 that were removed), false removals
-(original documents removed), throughput end to end (input MB / wall s), peak RSS of the
-parent (RUSAGE_SELF) and of the largest worker (RUSAGE_CHILDREN). Each measurement runs in
-a fresh subprocess so memory figures are its own.
+(original documents removed), throughput end to end (input MB / wall s), CPU seconds (user +
+system of the process and its workers, inside the clock), peak RSS of the parent
+(RUSAGE_SELF) and of the largest worker (RUSAGE_CHILDREN). Each measurement runs in a fresh
+subprocess so memory figures are its own. The speed ratios are per round, of wall time and
+of CPU time.
 
     python bench/bench_dedup.py            # 1x (5 alternating rounds), 8x (~100 MB), and 1x, 16x of a quarter base
     python bench/bench_dedup.py --quick    # 1x only
@@ -159,6 +161,7 @@ def run_corpuskit(inp: Path, out: Path, workers: int) -> tuple[set[str], float]:
     run_pipeline(cfg, workers=workers, quiet=True, force=True)
     wall = time.perf_counter() - T0
     PEAK["self_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    PEAK["cpu_s"] = _cpu_seconds() - CPU0
     import pyarrow.parquet as pq  # after the clock and the memory reading: it imports pandas (+60 MB)
 
     removed = set()
@@ -214,26 +217,38 @@ def run_datasketch(inp: Path, workers: int) -> tuple[set[str], float]:
 
 
 T0 = time.perf_counter()
-PEAK: dict[str, int] = {}
+CPU0 = 0.0
+PEAK: dict[str, float] = {}
 
 
 def measure(which: str, inp: Path, workers: int) -> None:
-    global T0
+    global T0, CPU0
     # Imports outside the clock, for both contenders.
     import datasketch  # noqa: F401
 
     import corpuskit.runner  # noqa: F401
     import corpuskit.stages.dedup.minhash  # noqa: F401
 
+    CPU0 = _cpu_seconds()
     T0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         if which == "corpuskit":
             removed, wall = run_corpuskit(inp, Path(tmp) / "out", workers)
         else:
             removed, wall = run_datasketch(inp, workers)
+    cpu = PEAK.get("cpu_s") or _cpu_seconds() - CPU0
     self_kb = PEAK.get("self_kb") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"wall": wall, "self_mb": self_kb / 1024, "child_mb": child_kb / 1024, "removed": sorted(removed)}))
+    print(json.dumps({"wall": wall, "cpu": cpu, "self_mb": self_kb / 1024, "child_mb": child_kb / 1024,
+                      "removed": sorted(removed)}))
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (both contenders' workers
+    are joined inside the clock): the work done, which a CPU shared with other jobs does not
+    inflate the way it inflates wall time."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def score(truth: dict, removed: set[str]) -> dict:
@@ -283,7 +298,7 @@ def main() -> None:
         plans += [("8x", 8, 1.0, False), ("1x/4", 1, 0.25, False), ("16x/4", 16, 0.25, False)]
     print(f"base: the embedded corpus ({REPO / 'corpus'}), ~2,000-character documents; "
           f"10% planted near duplicates per copy; workers={args.workers}")
-    print(f"{'corpus':<8}{'tool':<15}{'MB':>7}{'docs':>8}{'wall s':>8}{'MB/s':>7}{'rss MB':>8}{'worker MB':>10}"
+    print(f"{'corpus':<8}{'tool':<15}{'MB':>7}{'docs':>8}{'wall s':>8}{'cpu s':>7}{'MB/s':>7}{'rss MB':>8}{'worker MB':>10}"
           f"{'recall':>8}{'false':>6}{'J<0.8 rm':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for label, scale, fraction, with_naive in plans:
@@ -296,33 +311,38 @@ def main() -> None:
             if with_naive:
                 rows += [("datasketch", 1), ("datasketch", args.workers)]
             walls: dict = {}
+            cpus: dict = {}
             # Rounds alternate the contenders, so that load from other processes hits them alike;
             # each row prints its first round, the ratios use every round.
             for rnd in range(args.rounds if with_naive else 1):
                 for which, workers in rows:
                     r = contender(which, inp, workers)
                     walls.setdefault((which, workers), []).append(r["wall"])
+                    cpus.setdefault((which, workers), []).append(r["cpu"])
                     if rnd == 0:
                         _print_row(label, which, workers, mb, truth, r)
             if with_naive:
-                ours = walls[("corpuskit", args.workers)]
                 for which, workers in rows[1:]:
-                    ratios = sorted(b / o for b, o in zip(walls[(which, workers)], ours))
-                    print(f"{'':<8}  corpuskit vs datasketch/{workers}w, per round ({len(ratios)}): "
-                          f"min {ratios[0]:.2f}x, median {statistics.median(ratios):.2f}x, max {ratios[-1]:.2f}x "
-                          f"(corpuskit {min(ours):.2f}-{max(ours):.2f} s, datasketch "
-                          f"{min(walls[(which, workers)]):.2f}-{max(walls[(which, workers)]):.2f} s)")
+                    for what, runs in (("wall", walls), ("CPU", cpus)):
+                        ours, theirs = runs[("corpuskit", args.workers)], runs[(which, workers)]
+                        ratios = sorted(b / o for b, o in zip(theirs, ours))
+                        print(f"{'':<8}  corpuskit vs datasketch/{workers}w, {what} per round ({len(ratios)}): "
+                              f"min {ratios[0]:.2f}x, median {statistics.median(ratios):.2f}x, max {ratios[-1]:.2f}x "
+                              f"(corpuskit {min(ours):.2f}-{max(ours):.2f} s, datasketch "
+                              f"{min(theirs):.2f}-{max(theirs):.2f} s)")
             del truth
     print("recall: planted duplicates with 5-gram Jaccard >= 0.8 removed; false: original documents removed;\n"
           "J<0.8 rm: planted near duplicates below 0.8 that were removed anyway; 'worker MB' is the largest\n"
           "worker process (RUSAGE_CHILDREN), 'rss MB' the parent (RUSAGE_SELF; reduce runs there). Rows '/4'\n"
-          "use a quarter of the corpus as their base. Wall time includes starting workers; the CPU is shared.")
+          "use a quarter of the corpus as their base. Wall time includes starting workers; 'cpu s' is user +\n"
+          "system CPU of the process and its workers inside the clock (imports excluded), which other jobs on\n"
+          "a shared machine inflate less than wall time.")
 
 
 def _print_row(label, which, workers, mb, truth, r):
     which = f"{which}/{workers}w"
     s = score(truth, set(r["removed"]))
-    print(f"{label:<8}{which:<15}{mb:>7.1f}{truth['docs']:>8}{r['wall']:>8.1f}{mb / r['wall']:>7.2f}"
+    print(f"{label:<8}{which:<15}{mb:>7.1f}{truth['docs']:>8}{r['wall']:>8.1f}{r['cpu']:>7.1f}{mb / r['wall']:>7.2f}"
           f"{r['self_mb']:>8.0f}{r['child_mb']:>10.0f}{s['recall']:>8.3f}{s['false']:>6}"
           f"{s['low_removed']:>5}/{s['n_low']:<4}", flush=True)
     if s["missed_jaccard"]:
