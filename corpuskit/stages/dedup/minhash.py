@@ -34,7 +34,7 @@ import numpy as np
 from corpuskit.document import Document
 from corpuskit.schema import Range
 from corpuskit.stage import GlobalStage, StageContext
-from corpuskit.stages.dedup.cluster import Corpus, decide, remove_spill
+from corpuskit.stages.dedup.cluster import Corpus, decide, in_threads, remove_spill
 from corpuskit.io import is_url
 from corpuskit.publish import work_dir
 from corpuskit.stages.dedup.index import (batch_id, batch_rows, check_index_folder, index_lock, next_generation_dir,
@@ -152,11 +152,14 @@ class MinhashDedup(GlobalStage):
         kept_ids = corpus.ids(decision.keeper)  # read store by store: no id table of the whole corpus
         _name_largest(corpus, decision.report["largest_clusters"])
         first_unit = len(stores) - len(units)
-        for u in range(len(units)):
+
+        def drops(u: int) -> None:
             lo, hi = corpus.offsets[first_unit + u], corpus.offsets[first_unit + u + 1]
             a, b = np.searchsorted(decision.removed, [lo, hi])
             write_drops(ctx.workdir / f"drops-{u:05d}.json", decision.removed[a:b] - lo, kept_ids[a:b],
                         decision.similarity[a:b])
+
+        in_threads(drops, range(len(units)))  # each file is fsynced: waits overlap
         if index is not None:
             self._update_index(index, corpus, decision, ctx.workdir, batch)
         remove_spill(decision)  # decisions written: a rerun no longer needs them
