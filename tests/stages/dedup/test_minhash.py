@@ -123,6 +123,10 @@ def test_incremental_index_finds_duplicates_of_earlier_batch(tmp_path):
     rej = rejected(tmp_path / "out2")
     assert {k: r["duplicate_of"] for k, r in rej.items()} == {"new_dup": "old5", "new_dup2": "new0"}
     assert kept_ids(tmp_path / "out2") == ["new0"]
+    # the report's clusters: an indexed keeper has no text in this run, its removed copy has
+    largest = json.loads((tmp_path / "out2" / "reports" / "minhash_dedup.json").read_text())["largest_clusters"]
+    old5 = next(c for c in largest if c["kept"]["id"] == "old5")
+    assert old5["kept"]["text"] is None and old5["examples"][0]["text"] == edit(prose(305), 2, seed=4)[:200]
     manifest = json.loads((index / "manifest.json").read_text())
     assert manifest["n_docs"] == 21 and manifest["generation"] == 2
     assert [p.name for p in index.glob("gen-*")] == ["gen-000002"]
