@@ -95,9 +95,20 @@ def nanogpt_bpb(nanogpt, ckpt, data, heldout):
     sys.path.insert(0, nanogpt)
     from model import GPT, GPTConfig  # DIR/model.py: nanoGPT's own class
 
+    class Contiguous(torch.nn.Module):
+        """nanoGPT's forward takes targets.view(-1); the trainer's evaluation windows are slices."""
+
+        def __init__(self, gpt):
+            super().__init__()
+            self.gpt = gpt
+
+        def forward(self, x, y):
+            return self.gpt(x.contiguous(), y.contiguous())
+
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    model = GPT(GPTConfig(**state["model_args"]))
-    model.load_state_dict({k.removeprefix("_orig_mod."): v for k, v in state["model"].items()})
+    gpt = GPT(GPTConfig(**state["model_args"]))
+    gpt.load_state_dict({k.removeprefix("_orig_mod."): v for k, v in state["model"].items()})
+    model = Contiguous(gpt)
     shards = Shards(data)
     tokenizer = Tokenizer.from_file(shards.tokenizer_path)
     bpb = [eval_text(model, tokenizer, shards.eot_id, p, state["model_args"]["block_size"], 64)["bits_per_byte"]

@@ -278,8 +278,8 @@ def _train(cfg, resume, state, new_length, overwrite, started):
             plan = (plan.max_steps, plan.batch_size) if plan else (0, 0)
             if d.master and budget.reserve and not reserve_told:  # where a user sees what the budget kept back
                 reserve_told = True
-                progress.say(f"step {step}: max_time={cfg.max_time:g}s counts from the process start; "
-                             f"{budget.reserve.describe()} reserved for the scoring after training")
+                progress.say(f"step {step}: {budget.reserve.describe()} of max_time={cfg.max_time:g}s reserved for the "
+                             f"scoring after training (the budget counts start-up too)")
                 log.log(step=step, reserve={**budget.reserve.parts, "margin": budgeting.RESERVE_MARGIN,
                                             "total": budget.kept})
             if d.world_size > 1:  # every rank must stop at the same step, with the same batch
@@ -373,8 +373,8 @@ def _train(cfg, resume, state, new_length, overwrite, started):
         # the scores last, where a person looks when the run ends
         if "budget" in scores:
             b = scores["budget"]
-            progress.say(f"time: {budgeting.now() - budget.t0:.0f} s of max_time={cfg.max_time:g}s since the process "
-                         f"started; scoring took {b['scoring']:.0f} s of the {b['reserved']:.0f} s reserved")
+            progress.say(f"time: {budgeting.now() - budget.t0:.0f} s of max_time={cfg.max_time:g}s, start-up included; "
+                         f"scoring took {b['scoring']:.0f} s of the {b['reserved']:.0f} s reserved")
         progress.say(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
                      f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
         if "heldout" in scores:
