@@ -164,3 +164,19 @@ def test_pipeline_variants_on_ray_and_training_on_two_processes(tmp_path, monkey
     assert "executor ray" in (out / "variants" / "long" / "data" / "logs" / "run.log").read_text()
     metrics = [json.loads(line) for line in open(out / "variants" / "long" / "seed-1" / "metrics.jsonl")]
     assert max(m.get("step", 0) for m in metrics) == 6
+
+
+def test_a_failed_step_names_its_cause_above_the_launchers_summary():
+    """torchrun's summary of a crashed rank names a signal, not a cause: the line that does is kept."""
+    import sys
+
+    from corpuskit.ablation.run import _run
+
+    script = ("import sys; print('step 1', file=sys.stderr); "
+              "print(\"terminate called after throwing an instance of 'gloo::IoException'\", file=sys.stderr); "
+              "[print(f'summary {i}', file=sys.stderr) for i in range(6)]; sys.exit(3)")
+    with pytest.raises(AblationError) as err:
+        _run([sys.executable, "-c", script], "train x", lambda _: None)
+    assert str(err.value).splitlines() == [
+        "train x failed (exit 3):", "terminate called after throwing an instance of 'gloo::IoException'", "...",
+        "summary 1", "summary 2", "summary 3", "summary 4", "summary 5"]

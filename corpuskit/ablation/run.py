@@ -42,8 +42,12 @@ HELDOUT = Path(__file__).resolve().parent / "heldout"
 DOMAINS = ("books", "web", "textbook")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # what a run of the ablation changes in the trainer's config: a fixed number of steps (the
-# token budget), no time budget (a slow machine must train the same model), no side outputs
-_TRAIN_FIXED = ("max_time=0", "progress=false", "sample_tokens=0", "plot=false", "eval_interval=0")
+# token budget), no time budget (a slow machine must train the same model), no side outputs, and
+# no scoring in the trainer (the ablation scores every checkpoint itself, the same way)
+_TRAIN_FIXED = ("max_time=0", "progress=false", "sample_tokens=0", "plot=false", "eval_interval=0", "eval_tasks=",
+                "heldout=")
+# lines of a failed command's output that say why (a traceback's last line, a C++ abort's message)
+_WHY = re.compile(r"Error|error:|terminate called|what\(\)|Fatal Python|Aborted|Killed")
 
 
 class AblationError(CorpuskitError, ValueError):
@@ -105,7 +109,9 @@ def _run(cmd: list[str], what: str, log: Callable[[str], None]) -> str:
     log(f"ablate: {what}")
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        why = [line for line in lines[:-5] if _WHY.search(line)][:8]  # torchrun's summary alone names no cause
+        tail = "\n".join(why + (["..."] if why else []) + lines[-5:])
         raise AblationError(f"{what} failed (exit {done.returncode}):\n{tail}")
     return done.stdout
 
