@@ -147,9 +147,14 @@ def main():
             except subprocess.CalledProcessError:  # its one-line error is above (a budget too short for the scoring)
                 print(f"{condition}: the corpuskit run failed; nothing to compare")
                 continue
+            lr = "n/a" if ck["final_lr"] is None else f"{ck['final_lr']:.1e}"
+            print(f"{condition}: corpuskit {ck['steps']} steps of batch {ck['batch']} ({ck['train_s']:.0f} s training, "
+                  f"final lr {lr}), scoring {ck['scoring']} s of {ck['reserved']} s reserved, {ck['wall_s']:.1f} s "
+                  f"wall for max_time={args.budget:g}", flush=True)
             iters, per_iter, cal_wall = fit_iters(nanogpt, condition, args.busy, ck["wall_s"], tmp)
-            print(f"{condition}: nanoGPT calibration {CALIBRATE} iters in {cal_wall:.1f} s, {per_iter * 1000:.1f} ms an "
-                  f"iteration: max_iters = lr_decay_iters = {iters} for corpuskit's {ck['wall_s']:.1f} s", flush=True)
+            print(f"{condition}: nanoGPT calibration {CALIBRATE} iters in {cal_wall:.1f} s, {per_iter * 1000:.1f} ms "
+                  f"an iteration: max_iters = lr_decay_iters = {iters} for corpuskit's {ck['wall_s']:.1f} s",
+                  flush=True)
             out_dir = os.path.join(tmp, f"nanogpt-{condition}")
             ng_wall, _ = nanogpt_run(nanogpt, condition, args.busy, iters, out_dir)
             ng_bpb, ng_iters = nanogpt_bpb(nanogpt, os.path.join(out_dir, "ckpt.pt"), data, HELDOUT)

@@ -155,7 +155,7 @@ class TimeBudget:
     def __init__(self, max_time, cap_steps, batch_size, tokens_per_row, val_tokens, min_steps=0, min_batch=1,
                  clock=None, measure=None):
         self.max_time, self.cap, self.clock = max_time, cap_steps, clock or now
-        self.measure, self.reserve, self.kept = measure, None, 0.0
+        self.measure, self.reserve, self.kept, self.reanchor = measure, None, 0.0, False
         self.tokens_per_row, self.val_tokens = tokens_per_row, val_tokens
         self.min_steps, self.min_batch = min_steps, max(1, min_batch)
         self.plan = Plan(cap_steps, batch_size)
@@ -222,6 +222,14 @@ class TimeBudget:
         if self.measure is not None and self.reserve is None:
             now = self._measure(now, step)
         per_step = self.per_step()
+        if self.reanchor and self.reserve is not None:
+            # A halved batch costs more per token (each step's fixed cost is shared by fewer rows), but
+            # the scoring still reads batches of the size it was timed at (train.py): from here on the
+            # machine's speed is compared at this batch, going on from the reserve kept before it.
+            measured = self.reserve.seconds(self.reserve.token_time)
+            factor = self.kept / measured if measured > 0 and self.kept > 0 else 1.0
+            self.reserve = Reserve(self.reserve.parts, per_step / (self.plan.batch_size * self.tokens_per_row) / factor)
+        self.reanchor = False
         self.kept = self.reserved(per_step)
         val_tokens = 0 if self.reserve else self.val_tokens  # measured, or estimated by steps_within_time
         fitted = steps_within_time(step, self.cap, per_step, now - self.t0, self.max_time - self.kept,
@@ -234,6 +242,7 @@ class TimeBudget:
             # then the run may not end, but it is still held to its budget.
             self.plan = Plan(max(fitted, step + sum(self.RETIME) + 1), self.plan.batch_size // 2)
             self.batch_settled = self.plan.batch_size < 2 * self.min_batch
+            self.reanchor = True
             self._restart(step, now, *self.RETIME)
             return self.plan
         self.batch_settled = True  # halving stops here: a later slowdown shortens the run, not the batch

@@ -190,13 +190,16 @@ def _train(cfg, resume, state, new_length, overwrite, started):
             keep_metrics_until(os.path.join(cfg.out, "metrics.jsonl"), int(state["step"]))
     log = MetricsLog(cfg.out, cfg.tensorboard) if d.master else None
     tokens_per_step = cfg.batch_size * cfg.model.block_size * cfg.grad_accum * d.world_size
+    # scoring reads batches of the size it was timed at for max_time's reserve: a batch the budget
+    # halves makes training steps cheaper, and would make the scoring after them slower
+    score_batch = cfg.batch_size
     flops_per_token = raw_model.flops_per_token()
     peak = peak_flops(device, dtype) if d.master else 0.0  # for MFU in every progress line
     bpt_val = shards.bytes_per_token("validation")
 
     def evaluate(max_windows):
         report = progress.validation(step, cfg.max_steps) if progress else None
-        loss, _ = mean_loss(raw_model, val, cfg.model.block_size, cfg.batch_size, device, autocast,
+        loss, _ = mean_loss(raw_model, val, cfg.model.block_size, score_batch, device, autocast,
                             max_windows, d.rank, d.world_size, report)
         metrics = summarize(loss, bpt_val)
         if progress:
@@ -318,7 +321,7 @@ def _train(cfg, resume, state, new_length, overwrite, started):
         if bar is not None:
             bar.update(1)
         if cfg.eval_interval and step % cfg.eval_interval == 0 and step < cfg.max_steps:
-            metrics = evaluate(cfg.eval_batches * cfg.batch_size)
+            metrics = evaluate(cfg.eval_batches * score_batch)
             if d.master:
                 log.log(step=step, **{f"val_{k}": v for k, v in metrics.items()})
         if cfg.checkpoint_interval and step % cfg.checkpoint_interval == 0 and step < cfg.max_steps:
@@ -342,8 +345,8 @@ def _train(cfg, resume, state, new_length, overwrite, started):
     if cfg.heldout and d.master:  # text the shard set never saw: bits per byte of each file, and their mean
         tokenizer = Tokenizer.from_file(shards.tokenizer_path)
         scores["heldout"] = {os.path.basename(p).split(".")[0]: eval_text(
-            raw_model, tokenizer, shards.eot_id, p, cfg.model.block_size, cfg.batch_size, device, autocast)["bits_per_byte"]
-            for p in heldout}
+            raw_model, tokenizer, shards.eot_id, p, cfg.model.block_size, score_batch, device,
+            autocast)["bits_per_byte"] for p in heldout}
         scores["heldout"]["mean"] = sum(scores["heldout"].values()) / len(heldout)
     if cfg.eval_tasks and d.master:
         scores.update(tasks_spec=cfg.eval_tasks, **evaluate_tasks(raw_model, Tokenizer.from_file(shards.tokenizer_path),

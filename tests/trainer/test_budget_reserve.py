@@ -163,3 +163,27 @@ def test_a_run_stopped_before_its_first_plan_still_measures_the_scoring():
         run(20.0, lambda step, t: 8.0, {"validation": 4.0})
     budget, steps, t, _, _ = run(20.0, lambda step, t: 8.0, {"validation": 0.5})  # it fits: it is reserved
     assert steps == 2 and budget.reserve.parts == {"validation": 0.5}
+
+
+def test_a_halved_batch_does_not_inflate_the_reserve():
+    # A step costs 0.2 s plus 1 ms a row: halving the batch from 128 makes a token 2.8x dearer at 32,
+    # on a machine no slower than at the measurement. The scoring reads batches of 128 still, so the
+    # reserve stays as measured (before: it grew with the dearer tokens and ended the run at once).
+    clock, batch = FakeClock(), 128
+
+    def measure():
+        return {"validation": 4.0, "tasks": 6.0}
+
+    budget = TimeBudget(60.0, 100000, 128, 128, 0, min_steps=200, min_batch=8, clock=clock, measure=measure)
+    budget.start(0, 0.0)
+    step, max_steps, batches = 0, 100000, set()
+    while step < max_steps:
+        clock.t += 0.2 + 0.001 * batch
+        step += 1
+        plan = budget.stepped(step)
+        max_steps, batch = plan.max_steps, plan.batch_size
+        batches.add(batch)
+    assert 32 in batches  # the budget did halve the batch
+    assert budget.kept == pytest.approx(10.0 * (1 + RESERVE_MARGIN))
+    assert clock.t <= 60.0 - budget.kept + 1e-9
+    assert step >= (60.0 - 12.5 - 3.0) / (0.2 + 0.001 * batch) - 10  # the rest of the budget is trained
