@@ -151,19 +151,40 @@ def _partitions(corpus: Corpus, task: BandTask, tmp: Path):
         del h, g
 
 
+def sort_by_hash(h: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, gs): `g` in the order of a stable argsort of `h` (by hash, ties in input order),
+    and True where a run of equal hashes starts. Each hash's high bits and its position are
+    packed in one uint64 and sorted by value: numpy's vectorised sort of integers is several
+    times faster than an argsort, and keeps no second big array to gather. Hashes whose high
+    bits alone are shared (the equal hashes, and a few by chance) are then ordered exactly."""
+    n = len(h)
+    bits = np.uint64(max(1, (n - 1).bit_length()))
+    keys = h >> bits << bits
+    keys |= np.arange(n, dtype=np.uint64)
+    keys.sort()
+    same = np.zeros(n + 1, dtype=bool)  # same[i]: the high bits at i are those at i - 1
+    np.equal(keys[1:] >> bits, keys[:-1] >> bits, out=same[1:-1])
+    keys &= (np.uint64(1) << bits) - np.uint64(1)
+    pos = keys.view(np.int64)  # positions, in order of the high bits
+    starts = ~same[:-1]
+    tied = np.flatnonzero(same[1:] | same[:-1])
+    if len(tied):
+        group = np.cumsum(starts[tied])
+        at = pos[tied]
+        hs = h[at]
+        fix = np.lexsort((at, hs, group))
+        pos[tied], hs, group = at[fix], hs[fix], group[fix]
+        starts[tied[1:]] = (hs[1:] != hs[:-1]) | (group[1:] != group[:-1])
+    return starts, g[pos]
+
+
 def bucket_pairs(h: np.ndarray, g: np.ndarray, n: int, n_indexed: int) -> np.ndarray:
     """Keys v * n + u (u < v) of the pairs in shared buckets of hashes `h` of documents `g`
     (ascending). Each member is paired with the bucket's first document and with the member
     before it (a star and a chain, not all pairs): linear in the bucket size, and a stranger
     that collided into a bucket cannot alone cut the others apart once its pairs fail
     verification. Pairs of two indexed documents are skipped: the index is de-duplicated."""
-    order = np.argsort(h, kind="stable")  # stable: ties stay in input order
-    hs, gs = h[order], g[order]
-    del order
-    starts = np.empty(len(hs), dtype=bool)
-    starts[:1] = True
-    np.not_equal(hs[1:], hs[:-1], out=starts[1:])
-    del hs
+    starts, gs = sort_by_hash(h, g)
     member = np.flatnonzero(~starts & (gs >= n_indexed))
     first = gs[np.flatnonzero(starts)][np.cumsum(starts)[member] - 1]
     v = gs[member].astype(np.int64) * n

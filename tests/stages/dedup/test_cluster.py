@@ -184,3 +184,25 @@ def test_plan_fits_the_limit():
             free = spill.parse_memory(limit) - spill.BASE
             assert -(-n // p.partitions) * spill._PER_RECORD <= free
             assert -(-n // p.ranges) * 2 * 14 * spill._PER_PAIR <= free - spill._SIM_RESERVE
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sort_by_hash_is_the_stable_argsort(seed):
+    rng = np.random.default_rng(seed)
+    # many shared hashes (clusters, a template bucket of 5,000) among unique ones, and hashes that
+    # share their high bits but not their low ones (the packed sort must still keep them apart)
+    h = np.concatenate([rng.integers(0, 2**64, 20_000, dtype=np.uint64),
+                        rng.integers(0, 300, 20_000).astype(np.uint64) << np.uint64(40),
+                        np.full(5_000, 7, np.uint64),
+                        (np.uint64(5) << np.uint64(50)) + rng.integers(0, 1 << 16, 3_000).astype(np.uint64)])
+    h = h[rng.permutation(len(h))]
+    g = rng.permutation(len(h)).astype(np.int64)  # numbers in no order
+    stable = np.argsort(h, kind="stable")
+    hs = h[stable]
+    starts, gs = spill.sort_by_hash(h, g)
+    assert np.array_equal(gs, g[stable])
+    assert np.array_equal(starts, np.concatenate([[True], hs[1:] != hs[:-1]]))
+    starts, gs = spill.sort_by_hash(np.arange(5, dtype=np.uint64)[::-1], np.arange(5))  # no shared hash
+    assert starts.all() and gs.tolist() == [4, 3, 2, 1, 0]
+    starts, gs = spill.sort_by_hash(np.zeros(0, np.uint64), np.zeros(0, np.int64))
+    assert len(starts) == len(gs) == 0
