@@ -42,15 +42,17 @@ class Corpus:
     def gather(self, getter, g: np.ndarray) -> np.ndarray:
         """Values of a per-document column (`getter(store)`, memory-mapped) at global numbers `g`."""
         g = np.asarray(g, dtype=np.int64)
-        which, rows = self.locate(g)
+        order = np.argsort(g, kind="stable")
+        ordered = g[order]  # sorted numbers: each store's rows are one slice, its pages read in order
+        bounds = np.searchsorted(ordered, self.offsets)  # (a mask per store cost stores x numbers)
         out = None
-        for s in np.unique(which).tolist():
-            mask = which == s
+        for s in np.flatnonzero(np.diff(bounds)).tolist():
+            lo, hi = int(bounds[s]), int(bounds[s + 1])
             col = getter(self.stores[s])
-            part = np.asarray(col[np.sort(rows[mask])])  # sorted rows: pages read in order
+            part = np.asarray(col[ordered[lo:hi] - self.offsets[s]])
             if out is None:
                 out = np.empty((len(g),) + part.shape[1:], dtype=part.dtype)
-            out[mask] = part[np.argsort(np.argsort(rows[mask], kind="stable"), kind="stable")]
+            out[order[lo:hi]] = part
             del col  # unmap now: mapped pages count as this process's memory
         return out if out is not None else np.zeros(0)
 

@@ -162,9 +162,12 @@ def sort_by_hash(h: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keys = h >> bits << bits
     keys |= np.arange(n, dtype=np.uint64)
     keys.sort()
+    low = (np.uint64(1) << bits) - np.uint64(1)
     same = np.zeros(n + 1, dtype=bool)  # same[i]: the high bits at i are those at i - 1
-    np.equal(keys[1:] >> bits, keys[:-1] >> bits, out=same[1:-1])
-    keys &= (np.uint64(1) << bits) - np.uint64(1)
+    differ = keys[1:] ^ keys[:-1]  # one temporary: equal high bits leave only low ones
+    np.less_equal(differ, low, out=same[1:-1])
+    del differ
+    keys &= low
     pos = keys.view(np.int64)  # positions, in order of the high bits
     starts = ~same[:-1]
     tied = np.flatnonzero(same[1:] | same[:-1])
@@ -175,6 +178,9 @@ def sort_by_hash(h: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         fix = np.lexsort((at, hs, group))
         pos[tied], hs, group = at[fix], hs[fix], group[fix]
         starts[tied[1:]] = (hs[1:] != hs[:-1]) | (group[1:] != group[:-1])
+    if n and g[-1] - g[0] == n - 1 and (np.diff(g) == 1).all():  # g[i] = g[0] + i: no gather
+        pos += g[0]
+        return starts, pos
     return starts, g[pos]
 
 

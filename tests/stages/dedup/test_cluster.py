@@ -202,7 +202,24 @@ def test_sort_by_hash_is_the_stable_argsort(seed):
     starts, gs = spill.sort_by_hash(h, g)
     assert np.array_equal(gs, g[stable])
     assert np.array_equal(starts, np.concatenate([[True], hs[1:] != hs[:-1]]))
+    consecutive = np.arange(10, 10 + len(h))  # every document has words: numbers from positions
+    assert np.array_equal(spill.sort_by_hash(h, consecutive)[1], consecutive[stable])
+    mixed = consecutive.copy()
+    mixed[1:-1] = rng.permutation(mixed[1:-1])  # the same ends, not in order
+    assert np.array_equal(spill.sort_by_hash(h, mixed)[1], mixed[stable])
     starts, gs = spill.sort_by_hash(np.arange(5, dtype=np.uint64)[::-1], np.arange(5))  # no shared hash
     assert starts.all() and gs.tolist() == [4, 3, 2, 1, 0]
     starts, gs = spill.sort_by_hash(np.zeros(0, np.uint64), np.zeros(0, np.int64))
     assert len(starts) == len(gs) == 0
+
+
+def test_gather_reads_each_number_from_its_store_in_any_order():
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    sizes = [5, 0, 40, 1, 300]  # an empty store among them
+    cols = [rng.integers(0, 1000, (k, 3)) for k in sizes]
+    corpus = Corpus([SimpleNamespace(n_docs=k, col=c) for k, c in zip(sizes, cols)])
+    everything = np.concatenate(cols)
+    for g in (rng.integers(0, corpus.n, 2_000), np.array([345, 0, 345, 44, 45]), np.arange(corpus.n)[::-1]):
+        assert np.array_equal(corpus.gather(lambda s: s.col, g), everything[g])
