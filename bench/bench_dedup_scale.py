@@ -214,7 +214,8 @@ def plot(records: Path, dest: Path) -> None:
     rows = [json.loads(line) for line in records.read_text().splitlines() if line.strip()]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for mode, marker in (("text", "o"), ("bands", "s")):
-        rs = sorted((r for r in rows if r["mode"] == mode), key=lambda r: r["docs"])
+        latest = {r["docs"]: r for r in rows if r["mode"] == mode}  # a size measured again: its last row
+        rs = [latest[d] for d in sorted(latest)]
         if not rs:
             continue
         x = [r["docs"] for r in rs]
