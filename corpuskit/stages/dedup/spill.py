@@ -121,12 +121,12 @@ def _slices(corpus: Corpus, band: int):
 
 def _partitions(corpus: Corpus, task: BandTask, tmp: Path):
     """The band's (hashes, numbers) in partitions by hash value, numbers ascending in each."""
-    if task.partitions == 1:
-        parts = list(_slices(corpus, task.band))
-        h = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint64)
-        g = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
-        del parts  # this frame lives on while the caller works: hold nothing but what it gets
-        yield h, g
+    if task.partitions == 1:  # filled in place: a list of slices joined would hold the column twice
+        h, g, k = np.empty(corpus.n, np.uint64), np.empty(corpus.n, np.int64), 0
+        for hs, gs in _slices(corpus, task.band):
+            h[k:k + len(hs)], g[k:k + len(gs)] = hs, gs
+            k += len(hs)
+        yield h[:k], g[:k]
         return
     files = [open(tmp / f"part-{p:05d}.bin", "wb") for p in range(task.partitions)]
     try:
@@ -159,7 +159,8 @@ def sort_by_hash(h: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bits alone are shared (the equal hashes, and a few by chance) are then ordered exactly."""
     n = len(h)
     bits = np.uint64(max(1, (n - 1).bit_length()))
-    keys = h >> bits << bits
+    keys = h >> bits
+    keys <<= bits
     keys |= np.arange(n, dtype=np.uint64)
     keys.sort()
     low = (np.uint64(1) << bits) - np.uint64(1)
