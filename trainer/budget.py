@@ -238,9 +238,13 @@ class TimeBudget:
             self.plan = Plan(step, self.plan.batch_size)
             return self.plan
         if not self.batch_settled and fitted < self.min_steps:
-            # Too few steps for this batch: halve it, and time it afresh before the next plan. Until
-            # then the run may not end, but it is still held to its budget.
-            self.plan = Plan(max(fitted, step + sum(self.RETIME) + 1), self.plan.batch_size // 2)
+            # Too few steps for this batch: halve it as often as the steps that fit fall short of
+            # min_steps (one retiming, not one per halving: on a slow machine each step is dear), and
+            # time it afresh before the next plan, since a token costs more at a smaller batch and it
+            # may need halving again. Until then the run may not end, but it is held to its budget.
+            short = (self.min_steps - step) / max(1, fitted - step)
+            batch = max(self.min_batch, self.plan.batch_size >> max(1, math.ceil(math.log2(short))))
+            self.plan = Plan(max(fitted, step + sum(self.RETIME) + 1), batch)
             self.batch_settled = self.plan.batch_size < 2 * self.min_batch
             self.reanchor = True
             self._restart(step, now, *self.RETIME)

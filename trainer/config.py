@@ -75,6 +75,7 @@ class TrainConfig:
     max_steps: Annotated[int, AT_LEAST_1] = 1000  # optimizer steps; the LR schedule spans exactly this many
     max_time: Annotated[float, AT_LEAST_0] = 0.0  # seconds; >0: max_steps is a cap, the length is fitted and refitted so training ends on time (budget.py)
     min_steps: Annotated[int, AT_LEAST_0] = 0  # max_time only: fewer steps than this fit, halve the batch (timed again); 0: keep it
+    score_share: Annotated[float, FRACTION] = 1.0  # max_time only: the scoring after training may take this share of it; beyond, the final validation reads fewer windows and the tasks fewer items (reserve.py)
     lr: Annotated[float, POSITIVE] = 1e-3  # peak learning rate
     min_lr: Annotated[float, AT_LEAST_0] = 1e-4  # floor at the end of the schedule
     schedule: Literal["cosine", "wsd"] = "cosine"  # cosine, or wsd (warmup-stable-decay)

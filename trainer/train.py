@@ -32,7 +32,7 @@ from .metrics import MetricsLog, keep_metrics_until, peak_flops, plot_losses
 from .model import build_model
 from .optim import make_optimizer
 from .progress import Progress
-from .reserve import scoring_parts
+from .reserve import time_scoring
 from .sample import complete
 
 
@@ -238,13 +238,16 @@ def _train(cfg, resume, state, new_length, overwrite, started):
         progress.say(f"{dtype_note}; {compile_note}")
 
     t_start = time.perf_counter()
-    budget = None
+    budget = scoring = None
+    val_windows = 0  # the final validation's windows: 0, all of them, unless the budget cuts the scoring
     if cfg.max_time > 0:  # plan, refit and stop (budget.py); rank 0 decides for every rank
         def measure():
+            nonlocal scoring
             tokenizer = Tokenizer.from_file(shards.tokenizer_path) if heldout or cfg.eval_tasks or cfg.sample_tokens \
                 else None
-            return scoring_parts(raw_model, cfg, val, heldout, tokenizer, shards.eot_id, device, autocast,
-                                 d.world_size, budgeting.now)
+            scoring = time_scoring(raw_model, cfg, val, heldout, tokenizer, shards.eot_id, device, autocast,
+                                   d.world_size, budgeting.now)
+            return scoring.fit(cfg.score_share * cfg.max_time / (1 + budgeting.RESERVE_MARGIN)).parts()
 
         budget = TimeBudget(cfg.max_time, cfg.max_steps, cfg.batch_size, tokens_per_step // cfg.batch_size, len(val),
                             cfg.min_steps, max(1, cfg.batch_size // 16), measure=measure if d.master else None)
@@ -278,17 +281,22 @@ def _train(cfg, resume, state, new_length, overwrite, started):
         tokens += tokens_per_step
         if budget is not None:
             plan = budget.stepped(step) if d.master else None
-            plan = (plan.max_steps, plan.batch_size) if plan else (0, 0)
+            cut = scoring.val_batches * score_batch * d.world_size if scoring else 0
+            plan = (plan.max_steps, plan.batch_size, cut) if plan else (0, 0, 0)
             if d.master and budget.reserve and not reserve_told:  # where a user sees what the budget kept back
                 reserve_told = True
                 progress.say(f"step {step}: {budget.reserve.describe()} of max_time={cfg.max_time:g}s reserved for the "
                              f"scoring after training (the budget counts start-up too)")
+                if scoring.describe():
+                    progress.say(f"step {step}: the scoring is cut to score_share={cfg.score_share:g} of max_time: "
+                                 f"{scoring.describe()}")
                 log.log(step=step, reserve={**budget.reserve.parts, "margin": budgeting.RESERVE_MARGIN,
                                             "total": budget.kept})
             if d.world_size > 1:  # every rank must stop at the same step, with the same batch
                 t = torch.tensor(plan, device=device)
                 dist.broadcast(t, src=0)
                 plan = tuple(t.tolist())
+            val_windows = plan[2]
             if plan[1] != cfg.batch_size:
                 if d.master:
                     progress.say(f"step {step}: fewer than min_steps={cfg.min_steps} steps of batch {cfg.batch_size} "
@@ -340,7 +348,7 @@ def _train(cfg, resume, state, new_length, overwrite, started):
         bar.close()
     train_time = time.perf_counter() - t_start
     scoring_from = budgeting.now()
-    metrics = evaluate(0)  # the whole validation split
+    metrics = evaluate(val_windows)  # the whole validation split, unless the budget cut the scoring
     scores = {"step": step, "validation": metrics}  # the final checkpoint's scores.json (export-hf's card)
     if cfg.heldout and d.master:  # text the shard set never saw: bits per byte of each file, and their mean
         tokenizer = Tokenizer.from_file(shards.tokenizer_path)
@@ -350,11 +358,15 @@ def _train(cfg, resume, state, new_length, overwrite, started):
         scores["heldout"]["mean"] = sum(scores["heldout"].values()) / len(heldout)
     if cfg.eval_tasks and d.master:
         scores.update(tasks_spec=cfg.eval_tasks, **evaluate_tasks(raw_model, Tokenizer.from_file(shards.tokenizer_path),
-                                                                  shards.eot_id, cfg.eval_tasks, device=device))
+                                                                  shards.eot_id, cfg.eval_tasks, device=device,
+                                                                  limit=scoring.task_limit if scoring else 0))
     if budget is not None and budget.reserve is not None:  # the reserve beside what the scoring took
         scores["budget"] = {"max_time": cfg.max_time, "before_scoring": round(scoring_from - budget.t0, 2),
                             "reserved": round(budget.kept, 2), "parts": budget.reserve.parts,
                             "scoring": round(budgeting.now() - scoring_from, 2)}
+        if scoring.describe():
+            scores["budget"]["cut"] = {"score_share": cfg.score_share, "validation_windows": val_windows,
+                                       "task_items": scoring.task_limit}
     path = checkpoint(f"ckpt-{step:06d}", scores)
     result = {"checkpoint": path, "step": step, "train_time": train_time,
               **{f"val_{k}": v for k, v in metrics.items()}, **{k: scores[k] for k in ("heldout", "tasks", "core")
@@ -383,7 +395,8 @@ def _train(cfg, resume, state, new_length, overwrite, started):
         if "heldout" in scores:
             progress.say("held-out bits per byte: " + " | ".join(f"{k} {v:.4f}" for k, v in scores["heldout"].items()))
         if "tasks" in scores:
-            progress.say(f"tasks ({cfg.eval_tasks}): " + " | ".join(f"{name} {r['accuracy']:.3f}" for name, r in
+            cut = f", first {scoring.task_limit} items of each" if scoring and scoring.task_limit else ""
+            progress.say(f"tasks ({cfg.eval_tasks}{cut}): " + " | ".join(f"{name} {r['accuracy']:.3f}" for name, r in
                                                                    scores["tasks"].items())
                          + f" | mean centered {scores['core']:.4f}")
         progress.close()

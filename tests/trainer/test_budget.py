@@ -87,6 +87,20 @@ def test_too_few_steps_halve_the_batch_by_measurement():
     assert simulate(10.0, lambda step, t, b: 0.0005 * b, min_steps=100)[4] == 128
 
 
+def test_a_batch_far_too_large_is_halved_in_one_retiming():
+    # 1 ms a sequence, 10 s: 78 steps of 128, 400 wanted: three halvings at once, to 16, not one per retiming
+    seen = []
+
+    def step_time(step, t, b):
+        seen.append(b)
+        return 0.001 * b
+
+    steps, elapsed, lrs, final, batch = simulate(10.0, step_time, min_steps=400)
+    assert sorted(set(seen), reverse=True) == [128, 16] and batch == 16
+    assert 400 <= steps and elapsed <= 10.0
+    assert_warms_holds_decays(lrs, final)
+
+
 def test_resize_keeps_the_sequential_cursor(shards):
     from trainer.data import Batches, Shards
 

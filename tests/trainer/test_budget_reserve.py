@@ -5,6 +5,7 @@ import gzip
 import json
 import math
 import os
+import re
 
 import pytest
 
@@ -187,3 +188,38 @@ def test_a_halved_batch_does_not_inflate_the_reserve():
     assert budget.kept == pytest.approx(10.0 * (1 + RESERVE_MARGIN))
     assert clock.t <= 60.0 - budget.kept + 1e-9
     assert step >= (60.0 - 12.5 - 3.0) / (0.2 + 0.001 * batch) - 10  # the rest of the budget is trained
+
+
+def test_the_scoring_is_cut_to_its_share_by_one_factor():
+    from trainer.reserve import MIN_TASK_ITEMS, MIN_VAL_BATCHES, Scoring
+
+    def scoring():  # validation 40 x 0.5 s, two tasks of 200 items at 0.1 s, held-out text 5 s
+        return Scoring(0.5, 40, {"a": (0.1, 200), "b": (0.1, 200)}, {"heldout": 5.0, "sample": 1.0})
+
+    whole = scoring().fit(1000.0)
+    assert (whole.val_batches, whole.task_limit, whole.describe()) == (0, 0, "")  # it fits: nothing is cut
+    assert whole.parts() == {"validation": 20.0, "heldout": 5.0, "tasks": 40.0, "sample": 1.0}
+    cut = scoring().fit(6.0 + 30.0)  # the fixed 6 s, and half of the 60 s the rest takes
+    assert (cut.val_batches, cut.task_limit) == (20, 100)
+    assert cut.parts() == {"validation": 10.0, "heldout": 5.0, "tasks": 20.0, "sample": 1.0}  # held-out text whole
+    assert cut.describe() == "validation 20 of 40 batches, tasks their first 100 items"
+    floor = scoring().fit(1.0)  # less than the fixed parts: cut to the floors, the budget then refuses or trains
+    assert (floor.val_batches, floor.task_limit) == (MIN_VAL_BATCHES, MIN_TASK_ITEMS)
+    assert Scoring(0.5, 40, {"a": (0.1, 30)}).fit(1.0).task_limit == 0  # a task under the floor stays whole
+
+
+def test_a_scoring_share_cuts_validation_and_tasks_in_the_run(tiny_config, tmp_path, fake_clock, capsys):
+    # The fixture's validation split is 7 fake batches of 0.1 s (the tasks take no fake time): a share
+    # of 0.05 x 8 s, less the margin, holds 0.32 s, so validation and tasks are cut by 0.32 / 0.7
+    result = train(tiny_config(tmp_path / "run", "max_steps=100000", "max_time=8", "schedule=wsd", "min_lr=0",
+                               "eval_tasks=copa", "sample_tokens=0", "score_share=0.05"))
+    scores = json.load(open(os.path.join(result["checkpoint"], "scores.json")))
+    cut = scores["budget"]["cut"]
+    assert cut == {"score_share": 0.05, "validation_windows": 3 * 8, "task_items": 50}  # copa's 100 x 0.46, floored at 50
+    assert scores["tasks"]["copa"]["n"] == 50
+    assert scores["budget"]["parts"]["validation"] == pytest.approx(0.3)
+    out = capsys.readouterr().out
+    assert "the scoring is cut to score_share=0.05 of max_time: validation 3 of 7 batches, tasks their first 50 " in out
+    assert "tasks (copa, first 50 items of each): copa " in out
+    # the final validation read the windows kept (24 spread over the split, the short last one alone)
+    assert re.search(r"validation on 4 batches", out)
