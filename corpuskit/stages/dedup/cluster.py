@@ -59,9 +59,10 @@ def cluster(corpus: Corpus, bands: int, threshold: float, verify: bool, workdir:
                                   for k in range(bands)]))
     counts = list(run_map(spill.run_range, [RangeTask(stores, corpus.n_indexed, r, str(folder), bands, threshold,
                                                       verify) for r in range(plan.ranges)]))
-    labels = labels_array(n)
+    labels, touched = labels_array(n), np.zeros(n, dtype=bool)
     for u, v in spill.edges(folder, plan.ranges, max(n, 1), plan.edge_chunk):
-        union(labels, u, v)
+        union(labels, u, v, touched)
+    del touched
     candidates = sum(c["candidates"] for c in counts)
     rejected = sum(c["rejected_pairs"] for c in counts)
     return labels, {"candidate_pairs": candidates, "verified_pairs": candidates - rejected,

@@ -35,6 +35,7 @@ _RAW = {"sig": np.uint32, "nshingles": np.int64, "length": np.int64, "shingles":
         "snippet_off": np.int64}
 SNIPPET = 200  # characters of each document kept for the report's cluster examples
 _EXT = {np.uint32: "u32", np.int64: "i64", np.uint64: "u64"}
+_READ = 16 << 20  # bytes per read() of a band column
 _COPY_ROWS = 1 << 16  # rows per slice in copy_rows: ~30 MB of signatures at 112 permutations
 
 
@@ -134,6 +135,18 @@ class Store:
 
     def band(self, k: int) -> np.ndarray:
         return self._map(f"band-{k:02d}.u64", np.uint64)
+
+    def read_band(self, k: int, out: np.ndarray) -> None:
+        """Band k's hash of every document, read into `out` (n_docs uint64): read() straight into
+        the array, no mapping faulted in a page at a time and copied."""
+        view = memoryview(out).cast("B")
+        with open(self.path / f"band-{k:02d}.u64", "rb", buffering=0) as fh:
+            got = 0
+            while got < len(view):
+                n = fh.readinto(view[got:got + _READ])
+                if not n:
+                    raise ValueError(f"{self.path / f'band-{k:02d}.u64'}: {got} bytes, expected {len(view)}")
+                got += n
 
     def sig(self) -> np.ndarray:
         return self._map("sig.u32", np.uint32).reshape(self.n_docs, self.meta["num_perm"])

@@ -57,13 +57,14 @@ def test_similar_pair_still_removed_and_chaining_counted(tmp_path):
     assert d.report["rejected_pairs"] == 1  # the pair (d0, d2) that shares a bucket
 
 
-def _chunked(n, u, v, rng):
-    """Labels from edges fed to `union` in random-sized chunks, as they are streamed from disk."""
-    labels = labels_array(n)
+def _chunked(n, u, v, rng, masked=True):
+    """Labels from edges fed to `union` in random-sized chunks, as they are streamed from disk
+    (with the mask of touched nodes that the reduce keeps, or jumping every node)."""
+    labels, touched = labels_array(n), np.zeros(n, dtype=bool) if masked else None
     lo = 0
     while lo < len(u):
         hi = lo + rng.randint(1, max(1, len(u) // 3))
-        union(labels, u[lo:hi], v[lo:hi])
+        union(labels, u[lo:hi], v[lo:hi], touched)
         lo = hi
     return labels
 
@@ -84,6 +85,7 @@ def test_chunked_union_find_matches_reference_on_random_graphs_chain_and_star():
         u = np.array([a for a, _ in e], dtype=np.int64)
         v = np.array([b for _, b in e], dtype=np.int64)
         assert _chunked(n, u, v, rng).tolist() == reference_components(n, e)
+        assert _chunked(n, u, v, rng, masked=False).tolist() == reference_components(n, e)
     assert (_chunked(n, u, v, rng) == 0).all()  # the star and the chain are one component each
 
 
@@ -108,6 +110,39 @@ def _clustered_stores(tmp_path, n_docs=3000, seed=0):
 def _decisions(d):
     return d.removed.tolist(), d.keeper.tolist(), d.similarity.tolist(), {
         k: v for k, v in d.report.items() if k != "spill"}
+
+
+def test_a_column_read_whole_gives_the_pairs_of_the_slices(tmp_path, monkeypatch):
+    # Every document banded: each store's band file is read straight into the column, numbers
+    # are positions. The same pairs as the slices that leave out documents without words.
+    corpus = _clustered_stores(tmp_path)
+    assert spill._all_banded(corpus)
+
+    def pairs(band):
+        task = spill.BandTask(tuple(str(s.path) for s in corpus.stores), 0, band, str(tmp_path))
+        ((h, g),) = spill._partitions(corpus, task, tmp_path)
+        return g, spill.bucket_pairs(h, g, corpus.n, 0)
+
+    whole = [pairs(k) for k in range(8)]
+    assert all(g is None for g, _ in whole) and sum(len(p) for _, p in whole) > 1000
+    monkeypatch.setattr(spill, "_all_banded", lambda corpus: False)
+    sliced = [pairs(k) for k in range(8)]
+    assert all(g is not None for g, _ in sliced)
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(whole, sliced))
+    # a store with a document without words is read by slices, that document left out
+    rng = np.random.default_rng(3)
+    sigs = rng.integers(0, 2**32, (4, 16), dtype=np.uint32)
+    sigs[1] = sigs[3] = sigs[0]
+    w = StoreWriter(tmp_path / "nw", 8, 16, False, PARAMS)
+    band = np.stack([sigs[:, 2 * k].astype(np.uint64) * 2**32 + sigs[:, 2 * k + 1] for k in range(8)], 1)
+    w.add([f"d{i}" for i in range(4)], band, sigs, np.array([100, 0, 100, 100]), np.full(4, 500))
+    w.commit()
+    mixed = Corpus([Store(tmp_path / "nw")])
+    monkeypatch.undo()
+    assert not spill._all_banded(mixed)
+    task = spill.BandTask((str(tmp_path / "nw"),), 0, 0, str(tmp_path))
+    ((h, g),) = spill._partitions(mixed, task, tmp_path)
+    assert g.tolist() == [0, 2, 3] and spill.bucket_pairs(h, g, 4, 0).tolist() == [3 * 4 + 0]
 
 
 @pytest.mark.parametrize("keep", ["first", "longest"])
@@ -187,7 +222,7 @@ def test_plan_fits_the_limit():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_sort_by_hash_is_the_stable_argsort(seed):
+def test_shared_buckets_are_the_stable_argsort_of_the_shared_hashes(seed):
     rng = np.random.default_rng(seed)
     # many shared hashes (clusters, a template bucket of 5,000) among unique ones, and hashes that
     # share their high bits but not their low ones (the packed sort must still keep them apart)
@@ -198,18 +233,27 @@ def test_sort_by_hash_is_the_stable_argsort(seed):
     h = h[rng.permutation(len(h))]
     g = rng.permutation(len(h)).astype(np.int64)  # numbers in no order
     stable = np.argsort(h, kind="stable")
-    hs = h[stable]
-    starts, gs = spill.sort_by_hash(h, g)
-    assert np.array_equal(gs, g[stable])
-    assert np.array_equal(starts, np.concatenate([[True], hs[1:] != hs[:-1]]))
-    consecutive = np.arange(10, 10 + len(h))  # every document has words: numbers from positions
-    assert np.array_equal(spill.sort_by_hash(h, consecutive)[1], consecutive[stable])
-    mixed = consecutive.copy()
-    mixed[1:-1] = rng.permutation(mixed[1:-1])  # the same ends, not in order
-    assert np.array_equal(spill.sort_by_hash(h, mixed)[1], mixed[stable])
-    starts, gs = spill.sort_by_hash(np.arange(5, dtype=np.uint64)[::-1], np.arange(5))  # no shared hash
-    assert starts.all() and gs.tolist() == [4, 3, 2, 1, 0]
-    starts, gs = spill.sort_by_hash(np.zeros(0, np.uint64), np.zeros(0, np.int64))
+    values, counts = np.unique(h, return_counts=True)
+    shared = np.isin(h[stable], values[counts > 1])  # the documents of buckets with pairs, in stable order
+
+    def expect(starts, gs, numbers):
+        # every shared hash's documents come out in stable order, each bucket starting once; the
+        # rest (alone in their bucket, returned only when a neighbour shares their high bits) start
+        # a bucket of their own
+        keep = np.isin(gs, numbers[stable][shared])
+        assert np.array_equal(gs[keep], numbers[stable][shared])
+        hs = h[np.argsort(numbers)][np.searchsorted(np.sort(numbers), gs)]
+        assert np.array_equal(starts, np.concatenate([[True], hs[1:] != hs[:-1]])[:len(gs)])
+        assert starts[~keep].all()
+
+    expect(*spill.shared_buckets(h, g), g)
+    expect(*spill.shared_buckets(h, None), np.arange(len(h)))  # None: the numbers are the positions
+    distinct = np.arange(5, dtype=np.uint64)[::-1] << np.uint64(60)  # no shared hash, nor high bits
+    starts, gs = spill.shared_buckets(distinct, None)
+    assert len(starts) == len(gs) == 0
+    starts, gs = spill.shared_buckets(distinct >> np.uint64(60), None)  # high bits shared by chance:
+    assert starts.all() and gs.tolist() == [4, 3, 2, 1, 0]  # returned, each a bucket of its own
+    starts, gs = spill.shared_buckets(np.zeros(0, np.uint64), None)
     assert len(starts) == len(gs) == 0
 
 
@@ -223,3 +267,24 @@ def test_gather_reads_each_number_from_its_store_in_any_order():
     everything = np.concatenate(cols)
     for g in (rng.integers(0, corpus.n, 2_000), np.array([345, 0, 345, 44, 45]), np.arange(corpus.n)[::-1]):
         assert np.array_equal(corpus.gather(lambda s: s.col, g), everything[g])
+
+
+def test_ids_are_read_by_number_across_blocks_and_stores(tmp_path, monkeypatch):
+    import corpuskit.stages.dedup.corpus as corpus_module
+
+    # ids with characters JSON escapes (a newline, a quote) or keeps (accents, emoji), of many lengths
+    names = [f"doc-{i}" + "\n\"é😀x" * (i % 7) for i in range(500)]
+    stores = []
+    for k, part in enumerate((names[:200], names[200:])):
+        w = StoreWriter(tmp_path / f"s{k}", 1, 2, False, PARAMS)
+        n = len(part)
+        w.add(part, np.zeros((n, 1), np.uint64), np.zeros((n, 2), np.uint32), np.full(n, 5), np.full(n, 9))
+        w.commit()
+        stores.append(Store(tmp_path / f"s{k}"))
+    corpus = Corpus(stores)
+    monkeypatch.setattr(corpus_module, "_ID_BLOCK", 37)  # lines cut across many blocks
+    asked = [499, 0, 199, 200, 3, 3, 250, 499, 17]  # any order, repeats, both stores, first and last rows
+    assert corpus.ids(np.array(asked)) == [names[i] for i in asked]
+    assert corpus.ids(np.arange(500)) == names
+    with pytest.raises(ValueError, match="s0/ids.txt: 200 lines, row 200 asked for"):
+        corpus_module._lines_at(tmp_path / "s0" / "ids.txt", np.array([5, 200]))
