@@ -9,13 +9,15 @@ current LR to the new end, so every run, short or long, warms up, holds and deca
 
 Where the budget allows fewer than `min_steps` optimizer steps, a handful of huge steps learn
 less than more, smaller ones (trainer/README.md: 82 steps at batch 256 lost to 164 at batch 128),
-so the batch is halved and timed again until the plan reaches `min_steps` (or the batch its floor).
+so the batch is halved (as often as the plan falls short, at once) and timed again until the plan
+reaches `min_steps` (or the batch its floor).
 
 The budget bounds the whole run, not only its training: the clock starts when the process did
 (start-up counts), and the scoring after training (final validation, held-out text, tasks, the
 sample) gets a reserve MEASURED at the first plan on this machine as it is then: one batch of each
-kind timed, times the batches each will need, plus RESERVE_MARGIN. Later refits scale it with the
-seconds a training token takes, so a machine that slows down keeps enough for the scoring too.
+kind timed, times the batches each will need, plus RESERVE_MARGIN (cut to `score_share` of the
+budget by reserve.py). Later refits scale it with the seconds a training token takes, so a
+machine that slows down keeps enough for the scoring too.
 
 Both are plain objects driven by step numbers and a clock: tests drive them with a fake clock.
 """
