@@ -115,7 +115,7 @@ def similarity(corpus: Corpus, u: np.ndarray, v: np.ndarray, exact: bool) -> np.
     out = np.zeros(len(u))
     for lo in range(0, len(u), SIM_CHUNK):  # a slice at a time: pairs can be many
         a, b = u[lo:lo + SIM_CHUNK], v[lo:lo + SIM_CHUNK]
-        out[lo:lo + len(a)] = (corpus.gather(Store.sig, a) == corpus.gather(Store.sig, b)).mean(axis=1)
+        out[lo:lo + len(a)] = (corpus.gather(Store.sig_rows, a) == corpus.gather(Store.sig_rows, b)).mean(axis=1)
     if exact:
         for i, (a, b) in enumerate(zip(u.tolist(), v.tolist())):
             sa, sb = corpus.shingle_set(a), corpus.shingle_set(b)

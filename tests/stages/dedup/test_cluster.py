@@ -288,3 +288,11 @@ def test_ids_are_read_by_number_across_blocks_and_stores(tmp_path, monkeypatch):
     assert corpus.ids(np.arange(500)) == names
     with pytest.raises(ValueError, match="s0/ids.txt: 200 lines, row 200 asked for"):
         corpus_module._lines_at(tmp_path / "s0" / "ids.txt", np.array([5, 200]))
+
+
+def test_signatures_mapped_for_scattered_rows_are_the_signatures(tmp_path):
+    corpus = _clustered_stores(tmp_path, n_docs=300)
+    for store in corpus.stores:
+        assert np.array_equal(store.sig_rows(), store.sig())
+    rows = np.array([299, 3, 150, 3])
+    assert np.array_equal(corpus.gather(Store.sig_rows, rows), corpus.gather(Store.sig, rows))
