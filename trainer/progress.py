@@ -121,5 +121,19 @@ class Progress:
         self.say(f"step {step}/{total} | val loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
                  f"bits per byte {metrics['bits_per_byte']:.4f} | {duration(time.perf_counter() - self._eval_start)}")
 
+    def scores(self, step, train_time, scores, tasks_spec, task_limit=0):
+        """The lines a person reads when the run ends: validation, held-out text, tasks (and
+        how many items of each, where the budget cut them)."""
+        metrics = scores["validation"]
+        self.say(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
+                 f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
+        if "heldout" in scores:
+            self.say("held-out bits per byte: " + " | ".join(f"{k} {v:.4f}" for k, v in scores["heldout"].items()))
+        if "tasks" in scores:
+            cut = f", first {task_limit} items of each" if task_limit else ""
+            self.say(f"tasks ({tasks_spec}{cut}): " + " | ".join(f"{name} {r['accuracy']:.3f}" for name, r in
+                                                                  scores["tasks"].items())
+                     + f" | mean centered {scores['core']:.4f}")
+
     def close(self):
         self._file.close()

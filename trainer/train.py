@@ -390,15 +390,7 @@ def _train(cfg, resume, state, new_length, overwrite, started):
             b = scores["budget"]
             progress.say(f"time: {budgeting.now() - budget.t0:.0f} s of max_time={cfg.max_time:g}s, start-up included; "
                          f"scoring took {b['scoring']:.0f} s of the {b['reserved']:.0f} s reserved")
-        progress.say(f"validation: loss {metrics['loss']:.4f} | perplexity {metrics['perplexity']:.2f} | "
-                     f"bits per byte {metrics['bits_per_byte']:.4f}  ({step} steps, {train_time:.0f} s training)")
-        if "heldout" in scores:
-            progress.say("held-out bits per byte: " + " | ".join(f"{k} {v:.4f}" for k, v in scores["heldout"].items()))
-        if "tasks" in scores:
-            cut = f", first {scoring.task_limit} items of each" if scoring and scoring.task_limit else ""
-            progress.say(f"tasks ({cfg.eval_tasks}{cut}): " + " | ".join(f"{name} {r['accuracy']:.3f}" for name, r in
-                                                                   scores["tasks"].items())
-                         + f" | mean centered {scores['core']:.4f}")
+        progress.scores(step, train_time, scores, cfg.eval_tasks, scoring.task_limit if scoring else 0)
         progress.close()
     if d.world_size > 1:
         dist.destroy_process_group()
