@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from corpuskit.stages.dedup.store import Store
+from corpuskit.stages.dedup.store import Store, ids_at
 
-_ID_BLOCK = 8 << 20  # bytes of an ids file read at a time
 SIM_CHUNK = 1 << 14  # pairs per gather of signatures: <= 2 x 16k rows of pages mapped at once (~130 MB)
 
 
@@ -66,7 +65,7 @@ class Corpus:
         for s in np.unique(which).tolist():
             pick = np.flatnonzero(which == s)
             want, back = np.unique(rows[pick], return_inverse=True)
-            lines = _lines_at(self.stores[s].path / "ids.txt", want)
+            lines = list(ids_at(self.stores[s].path, want))
             for p, b in zip(pick.tolist(), back.tolist()):
                 out[p] = lines[b]
         return out
@@ -84,29 +83,6 @@ class Corpus:
             return None
         sh, off = store.shingles()
         return np.asarray(sh[off[row]: off[row + 1]])
-
-
-def _lines_at(path, want: np.ndarray) -> list[str]:
-    """The JSON-encoded lines at row numbers `want` (ascending, unique) of a file, decoded. Lines
-    are found with numpy a block at a time: a Python loop over every line of a store's ids took
-    most of the reduce's bookkeeping at 100M documents. (A JSON string holds no raw newline.)"""
-    out: list[str] = []
-    i, row0, carry = 0, 0, b""
-    with open(path, "rb") as fh:
-        while i < len(want):
-            block = fh.read(_ID_BLOCK)
-            if not block:
-                break
-            data = carry + block
-            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-            j = int(np.searchsorted(want, row0 + len(ends)))  # the wanted rows that end in this block
-            for k in (want[i:j] - row0).tolist():
-                out.append(json.loads(data[ends[k - 1] + 1 if k else 0:ends[k]]))
-            i, row0 = j, row0 + len(ends)
-            carry = data[ends[-1] + 1:] if len(ends) else data
-    if i < len(want):
-        raise ValueError(f"{path}: {row0} lines, row {int(want[i])} asked for")
-    return out
 
 
 def similarity(corpus: Corpus, u: np.ndarray, v: np.ndarray, exact: bool) -> np.ndarray:

@@ -270,7 +270,7 @@ def test_gather_reads_each_number_from_its_store_in_any_order():
 
 
 def test_ids_are_read_by_number_across_blocks_and_stores(tmp_path, monkeypatch):
-    import corpuskit.stages.dedup.corpus as corpus_module
+    import corpuskit.stages.dedup.store as store_module
 
     # ids with characters JSON escapes (a newline, a quote) or keeps (accents, emoji), of many lengths
     names = [f"doc-{i}" + "\n\"é😀x" * (i % 7) for i in range(500)]
@@ -282,12 +282,12 @@ def test_ids_are_read_by_number_across_blocks_and_stores(tmp_path, monkeypatch):
         w.commit()
         stores.append(Store(tmp_path / f"s{k}"))
     corpus = Corpus(stores)
-    monkeypatch.setattr(corpus_module, "_ID_BLOCK", 37)  # lines cut across many blocks
+    monkeypatch.setattr(store_module, "_ID_BLOCK", 37)  # lines cut across many blocks
     asked = [499, 0, 199, 200, 3, 3, 250, 499, 17]  # any order, repeats, both stores, first and last rows
     assert corpus.ids(np.array(asked)) == [names[i] for i in asked]
     assert corpus.ids(np.arange(500)) == names
     with pytest.raises(ValueError, match="s0/ids.txt: 200 lines, row 200 asked for"):
-        corpus_module._lines_at(tmp_path / "s0" / "ids.txt", np.array([5, 200]))
+        list(store_module.ids_at(tmp_path / "s0", np.array([5, 200])))
 
 
 def test_signatures_mapped_for_scattered_rows_are_the_signatures(tmp_path):
