@@ -103,6 +103,26 @@ class Watch(threading.Thread):
             self.stop.wait(0.2)
 
 
+def evict(root: Path) -> int:
+    """Write every file under root to disk and drop it from the page cache (posix_fadvise DONTNEED,
+    no privileges needed), so a timed run reads its input from disk as a crawl-sized run must.
+    Returns the bytes still cached after (fincore's count where it is installed, else 0)."""
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+    if not shutil.which("fincore"):
+        return 0
+    paths = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", *paths],
+                         capture_output=True, text=True).stdout
+    return sum(int(x) for x in out.split() if x.isdigit())
+
+
 def run_watched(cmd: list[str], folder: Path, timeout: float | None) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -125,11 +145,14 @@ def run_watched(cmd: list[str], folder: Path, timeout: float | None) -> dict:
 
 
 # -- the two modes -----------------------------------------------------------------------------
-def text_case(root: Path, n_docs: int, workers: int, memory: str | None, timeout: float | None) -> dict:
+def text_case(root: Path, n_docs: int, workers: int, memory: str | None, timeout: float | None,
+              cold: bool = False) -> dict:
     inp, out = root / "in", root / "out"
     t0 = time.perf_counter()
     made = dedup_corpus.write_text_corpus(inp, n_docs)
     made["generate_s"] = time.perf_counter() - t0
+    if cold:
+        made["cached_mb"] = evict(inp) / 1e6
     cmd = [sys.executable, "-m", "corpuskit", "dedup", str(inp), str(out), "--workers", str(workers), "--quiet"]
     if memory:
         cmd += ["--memory", memory]
@@ -150,13 +173,16 @@ def text_case(root: Path, n_docs: int, workers: int, memory: str | None, timeout
             "low_removed": sum(1 for d, j in copies.items() if j < 0.8 and d in removed)}
 
 
-def bands_case(root: Path, n_docs: int, workers: int, memory: str | None, timeout: float | None) -> dict:
+def bands_case(root: Path, n_docs: int, workers: int, memory: str | None, timeout: float | None,
+               cold: bool = False) -> dict:
     work = root / "work"
     n_units = max(4, n_docs // 1_000_000)
     t0 = time.perf_counter()
     made = dedup_corpus.write_band_stores(work, n_docs, n_units, PARAMS)
     made["generate_s"] = time.perf_counter() - t0
     made["bytes"] = _disk_bytes(work)
+    if cold:
+        made["cached_mb"] = evict(work) / 1e6
     cmd = [sys.executable, __file__, "--reduce", str(work), "--units", str(n_units), "--workers", str(workers)]
     if memory:
         cmd += ["--memory", memory]
@@ -245,6 +271,8 @@ def main() -> None:
     ap.add_argument("--memory", help="the run's memory limit (--memory of corpuskit dedup)")
     ap.add_argument("--dir", help="working folder (default: a temporary one, deleted after each size)")
     ap.add_argument("--timeout", type=float, help="seconds per run before it is killed")
+    ap.add_argument("--cold", action="store_true",
+                    help="drop the input from the page cache before each run: every size reads it from disk")
     ap.add_argument("--record", help="append each row as JSON to this file")
     ap.add_argument("--plot", help="write a log-log plot of every row in --record here")
     ap.add_argument("--replot", action="store_true", help="only draw --plot from --record, run nothing")
@@ -258,7 +286,8 @@ def main() -> None:
         plot(Path(args.record), Path(args.plot))
         return
     modes = ["text", "bands"] if args.mode == "both" else [args.mode]
-    print(f"MinHash dedup at scale: workers={args.workers}, memory={args.memory or 'not set'}; "
+    print(f"MinHash dedup at scale: workers={args.workers}, memory={args.memory or 'not set'}, "
+          f"input {'dropped from the page cache before each run' if args.cold else 'as written (cached)'}; "
           "planted clusters of 2-50 documents (bench/dedup_corpus.py)")
     print(HEADER)
     for mode in modes:
@@ -269,13 +298,14 @@ def main() -> None:
             root.mkdir(parents=True)
             try:
                 case = text_case if mode == "text" else bands_case
-                r = case(root, n, args.workers, args.memory, args.timeout)
+                r = case(root, n, args.workers, args.memory, args.timeout, args.cold)
             finally:
                 shutil.rmtree(root, ignore_errors=True)
             print(row(mode, r), flush=True)
             if args.record:
                 with open(args.record, "a") as fh:
                     fh.write(json.dumps({"mode": mode, "workers": args.workers, "memory": args.memory,
+                                         "cold": args.cold,
                                          **{k: v for k, v in r.items() if k != "stdout"}}) + "\n")
     print("MB in: input text (bands: the stores on disk); driver MB: peak RSS of the command's process; worker MB:\n"
           "the largest other process; disk MB: peak of the run folder (input excluded in text mode); recall: copies\n"

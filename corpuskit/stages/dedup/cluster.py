@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from corpuskit.stages.dedup import spill
+from corpuskit.stages.dedup.arrays import sorted_unique
 from corpuskit.stages.dedup.corpus import Corpus, similarity
 from corpuskit.stages.dedup.spill import BandTask, RangeTask
 from corpuskit.stages.dedup.store import Store
@@ -90,7 +91,7 @@ def decide(corpus: Corpus, bands: int, threshold: float, keep: str = "first", ve
     del labels
     heads, counts = np.unique(lab, return_counts=True)
     sizes = counts + 1  # each cluster's first document is its label
-    members = np.union1d(linked, heads)
+    members = sorted_unique(np.concatenate([linked, heads]))  # np.union1d: NumPy's slow hash unique
     member_label = np.empty(len(members), np.int64)
     member_label[np.searchsorted(members, linked)] = lab
     member_label[np.searchsorted(members, heads)] = heads

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from corpuskit.stages.dedup.arrays import sorted_unique
 from corpuskit.stages.dedup.store import Store, ids_at
 
 SIM_CHUNK = 1 << 14  # pairs per gather of signatures: <= 2 x 16k rows of pages mapped at once (~130 MB)
@@ -62,7 +63,7 @@ class Corpus:
         g = np.asarray(g, dtype=np.int64)
         which, rows = self.locate(g)
         out: list[str] = [""] * len(g)
-        for s in np.unique(which).tolist():
+        for s in sorted_unique(which).tolist():
             pick = np.flatnonzero(which == s)
             want, back = np.unique(rows[pick], return_inverse=True)
             lines = list(ids_at(self.stores[s].path, want))

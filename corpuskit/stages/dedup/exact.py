@@ -20,6 +20,7 @@ import numpy as np
 from corpuskit.document import Document
 from corpuskit.io import atomic_write_bytes, atomic_write_text
 from corpuskit.stage import GlobalStage, StageContext
+from corpuskit.stages.dedup.arrays import sorted_unique
 from corpuskit.stages.dedup.store import read_drops, write_drops
 
 _SPACE = re.compile(r"\s+")
@@ -74,7 +75,7 @@ class ExactDedup(GlobalStage):
         """Ids of the documents numbered `wanted`, reading only the units that hold them."""
         units = np.searchsorted(offsets, wanted, side="right") - 1
         out: list[str] = [""] * len(wanted)
-        for unit in np.unique(units).tolist():
+        for unit in sorted_unique(units).tolist():
             with open(workdir / f"ids-{unit:05d}.txt", encoding="utf-8") as fh:
                 ids = fh.read().splitlines()
             for i in np.flatnonzero(units == unit).tolist():

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from corpuskit.errors import ConfigError
+from corpuskit.stages.dedup.arrays import sorted_unique
 from corpuskit.stages.dedup.corpus import Corpus, similarity
 from corpuskit.stages.dedup.store import Store
 
@@ -197,10 +198,15 @@ def shared_buckets(h: np.ndarray, g: np.ndarray | None) -> tuple[np.ndarray, np.
     tied = np.flatnonzero(same[1:] | same[:-1])
     pos = (keys[tied] & low).view(np.int64)  # positions, in order of the high bits
     del keys
-    group = np.cumsum(~same[tied])  # runs of equal high bits
+    group = np.cumsum(~same[tied])  # runs of equal high bits, positions ascending in each
     hs = h[pos]
-    fix = np.lexsort((pos, hs, group))
-    pos, hs, group = pos[fix], hs[fix], group[fix]
+    # Nearly every run is one hash. Only runs whose high bits met by chance hold several, and
+    # only those are sorted by (hash, position); a lexsort of every run cost 0.9 s at 100M.
+    differ = np.flatnonzero((hs[1:] != hs[:-1]) & (group[1:] == group[:-1]))
+    if len(differ):
+        mixed = np.flatnonzero(np.isin(group, group[differ]))
+        pos[mixed] = pos[mixed[np.lexsort((pos[mixed], hs[mixed], group[mixed]))]]
+        hs = h[pos]
     starts = np.ones(len(pos), dtype=bool)
     starts[1:] = (hs[1:] != hs[:-1]) | (group[1:] != group[:-1])
     return starts, pos if g is None else g[pos]
@@ -217,7 +223,7 @@ def bucket_pairs(h: np.ndarray, g: np.ndarray | None, n: int, n_indexed: int) ->
     member = np.flatnonzero(~starts & (gs >= n_indexed))
     first = gs[np.flatnonzero(starts)][np.cumsum(starts)[member] - 1]
     v = gs[member].astype(np.int64) * n
-    return np.unique(np.concatenate([v + first, v + gs[member - 1]]))
+    return sorted_unique(np.concatenate([v + first, v + gs[member - 1]]))
 
 
 def run_band(task: BandTask) -> None:
@@ -265,7 +271,7 @@ def run_range(task: RangeTask) -> dict:
     n = max(corpus.n, 1)
     parts = [np.fromfile(spill / f"band-{k:02d}" / f"pairs-{task.range:05d}.i64", dtype=np.int64)
              for k in range(task.bands)]
-    keys = np.unique(np.concatenate(parts))
+    keys = sorted_unique(np.concatenate(parts))
     del parts
     v, u = keys // n, keys % n
     # Every candidate pair is verified before it links two documents: a band collision alone

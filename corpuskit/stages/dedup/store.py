@@ -234,6 +234,15 @@ def copy_rows(stores: list[Store], keep: list[np.ndarray], dest: Path, params: d
     return writer.n_docs
 
 
+def _id_of(line: bytes) -> str:
+    """One line of ids.txt: a JSON string. Written by json.dumps (quotes and control characters
+    escaped), one without a backslash is its bytes between the quotes: json.loads took 2.6 s of
+    the 100M reduce's 480k ids."""
+    if len(line) >= 2 and line[0] == line[-1] == 34 and 92 not in line:
+        return line[1:-1].decode("utf-8")
+    return json.loads(line)
+
+
 def ids_at(path: Path, want: np.ndarray):
     """The ids of rows `want` (ascending, unique) of the store at `path`, in order, as a generator:
     never a store's whole id table. Lines are found with numpy a block at a time: a Python loop
@@ -249,7 +258,7 @@ def ids_at(path: Path, want: np.ndarray):
             ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
             j = int(np.searchsorted(want, row0 + len(ends)))  # the wanted rows that end in this block
             for k in (np.asarray(want[i:j]) - row0).tolist():
-                yield json.loads(data[ends[k - 1] + 1 if k else 0:ends[k]])
+                yield _id_of(data[ends[k - 1] + 1 if k else 0:ends[k]])
             i, row0 = j, row0 + len(ends)
             carry = data[ends[-1] + 1:] if len(ends) else data
     if i < len(want):
