@@ -15,10 +15,13 @@ removals (unique documents or cluster sources removed), and copies below 0.8 rem
 
     python bench/bench_dedup_scale.py                                  # 20,000 text + 200,000 band documents
     python bench/bench_dedup_scale.py --mode text --docs 1000000 --workers 2
-    python bench/bench_dedup_scale.py --mode bands --docs 10000000,100000000 --memory 8GB
+    python bench/bench_dedup_scale.py --mode bands --docs 10000000,100000000 --memory 8GB --cold
     python bench/bench_dedup_scale.py ... --record runs.jsonl --plot docs/dedup_scale.svg
     python bench/bench_dedup_scale.py --record runs.jsonl --plot docs/dedup_scale.svg --replot
 
+`--cold` writes each size's input to disk and drops it from the page cache before the timed run
+(posix_fadvise DONTNEED): every size then reads its input from disk, as a crawl-sized run must,
+and a small size is not timed from memory against a large one from disk.
 `--record FILE` appends each row as JSON; `--plot FILE` draws wall time and peak memory
 against documents, log-log, from every row in the record file (needs matplotlib).
 """
