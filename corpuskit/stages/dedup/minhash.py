@@ -34,6 +34,7 @@ import numpy as np
 from corpuskit.document import Document
 from corpuskit.schema import Range
 from corpuskit.stage import GlobalStage, StageContext
+from corpuskit.stages.dedup.arrays import sorted_unique
 from corpuskit.stages.dedup.cluster import Corpus, decide, in_threads, remove_spill
 from corpuskit.io import is_url
 from corpuskit.publish import work_dir
@@ -125,7 +126,7 @@ class MinhashDedup(GlobalStage):
         texts = [d.text for d in batch]
         hashes, offsets = shingle_hashes(texts, self.ngram)
         sig = hasher.signatures(hashes, offsets)
-        sets = [np.unique(hashes[offsets[i]: offsets[i + 1]]) for i in range(len(batch))] if self.verify else None
+        sets = [sorted_unique(hashes[offsets[i]: offsets[i + 1]]) for i in range(len(batch))] if self.verify else None
         writer.add([d.id for d in batch], band_hashes(sig, self.bands, self.rows), sig, np.diff(offsets),
                    np.fromiter((len(t) for t in texts), np.int64, count=len(texts)), sets, texts)
 
