@@ -35,11 +35,61 @@ def rope_tables(head_size, max_len, theta):
     return emb.cos(), emb.sin()
 
 
+class _Rope(torch.autograd.Function):
+    """x * cos + rotate_half(x) * sin, written a half at a time: two multiply-adds per half forward
+    and backward, and only the tables saved. The plain expression made five passes over the
+    queries and keys each way (negate, cat, two products, sum); on CPU that elementwise work, not
+    the matmuls, bounds a step (trainer/README.md)."""
+
+    @staticmethod
+    def forward(ctx, x, cos, sin):
+        # x: (B, nh, T, hs); cos, sin: (T, hs), each half of a row equal (rope_tables)
+        h = x.shape[-1] // 2
+        c, s = cos[:, :h], sin[:, :h]
+        x1, x2 = x[..., :h], x[..., h:]
+        out = torch.empty(x.shape, dtype=torch.promote_types(x.dtype, cos.dtype), device=x.device)
+        torch.mul(x1, c, out=out[..., :h]).addcmul_(x2, s, value=-1)  # x1 cos - x2 sin
+        torch.mul(x2, c, out=out[..., h:]).addcmul_(x1, s)  # x2 cos + x1 sin
+        ctx.save_for_backward(cos, sin)
+        ctx.dtype = x.dtype
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        cos, sin = ctx.saved_tensors
+        h = g.shape[-1] // 2
+        c, s = cos[:, :h], sin[:, :h]
+        g1, g2 = g[..., :h], g[..., h:]
+        gx = torch.empty_like(g)
+        torch.mul(g1, c, out=gx[..., :h]).addcmul_(g2, s)  # the rotation's transpose
+        torch.mul(g2, c, out=gx[..., h:]).addcmul_(g1, s, value=-1)
+        return gx.to(ctx.dtype), None, None
+
+
 def apply_rope(x, cos, sin):
     # x: (B, nh, T, hs); cos, sin: (T, hs) in fp32, so the result is fp32 (or wider)
-    x1, x2 = x.chunk(2, dim=-1)
-    rotated = torch.cat([-x2, x1], dim=-1)
-    return x * cos + rotated * sin
+    return _Rope.apply(x, cos, sin)
+
+
+class _HeadNorm(torch.autograd.Function):
+    """RMSNorm without a weight over the last dimension, in at least fp32 (the queries' and keys' QK-norm):
+    the norm in one reduction, the gradient in three passes (F.rms_norm's pieces took about twice
+    as many each way)."""
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        xf = x.to(torch.promote_types(x.dtype, torch.float32))
+        r = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.shape[-1]).add_(eps).rsqrt_()
+        y = xf * r  # (..., hs)
+        ctx.save_for_backward(y, r)
+        ctx.dtype = x.dtype
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, r = ctx.saved_tensors
+        gx = (g - y * (g * y).mean(dim=-1, keepdim=True)).mul_(r)
+        return gx.to(ctx.dtype), None
 
 
 def causal_attention(q, k, v, dropout_p, is_causal=True):
@@ -69,7 +119,7 @@ class CausalSelfAttention(nn.Module):
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         if self.qk_norm:  # RMSNorm per head, no weight (nanochat): bounds the attention logits
-            q, k = F.rms_norm(q, (q.size(-1),), eps=self.eps), F.rms_norm(k, (k.size(-1),), eps=self.eps)
+            q, k = _HeadNorm.apply(q, self.eps), _HeadNorm.apply(k, self.eps)  # fp32 (B, nh, T, hs)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         causal = True

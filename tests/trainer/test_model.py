@@ -100,3 +100,41 @@ def test_kv_cache_generates_the_tokens_of_full_recomputation(kw):
     seq = full[:, :20]
     steps = [model(seq[:, :5], cache=cache)[0]] + [model(seq[:, t:t + 1], cache=cache)[0] for t in range(5, 20)]
     torch.testing.assert_close(torch.cat(steps, dim=1), model(seq)[0], rtol=1e-4, atol=1e-4)
+
+
+def test_rope_is_the_rotate_half_rotation_forward_and_backward():
+    from trainer.model import apply_rope, rope_tables
+
+    torch.manual_seed(0)
+    cos, sin = rope_tables(8, 6, 10000.0)
+    x = torch.randn(2, 3, 6, 8, requires_grad=True)
+    x1, x2 = x.chunk(2, dim=-1)
+    expected = x * cos + torch.cat([-x2, x1], dim=-1) * sin  # Llama's rotate-half RoPE
+    got = apply_rope(x, cos, sin)
+    assert torch.allclose(got, expected, atol=1e-6)
+    g = torch.randn_like(got)
+    assert torch.allclose(torch.autograd.grad(got, x, g)[0], torch.autograd.grad(expected, x, g)[0], atol=1e-6)
+    c64, s64 = cos.double(), sin.double()
+    x64 = torch.randn(2, 2, 6, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: apply_rope(t, c64, s64), (x64,))
+    xb = x.detach().bfloat16().requires_grad_()  # bf16 in, fp32 out (the tables), a bf16 gradient back
+    out = apply_rope(xb, cos, sin)
+    out.sum().backward()
+    assert out.dtype == torch.float32 and xb.grad.dtype == torch.bfloat16
+
+
+def test_the_qk_norm_is_rms_norm_without_a_weight():
+    from trainer.model import _HeadNorm
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 8, requires_grad=True) * 3
+    got, expected = _HeadNorm.apply(x, 1e-5), F.rms_norm(x, (8,), eps=1e-5)
+    assert torch.allclose(got, expected, atol=1e-6)
+    g = torch.randn_like(got)
+    assert torch.allclose(torch.autograd.grad(got, x, g)[0], torch.autograd.grad(expected, x, g)[0], atol=1e-5)
+    x64 = torch.randn(2, 2, 4, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: _HeadNorm.apply(t, 1e-5), (x64,))
+    xb = x.detach().bfloat16().requires_grad_()  # bf16 in (autocast), fp32 out, a bf16 gradient back
+    out = _HeadNorm.apply(xb, 1e-5)
+    out.sum().backward()
+    assert out.dtype == torch.float32 and xb.grad.dtype == torch.bfloat16
