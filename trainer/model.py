@@ -24,7 +24,7 @@ from .lstm import LSTMLM
 def make_norm(kind, dim, bias, eps):
     if kind == "layernorm":
         return nn.LayerNorm(dim, eps=eps, bias=bias)
-    return nn.RMSNorm(dim, eps=eps)  # Llama's norm: weight only, statistics in fp32
+    return RMSNorm(dim, eps=eps)  # Llama's norm: weight only, statistics in fp32
 
 
 def rope_tables(head_size, max_len, theta):
@@ -71,25 +71,35 @@ def apply_rope(x, cos, sin):
     return _Rope.apply(x, cos, sin)
 
 
-class _HeadNorm(torch.autograd.Function):
-    """RMSNorm without a weight over the last dimension, in at least fp32 (the queries' and keys' QK-norm):
-    the norm in one reduction, the gradient in three passes (F.rms_norm's pieces took about twice
-    as many each way)."""
+class _RMSNorm(torch.autograd.Function):
+    """x * rsqrt(mean(x^2) + eps) (* weight) over the last dimension, in at least fp32: the norm in
+    one reduction and the gradient in a few passes, where F.rms_norm's pieces (pow, mean, rsqrt,
+    two products, and as many again backward) bounded the step with RoPE (trainer/README.md)."""
 
     @staticmethod
-    def forward(ctx, x, eps):
+    def forward(ctx, x, weight, eps):
         xf = x.to(torch.promote_types(x.dtype, torch.float32))
         r = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.shape[-1]).add_(eps).rsqrt_()
-        y = xf * r  # (..., hs)
-        ctx.save_for_backward(y, r)
+        normed = xf * r  # (..., C)
+        ctx.save_for_backward(normed, r, weight)
         ctx.dtype = x.dtype
-        return y
+        return normed if weight is None else normed * weight
 
     @staticmethod
     def backward(ctx, g):
-        y, r = ctx.saved_tensors
-        gx = (g - y * (g * y).mean(dim=-1, keepdim=True)).mul_(r)
-        return gx.to(ctx.dtype), None
+        normed, r, weight = ctx.saved_tensors
+        gn = g if weight is None else g * weight  # the gradient at the normalised x
+        gx = (gn - normed * (gn * normed).mean(dim=-1, keepdim=True)).mul_(r)
+        gw = None if weight is None else (g * normed).flatten(0, -2).sum(0).to(weight.dtype)
+        return gx.to(ctx.dtype), gw, None
+
+
+class RMSNorm(nn.RMSNorm):
+    """nn.RMSNorm (the same weight, state dict and export) computed by _RMSNorm."""
+
+    def forward(self, x):
+        eps = self.eps if self.eps is not None else torch.finfo(torch.float32).eps
+        return _RMSNorm.apply(x, self.weight, eps)
 
 
 def causal_attention(q, k, v, dropout_p, is_causal=True):
@@ -119,7 +129,7 @@ class CausalSelfAttention(nn.Module):
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         if self.qk_norm:  # RMSNorm per head, no weight (nanochat): bounds the attention logits
-            q, k = _HeadNorm.apply(q, self.eps), _HeadNorm.apply(k, self.eps)  # fp32 (B, nh, T, hs)
+            q, k = _RMSNorm.apply(q, None, self.eps), _RMSNorm.apply(k, None, self.eps)  # fp32 (B, nh, T, hs)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         causal = True

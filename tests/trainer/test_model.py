@@ -123,18 +123,30 @@ def test_rope_is_the_rotate_half_rotation_forward_and_backward():
     assert out.dtype == torch.float32 and xb.grad.dtype == torch.bfloat16
 
 
-def test_the_qk_norm_is_rms_norm_without_a_weight():
-    from trainer.model import _HeadNorm
+def test_rms_norm_is_torchs_with_and_without_a_weight():
+    from trainer.model import RMSNorm, _RMSNorm
 
     torch.manual_seed(0)
     x = torch.randn(2, 3, 5, 8, requires_grad=True) * 3
-    got, expected = _HeadNorm.apply(x, 1e-5), F.rms_norm(x, (8,), eps=1e-5)
+    got, expected = _RMSNorm.apply(x, None, 1e-5), F.rms_norm(x, (8,), eps=1e-5)
     assert torch.allclose(got, expected, atol=1e-6)
     g = torch.randn_like(got)
     assert torch.allclose(torch.autograd.grad(got, x, g)[0], torch.autograd.grad(expected, x, g)[0], atol=1e-5)
     x64 = torch.randn(2, 2, 4, 6, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda t: _HeadNorm.apply(t, 1e-5), (x64,))
+    assert torch.autograd.gradcheck(lambda t: _RMSNorm.apply(t, None, 1e-5), (x64,))
     xb = x.detach().bfloat16().requires_grad_()  # bf16 in (autocast), fp32 out, a bf16 gradient back
-    out = _HeadNorm.apply(xb, 1e-5)
+    out = _RMSNorm.apply(xb, None, 1e-5)
     out.sum().backward()
     assert out.dtype == torch.float32 and xb.grad.dtype == torch.bfloat16
+    ours, torchs = RMSNorm(8, eps=1e-5), torch.nn.RMSNorm(8, eps=1e-5)  # with the weight, as a block's norm
+    with torch.no_grad():
+        ours.weight.copy_(torch.randn(8))
+        torchs.weight.copy_(ours.weight)
+    a, b = ours(x), torchs(x)
+    assert torch.allclose(a, b, atol=1e-5)
+    ga = torch.autograd.grad(a, (x, ours.weight), g)
+    gb = torch.autograd.grad(b, (x, torchs.weight), g)
+    assert all(torch.allclose(u, v, atol=1e-4) for u, v in zip(ga, gb))
+    assert set(ours.state_dict()) == set(torchs.state_dict()) == {"weight"}  # checkpoints and exports unchanged
+    w64 = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t, w: _RMSNorm.apply(t, w, 1e-5), (x64, w64))
