@@ -106,10 +106,10 @@ class Watch(threading.Thread):
             self.stop.wait(0.2)
 
 
-def evict(root: Path) -> int:
+def evict(root: Path) -> int | None:
     """Write every file under root to disk and drop it from the page cache (posix_fadvise DONTNEED,
     no privileges needed), so a timed run reads its input from disk as a crawl-sized run must.
-    Returns the bytes still cached after (fincore's count where it is installed, else 0)."""
+    Returns the bytes still cached after (fincore's count), None where fincore is not installed."""
     for dirpath, _, files in os.walk(root):
         for f in files:
             fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
@@ -119,7 +119,7 @@ def evict(root: Path) -> int:
             finally:
                 os.close(fd)
     if not shutil.which("fincore"):
-        return 0
+        return None  # not known: not reported as nothing cached
     paths = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
     out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", *paths],
                          capture_output=True, text=True).stdout
@@ -155,7 +155,8 @@ def text_case(root: Path, n_docs: int, workers: int, memory: str | None, timeout
     made = dedup_corpus.write_text_corpus(inp, n_docs)
     made["generate_s"] = time.perf_counter() - t0
     if cold:
-        made["cached_mb"] = evict(inp) / 1e6
+        left = evict(inp)
+        made["cached_mb"] = None if left is None else left / 1e6
     cmd = [sys.executable, "-m", "corpuskit", "dedup", str(inp), str(out), "--workers", str(workers), "--quiet"]
     if memory:
         cmd += ["--memory", memory]
@@ -185,7 +186,8 @@ def bands_case(root: Path, n_docs: int, workers: int, memory: str | None, timeou
     made["generate_s"] = time.perf_counter() - t0
     made["bytes"] = _disk_bytes(work)
     if cold:
-        made["cached_mb"] = evict(work) / 1e6
+        left = evict(work)
+        made["cached_mb"] = None if left is None else left / 1e6
     cmd = [sys.executable, __file__, "--reduce", str(work), "--units", str(n_units), "--workers", str(workers)]
     if memory:
         cmd += ["--memory", memory]
