@@ -19,15 +19,19 @@ spinning processes):
    the fixed cost (start-up, its two evaluations, the checkpoint), and max_iters = lr_decay_iters
    is chosen so that the whole nanoGPT command takes corpuskit's wall seconds; warmup_iters is
    min(100, max_iters // 10). eval_interval = max_iters with always_save_checkpoint=True makes it
-   evaluate and save ckpt.pt at the end, inside its wall time; wandb_log=False.
+   evaluate and save ckpt.pt at the end, inside its wall time; wandb_log=False. A run whose wall time
+   misses corpuskit's by more than 2% (the calibration's iterations include its warm-up, so it tends
+   to overestimate one) is run again with max_iters refitted from that run's own time.
 3. Both scored on the same held-out texts with the trainer's bits-per-byte path (trainer.evaluate.
    eval_text: the shards' tokenizer, an end-of-text token first, windows of each model's block size,
-   the summed loss over the file's bytes). nanoGPT's ckpt.pt is read with weights_only=True into the
+   the summed loss over the file's bytes), and on the whole validation split of the shards (the
+   books held out of training, nanoGPT's val.bin; trainer.evaluate.mean_loss, bits per byte from
+   the manifest). nanoGPT's ckpt.pt is read with weights_only=True into the
    GPT class of DIR/model.py.
 
 Prints per condition: corpuskit steps, bits per byte and wall seconds; nanoGPT iterations, bits per
-byte and wall seconds; the ratio of bits per byte (below 1: corpuskit is better). Without --nanogpt
-it prints one line and exits 0. Figures worth reporting need a quiet machine.
+byte and wall seconds; the ratios of held-out and of validation bits per byte (below 1: corpuskit is
+better). Without --nanogpt it prints one line and exits 0. Figures worth reporting need a quiet machine.
 """
 
 import argparse
@@ -49,6 +53,7 @@ README_CPU = ["--device=cpu", "--compile=False", "--eval_iters=20", "--log_inter
 # accumulate 40 micro-batches a step and warm up for 2,000 steps)
 SHAKESPEARE_CHAR = ["--gradient_accumulation_steps=1", "--learning_rate=0.001", "--min_lr=0.0001", "--beta2=0.99"]
 CALIBRATE = 30  # iterations of the calibration run
+REFIT = 0.02  # a nanoGPT run further than this share from corpuskit's wall seconds is run again, refitted
 NAME = "corpuskit"  # DIR/data/NAME
 
 
@@ -85,12 +90,13 @@ def fit_iters(nanogpt, condition, busy, target, tmp):
 
 
 def nanogpt_bpb(nanogpt, ckpt, data, heldout):
-    """Mean held-out bits per byte of nanoGPT's ckpt.pt, scored as the trainer scores its own."""
+    """(mean held-out bits per byte, validation-split bits per byte, iterations) of nanoGPT's ckpt.pt,
+    scored as the trainer scores its own."""
     import torch
     from tokenizers import Tokenizer
 
     from trainer.data import Shards
-    from trainer.evaluate import eval_text
+    from trainer.evaluate import eval_text, mean_loss, summarize
 
     sys.path.insert(0, nanogpt)
     from model import GPT, GPTConfig  # DIR/model.py: nanoGPT's own class
@@ -113,7 +119,18 @@ def nanogpt_bpb(nanogpt, ckpt, data, heldout):
     tokenizer = Tokenizer.from_file(shards.tokenizer_path)
     bpb = [eval_text(model, tokenizer, shards.eot_id, p, state["model_args"]["block_size"], 64)["bits_per_byte"]
            for p in heldout]
-    return sum(bpb) / len(bpb), state["iter_num"]
+    block = state["model_args"]["block_size"]
+    val = summarize(mean_loss(model, shards.tokens("validation"), block, 64, "cpu")[0],
+                    shards.bytes_per_token("validation"))["bits_per_byte"]
+    return sum(bpb) / len(bpb), val, state["iter_num"]
+
+
+def corpuskit_val(out):
+    """Validation-split bits per byte of the run's final checkpoint, the whole split (the run itself
+    may read part of it: score_share)."""
+    from trainer.evaluate import eval_checkpoint
+
+    return eval_checkpoint(out, batch_size=64)["bits_per_byte"]
 
 
 def main():
@@ -157,14 +174,26 @@ def main():
                   flush=True)
             out_dir = os.path.join(tmp, f"nanogpt-{condition}")
             ng_wall, _ = nanogpt_run(nanogpt, condition, args.busy, iters, out_dir)
-            ng_bpb, ng_iters = nanogpt_bpb(nanogpt, os.path.join(out_dir, "ckpt.pt"), data, HELDOUT)
-            rows.append((condition, ck["steps"], ck["heldout"], ck["wall_s"], ng_iters, ng_bpb, ng_wall))
-    print(f"\n{'condition':<11} {'ck steps':>8} {'ck bpb':>7} {'ck wall':>7} {'ng iters':>8} {'ng bpb':>7} "
-          f"{'ng wall':>7} {'ck/ng bpb':>9}")
-    for condition, steps, bpb, wall, iters, ng_bpb, ng_wall in rows:
-        print(f"{condition:<11} {steps:>8} {bpb:>7.4f} {wall:>7.1f} {iters:>8} {ng_bpb:>7.4f} {ng_wall:>7.1f} "
-              f"{bpb / ng_bpb:>8.3f}x")
-    print("bits per byte: mean of held-out " + " and ".join(os.path.basename(p) for p in HELDOUT))
+            if abs(ng_wall - ck["wall_s"]) > REFIT * ck["wall_s"]:
+                # the calibration's iterations include its warm-up: fit again from the whole run's time
+                fixed = cal_wall - CALIBRATE * per_iter
+                run_iter = max(1e-6, (ng_wall - fixed) / iters)
+                refit = max(CALIBRATE, iters + int((ck["wall_s"] - ng_wall) / run_iter))
+                print(f"{condition}: nanoGPT took {ng_wall:.1f} s for corpuskit's {ck['wall_s']:.1f} s "
+                      f"({run_iter * 1000:.1f} ms an iteration): again with max_iters = lr_decay_iters = {refit}",
+                      flush=True)
+                iters = refit
+                ng_wall, _ = nanogpt_run(nanogpt, condition, args.busy, iters, out_dir)
+            ng_bpb, ng_val, ng_iters = nanogpt_bpb(nanogpt, os.path.join(out_dir, "ckpt.pt"), data, HELDOUT)
+            ck_val = corpuskit_val(os.path.join(tmp, condition))
+            rows.append((condition, ck["steps"], ck["heldout"], ck_val, ck["wall_s"], ng_iters, ng_bpb, ng_val, ng_wall))
+    print(f"\n{'condition':<11} {'ck steps':>8} {'ck bpb':>7} {'ck val':>7} {'ck wall':>7} {'ng iters':>8} {'ng bpb':>7} "
+          f"{'ng val':>7} {'ng wall':>7} {'bpb ratio':>9} {'val ratio':>9}")
+    for condition, steps, bpb, val, wall, iters, ng_bpb, ng_val, ng_wall in rows:
+        print(f"{condition:<11} {steps:>8} {bpb:>7.4f} {val:>7.4f} {wall:>7.1f} {iters:>8} {ng_bpb:>7.4f} {ng_val:>7.4f} "
+              f"{ng_wall:>7.1f} {bpb / ng_bpb:>8.3f}x {val / ng_val:>8.3f}x")
+    print("bpb: mean of held-out " + " and ".join(os.path.basename(p) for p in HELDOUT) + " (make train's held-out "
+          "text); val: the shards' validation split (the books held out of training; nanoGPT's val.bin), all of it")
 
 
 if __name__ == "__main__":
