@@ -150,6 +150,7 @@ class TimeBudget:
     TIMED = 3  # timed steps before the first plan: the length is decided early, not at the end of warmup
     RETIME = (1, 2)  # untimed and timed steps of a halved batch: on a slow machine each one is dear
     WINDOW = 20  # steps whose mean time (less the slowest one) plans the rest
+    GLANCE = 2  # a batch whose last untimed step shows it this short of min_steps is halved at once
     RECENT = 3  # ... unless the median of the last few is slower: a machine that slows down is believed
     # within two steps, while one step stalled by another process (seen: 17 s among 0.2 s steps) moves
     # neither figure, and cannot end the run before its decay
@@ -162,6 +163,7 @@ class TimeBudget:
         self.min_steps, self.min_batch = min_steps, max(1, min_batch)
         self.plan = Plan(cap_steps, batch_size)
         self.batch_settled = min_steps == 0 or batch_size < 2 * self.min_batch
+        self.glanced = False  # the batch's first untimed steps were looked at (_halve_at_a_glance)
         self.t0 = None
 
     def start(self, step, started=None):
@@ -202,6 +204,23 @@ class TimeBudget:
         trimmed = sorted(times)[:-1] if len(times) > 2 else times
         return max(sum(trimmed) / len(trimmed), statistics.median(times[-self.RECENT:]))
 
+    def _halve_at_a_glance(self, step, now, last):
+        """Halve the batch before its timed steps where the last untimed step alone shows it far too
+        large: on a slow machine each step of a batch it will leave behind is dear (beside four busy
+        loops, three steps of 128 took 24 s of a 225 s budget). Only a shortfall of at least GLANCE
+        is believed from one step (its time may still hold some warm-up, which overstates it; the
+        reserve for the scoring is not measured yet, which understates it); the timed plan after
+        the retiming may halve again."""
+        fitted = steps_within_time(step, self.cap, last, now - self.t0, self.max_time, self.val_tokens,
+                                   self.plan.batch_size * self.tokens_per_row, at_least=0)
+        short = (self.min_steps - step) / max(1, fitted - step)
+        if short < self.GLANCE:
+            return
+        batch = max(self.min_batch, self.plan.batch_size >> math.ceil(math.log2(short)))
+        self.plan = Plan(self.plan.max_steps, batch)
+        self.batch_settled = batch < 2 * self.min_batch
+        self._restart(step, now, *self.RETIME)
+
     def stepped(self, step):
         now = self.clock()
         last, self.prev = now - self.prev, now
@@ -217,6 +236,9 @@ class TimeBudget:
             return self.plan
         if step == self.first:
             self.marks = collections.deque([(now, step)], maxlen=self.WINDOW + 1)
+            if not self.batch_settled and not self.glanced:
+                self.glanced = True
+                self._halve_at_a_glance(step, now, last)
             return self.plan
         self.marks.append((now, step))
         if step - self.first < self.timed:

@@ -74,12 +74,14 @@ class Scoring:
         return ", ".join(cut)
 
 
-def time_scoring(raw_model, cfg, val, heldout, tokenizer, eot_id, device, autocast, world_size, clock):
+def time_scoring(raw_model, cfg, val, heldout, tokenizer, eot_id, device, autocast, world_size, clock, batch=None):
     """The Scoring of this run, timed now: one validation batch (times the batches of the
     validation split, this rank's share, and of the held-out texts, tokenized now as they will be),
     each task's first TASK_PROBE items (scaled to its item count), the sample's first tokens
-    (scaled to sample_tokens)."""
-    block, batch = cfg.model.block_size, cfg.batch_size
+    (scaled to sample_tokens). `batch`: the rows of a batch the scoring reads (default: the
+    config's batch_size; train() passes the size the run started with, which the budget may
+    have halved for training by the time this is timed)."""
+    block, batch = cfg.model.block_size, batch or cfg.batch_size
 
     def n_batches(tokens):  # as mean_loss reads them: a window per block of predicted tokens, in batches
         return math.ceil(math.ceil((tokens - 1) / block) / batch)

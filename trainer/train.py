@@ -246,7 +246,7 @@ def _train(cfg, resume, state, new_length, overwrite, started):
             tokenizer = Tokenizer.from_file(shards.tokenizer_path) if heldout or cfg.eval_tasks or cfg.sample_tokens \
                 else None
             scoring = time_scoring(raw_model, cfg, val, heldout, tokenizer, shards.eot_id, device, autocast,
-                                   d.world_size, budgeting.now)
+                                   d.world_size, budgeting.now, batch=score_batch)
             return scoring.fit(cfg.score_share * cfg.max_time / (1 + budgeting.RESERVE_MARGIN)).parts()
 
         budget = TimeBudget(cfg.max_time, cfg.max_steps, cfg.batch_size, tokens_per_step // cfg.batch_size, len(val),

@@ -101,6 +101,26 @@ def test_a_batch_far_too_large_is_halved_in_one_retiming():
     assert_warms_holds_decays(lrs, final)
 
 
+def test_a_slow_machine_halves_after_its_untimed_steps_not_after_the_timed_ones():
+    # 60 ms a sequence (7.7 s a step of 128, as beside four busy loops), 225 s, 100 steps wanted: the
+    # second untimed step shows 128 far too large, so the batch is halved there (steps 1-2 at 128),
+    # not after three more timed steps of it (5 at 128: 23 s more of the budget)
+    seen = []
+
+    def step_time(step, t, b):
+        seen.append(b)
+        return 0.06 * b
+
+    steps, elapsed, lrs, final, batch = simulate(225.0, step_time, min_steps=100)
+    assert seen.count(128) == TimeBudget.SKIP and batch == 32 and 100 <= steps and elapsed <= 225.0
+    assert_warms_holds_decays(lrs, final)
+    # a shortfall under GLANCE waits for the timed plan (one step may still hold warm-up): 1.5 ms a
+    # sequence, 25 s: 130 steps of 128 fit where 200 are wanted, so 128 is timed, then halved to 64
+    seen.clear()
+    steps, elapsed, lrs, final, batch = simulate(25.0, lambda step, t, b: seen.append(b) or 0.0015 * b, min_steps=200)
+    assert seen.count(128) == TimeBudget.SKIP + TimeBudget.TIMED and batch == 64 and elapsed <= 25.0
+
+
 def test_resize_keeps_the_sequential_cursor(shards):
     from trainer.data import Batches, Shards
 

@@ -157,6 +157,23 @@ def test_train_records_the_measured_reserve_and_ends_within_max_time(tiny_config
     assert "time: " in out and f"s of the {scores['budget']['reserved']:.0f} s reserved" in out
 
 
+def test_a_batch_halved_at_a_glance_is_not_the_batch_the_scoring_is_timed_at(tiny_config, shards, tmp_path,
+                                                                            fake_clock, capsys):
+    # 0.05 fake s a step whatever its batch, 5 s, 1,000 steps wanted: the second untimed step shows
+    # batch 8 ten times short and halves it there, before the scoring is timed (at the first plan).
+    # The scoring still reads batches of 8, so it must be timed at 8: timed at the halved batch it
+    # was reserved a fraction of what it then took (seen beside busy loops: 12 s kept, 23 s taken)
+    result = train(tiny_config(tmp_path / "run", "max_steps=100000", "max_time=5", "schedule=wsd", "min_lr=0",
+                               "min_steps=1000", "sample_tokens=0"))
+    out = capsys.readouterr().out
+    assert "step 2: fewer than min_steps=1000 steps of batch 8 fit in max_time=5s: batch 1 from here" in out
+    scores = json.load(open(os.path.join(result["checkpoint"], "scores.json")))
+    val_batches = math.ceil(math.ceil((len(Shards(str(shards)).tokens("validation")) - 1) / 32) / 8)
+    assert scores["budget"]["parts"]["validation"] == pytest.approx(0.1 * val_batches)
+    assert scores["budget"]["scoring"] <= scores["budget"]["reserved"]
+    assert scores["budget"]["before_scoring"] + scores["budget"]["scoring"] <= 5
+
+
 def test_a_run_stopped_before_its_first_plan_still_measures_the_scoring():
     # 8 s steps in a 20 s budget: the budget stops at step 2, before any plan; the scoring is timed
     # there and, at 16 s already spent, cannot fit: an error, not a run that overshoots its budget
