@@ -46,6 +46,7 @@ FORMAT = 1
 MARKER = ".corpuskit-index"
 _GENERATION = re.compile(r"^gen-\d{6}$")
 _GENERATION_TMP = re.compile(r"^\.gen-\d{6}\.tmp-\d+$")  # store.StoreWriter's temporary name
+_MANIFEST_TMP = re.compile(r"^\.manifest\.json\.tmp-\d+$")  # io.atomic_write_text's temporary name
 
 
 class IndexMismatchError(ConfigError):
@@ -132,7 +133,21 @@ def index_lock(index_dir: Path) -> Iterator[None]:
     """Claim the index folder and hold its lock: one run updates an index at a time."""
     claim_folder(Path(index_dir), MARKER, "MinHash index")
     with folder_lock(index_dir, "MinHash index update"):
+        remove_leftovers(index_dir)
         yield
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """Delete what a run killed mid-write left in the index: a manifest or a generation under its
+    temporary name. Called under the lock, so no writer is at work; a rerun whose batch is in the
+    index already publishes nothing, and would otherwise leave them for good."""
+    for p in Path(index_dir).iterdir():
+        if p.is_symlink():
+            continue
+        if _MANIFEST_TMP.match(p.name) and p.is_file():
+            p.unlink()
+        elif _GENERATION_TMP.match(p.name) and p.is_dir():
+            shutil.rmtree(p)
 
 
 def batch_id(workdir: Path, units: list[Path]) -> str:

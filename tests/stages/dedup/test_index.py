@@ -74,6 +74,21 @@ def test_force_with_an_index_gives_the_first_runs_output(batch, tmp_path):
     assert [p.name for p in index.glob("gen-*")] == [manifest["current"]]
 
 
+def test_a_killed_writers_temporaries_in_the_index_are_removed_by_the_next_run(batch, tmp_path):
+    """A kill between writing the manifest's temporary and renaming it (or mid-way through a new
+    generation) left `.manifest.json.tmp-PID` (`.gen-N.tmp-PID`); a rerun whose batch was already
+    recorded published nothing and left them there for good (seen in tests/test_kill.py)."""
+    out, index = tmp_path / "out", tmp_path / "ix"
+    _dedup(batch, out, index)
+    first, manifest = _outputs(out), _manifest(index)
+    (index / ".manifest.json.tmp-99999").write_text("{")
+    (index / ".gen-000009.tmp-99999").mkdir()
+    (index / ".gen-000009.tmp-99999" / "ids.txt").write_text("x\n")
+    _dedup(batch, out, index, "--force")
+    assert _outputs(out) == first and _manifest(index)["batches"] == manifest["batches"]
+    assert sorted(p.name for p in index.iterdir() if p.name.startswith(".") and "tmp" in p.name) == []
+
+
 def test_force_replaces_its_own_batch_among_others(tmp_path):
     """A, then B, then A again with --force: A's output is unchanged, the index holds A and B
     once each (A's rows move to the end), and a later batch still finds duplicates of both."""
