@@ -193,9 +193,8 @@ def publish(index_dir: Path, new_store: Path, params: dict, batch: dict) -> None
         "batches": others + [batch],
     }
     atomic_write_text(index_dir / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
-    for p in index_dir.iterdir():  # older generations, and a killed run's half-written one
-        old_gen = _GENERATION.match(p.name) or _GENERATION_TMP.match(p.name)
-        if old_gen and p.name != new_store.name and p.is_dir() and not p.is_symlink():
+    for p in index_dir.iterdir():  # older generations (a killed run's half-written one: remove_leftovers)
+        if _GENERATION.match(p.name) and p.name != new_store.name and p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
 
 
