@@ -19,6 +19,7 @@ from statistics import NormalDist
 import numpy as np
 
 from corpuskit.classify.metrics import roc_auc
+from corpuskit.stages.quality.model import CLIP
 
 FOLDS, SEEDS = 5, 3
 L2 = (1e-3, 1e-2, 1e-1)
@@ -30,24 +31,23 @@ def auc_needed(tpr: float, fpr: float) -> float:
     return phi.cdf((phi.inv_cdf(tpr) - phi.inv_cdf(fpr)) / 2 ** 0.5)
 
 
-def cross_validated(x: np.ndarray, y: np.ndarray, l2: float, seed: int, standardize: bool) -> np.ndarray:
-    """Out-of-fold logits of a logistic regression on `x` (the toolkit's fit), folds by `seed`."""
+def cross_validated(x: np.ndarray, y: np.ndarray, l2: float, seed: int) -> np.ndarray:
+    """Out-of-fold logits of a logistic regression on `x` (standardized on each fold's training pages and
+    clipped, as the shipped statistics are; the toolkit's fit), folds by `seed`."""
     from corpuskit.classify.train import fit
 
     fold = np.random.default_rng(seed).permutation(len(y)) % FOLDS
     out = np.zeros(len(y))
     for f in range(FOLDS):
         train, test = fold != f, fold == f
-        z = x
-        if standardize:
-            mean, sd = x[train].mean(axis=0), x[train].std(axis=0)
-            z = np.clip((x - mean) / np.where(sd > 0, sd, 1.0), -4, 4)
+        mean, sd = x[train].mean(axis=0), x[train].std(axis=0)
+        z = np.clip((x - mean) / np.where(sd > 0, sd, 1.0), -CLIP, CLIP)
         w, b = fit(z[train], y[train].astype(int), np.ones(int(train.sum())), steps=500, l2=l2)
         out[test] = z[test] @ w + b
     return out
 
 
-def ngram_matrix(texts: list[str], y: np.ndarray, seed: int, l2: float, max_chars: int = 2000) -> np.ndarray:
+def ngram_cross_validated(texts: list[str], y: np.ndarray, seed: int, l2: float, max_chars: int = 2000) -> np.ndarray:
     """Out-of-fold logits of the n-gram classifier (sublinear TF-IDF, IDF from each fold's training pages)."""
     from corpuskit.classify import train
     from corpuskit.stages.quality.features import normalize
@@ -70,10 +70,10 @@ def ceiling_figures(texts: list[str], y: np.ndarray, shipped: np.ndarray, embedd
     fast = np.log(np.clip(shipped, 1e-12, 1) / np.clip(1 - shipped, 1e-12, 1))
     print(f"ceiling: models fitted on the dev pages' own labels, {FOLDS}-fold cross-validated, "
           f"{SEEDS} seeds (mean, min-max; the L2 chosen on the same folds)")
-    rows = [("n-grams", lambda s, l2: ngram_matrix(texts, y, s, l2)),
-            ("rule statistics", lambda s, l2: cross_validated(stats, y, l2, s, True))]
+    rows = [("n-grams", lambda s, l2: ngram_cross_validated(texts, y, s, l2)),
+            ("rule statistics", lambda s, l2: cross_validated(stats, y, l2, s))]
     if embeddings is not None:
-        rows.append(("MiniLM embeddings", lambda s, l2: cross_validated(embeddings, y, l2, s, True)))
+        rows.append(("MiniLM embeddings", lambda s, l2: cross_validated(embeddings, y, l2, s)))
     for name, logits in rows:
         best = None
         for l2 in L2:
