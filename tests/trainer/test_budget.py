@@ -87,14 +87,20 @@ def test_too_few_steps_halve_the_batch_by_measurement():
     assert simulate(10.0, lambda step, t, b: 0.0005 * b, min_steps=100)[4] == 128
 
 
-def test_a_batch_far_too_large_is_halved_in_one_retiming():
-    # 1 ms a sequence, 10 s: 78 steps of 128, 400 wanted: three halvings at once, to 16, not one per retiming
+def recording(per_sequence: float):
+    """A step time of `per_sequence` seconds a sequence, and the list of the batch sizes it was asked for."""
     seen = []
 
     def step_time(step, t, b):
         seen.append(b)
-        return 0.001 * b
+        return per_sequence * b
 
+    return seen, step_time
+
+
+def test_a_batch_far_too_large_is_halved_in_one_retiming():
+    # 1 ms a sequence, 10 s: 78 steps of 128, 400 wanted: three halvings at once, to 16, not one per retiming
+    seen, step_time = recording(0.001)
     steps, elapsed, lrs, final, batch = simulate(10.0, step_time, min_steps=400)
     assert sorted(set(seen), reverse=True) == [128, 16] and batch == 16
     assert 400 <= steps and elapsed <= 10.0
@@ -105,12 +111,7 @@ def test_a_slow_machine_halves_after_its_untimed_steps_not_after_the_timed_ones(
     # 60 ms a sequence (7.7 s a step of 128, as beside four busy loops), 225 s, 100 steps wanted: the
     # second untimed step shows 128 far too large, so the batch is halved there (steps 1-2 at 128),
     # not after three more timed steps of it (5 at 128: 23 s more of the budget)
-    seen = []
-
-    def step_time(step, t, b):
-        seen.append(b)
-        return 0.06 * b
-
+    seen, step_time = recording(0.06)
     steps, elapsed, lrs, final, batch = simulate(225.0, step_time, min_steps=100)
     assert seen.count(128) == TimeBudget.SKIP and batch == 32 and 100 <= steps and elapsed <= 225.0
     assert_warms_holds_decays(lrs, final)
